@@ -1,0 +1,78 @@
+"""The running application: engine, bot, dispatcher and friends, opened and closed together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.base import BaseSession
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.factory import create_bot, create_dispatcher, create_runtime, create_storage
+from bot.i18n import create_i18n
+from crm.clock import Clock
+from crm.context import Runtime
+from crm.locales import SUPPORTED_LOCALES
+from handlers.help import bot_commands
+from storage import migrate
+from storage.db import create_engine, create_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    runtime: Runtime
+    i18n: I18n
+    storage: BaseStorage
+    bot: Bot
+    dp: Dispatcher
+
+    async def publish_commands(self) -> None:
+        """The command menu in every language (Telegram picks by the client's language)."""
+        await self.bot.set_my_commands(bot_commands(self.i18n, self.i18n.default_locale))
+        for locale in SUPPORTED_LOCALES:
+            await self.bot.set_my_commands(bot_commands(self.i18n, locale), language_code=locale)
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings,
+    *,
+    bot_session: BaseSession | None = None,
+    clock: Clock | None = None,
+    run_migrations: bool = True,
+    storage: BaseStorage | None = None,
+) -> AsyncIterator[App]:
+    engine = create_engine(settings.database.database_url, echo=settings.database.database_echo)
+    try:
+        if run_migrations:
+            await migrate.upgrade(engine)
+        sessionmaker = create_sessionmaker(engine)
+        runtime = create_runtime(settings, clock)
+        i18n = create_i18n(settings.locale.locales_dir, settings.locale.default_locale)
+        storage = storage or create_storage(settings)
+        bot = create_bot(settings, bot_session)
+        dp = create_dispatcher(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            runtime=runtime,
+            i18n=i18n,
+            storage=storage,
+        )
+        try:
+            yield App(settings, engine, sessionmaker, runtime, i18n, storage, bot, dp)
+        finally:
+            await bot.session.close()
+            await storage.close()
+    finally:
+        await engine.dispose()

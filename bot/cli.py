@@ -1,0 +1,184 @@
+"""The `crmbot` command: run, console, migrate, invite, scheduler."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+from crm.enums import Role
+from crm.locales import SUPPORTED_LOCALES
+
+log = logging.getLogger("crmbot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crmbot", description="A Telegram-native CRM.")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser(
+        "run",
+        help="run the bot: long polling, or a webhook server when WEBHOOK_URL is set; "
+        "the offline console when BOT_TOKEN is not set",
+    )
+    console = sub.add_parser("console", help="chat with the bot offline, no Telegram needed")
+    _console_options(console)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("scheduler", help="run only the scheduler worker (no Telegram updates)")
+
+    invite = sub.add_parser("invite", help="create a CRM user and print a one-time invite")
+    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
+    invite.add_argument("--name", default="", help="the person's name")
+    invite.add_argument("--department", default=None, help="department name (created if new)")
+    return parser
+
+
+def _console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=SUPPORTED_LOCALES, help="your language in the console")
+    parser.add_argument("--user", default="Admin", help="name of the local admin to create")
+    parser.add_argument(
+        "--telegram-id",
+        type=int,
+        default=None,
+        help="act as this Telegram account (e.g. to redeem an invite); "
+        "the default account is provisioned as a local admin",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"crmbot: {exc}", file=sys.stderr)
+        return 2
+    from bot.logs import setup_logging
+
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.telegram.bot_token, settings.webhook.webhook_secret)
+        if s
+    ]
+    setup_logging("WARNING" if args.command in ("console", "invite") else args.log_level, secrets)
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        return await _migrate(settings)
+    if args.command == "invite":
+        return await _invite(settings, Role(args.role), args.name, args.department)
+    if args.command == "scheduler":
+        return await _scheduler(settings)
+    if args.command == "console" or settings.telegram.bot_token is None:
+        if args.command == "run":
+            print("crmbot: BOT_TOKEN is not set, starting the offline console.", file=sys.stderr)
+        return await _console(
+            settings,
+            lang=getattr(args, "lang", None),
+            name=getattr(args, "user", "Admin"),
+            telegram_id=getattr(args, "telegram_id", None),
+        )
+    from bot.app import open_app
+    from bot.runner import run
+
+    async with open_app(settings) as app:
+        await run(app)
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import create_engine
+
+    engine = create_engine(settings.database.database_url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def _console(
+    settings: Settings, *, lang: str | None, name: str, telegram_id: int | None
+) -> int:
+    from bot.app import open_app
+    from bot.console import CONSOLE_TELEGRAM_ID, ConsoleSession, run_console
+
+    session = ConsoleSession(sys.stdout)
+    async with open_app(settings, bot_session=session) as app:
+        await run_console(
+            app, session, telegram_id=telegram_id or CONSOLE_TELEGRAM_ID, name=name, lang=lang
+        )
+    return 0
+
+
+async def _invite(settings: Settings, role: Role, name: str, department: str | None) -> int:
+    from bot.factory import create_runtime
+    from crm.context import Crm
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings.database.database_url)
+    try:
+        await migrate.upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            crm = Crm(session, create_runtime(settings))
+            issued = await crm.users.create_invite(role, name, department)
+    finally:
+        await engine.dispose()
+    username = settings.telegram.bot_username or await _bot_username(settings)
+    print(
+        f"Invite for {issued.user.name} ({role.value}"
+        + (f", {department}" if department else "")
+        + f"), valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, usable once."
+    )
+    if username:
+        print(f"Link: https://t.me/{username.lstrip('@')}?start={issued.code}")
+    print(f"Or send the bot: /start {issued.code}")
+    print(issued.code)
+    return 0
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    if settings.telegram.bot_token is None:
+        return None
+    from bot.factory import create_bot
+
+    bot = create_bot(settings)
+    try:
+        me = await bot.get_me(request_timeout=5)
+        return me.username
+    except Exception:  # an invite must not fail because Telegram is out of reach
+        log.warning("could not ask Telegram for the bot's username; printing the code only")
+        return None
+    finally:
+        await bot.session.close()
+
+
+async def _scheduler(settings: Settings) -> int:
+    from bot.app import open_app
+    from bot.runner import wait_for_stop_signal
+    from scheduler import create_scheduler
+
+    async with open_app(settings) as app:
+        scheduler = create_scheduler(app.sessionmaker, app.runtime)
+        scheduler.start()
+        log.info("scheduler worker started")
+        try:
+            await wait_for_stop_signal()
+        finally:
+            scheduler.shutdown(wait=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,206 @@
+"""Configuration from the environment and `.env`, one settings class per section.
+
+`load_settings()` is the only place the environment is read; nothing is configured at import
+time. A bad value becomes a `ConfigError` whose message names the environment variable and
+never echoes the value (it may be a secret).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel.numbers import list_currencies
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from crm.locales import SUPPORTED_LOCALES
+from crm.timezones import is_timezone
+
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for a person."""
+
+
+class _Section(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+
+class TelegramSettings(_Section):
+    bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    bot_username: str | None = None
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("expected the form 123456:ABC... given by @BotFather")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+
+class WebhookSettings(_Section):
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("use 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_required(self) -> WebhookSettings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        return self
+
+    @property
+    def path(self) -> str:
+        """The local route: the path of the public URL Telegram posts to."""
+        return urlsplit(self.webhook_url or "").path or "/telegram/webhook"
+
+
+class DatabaseSettings(_Section):
+    database_url: str = "sqlite+aiosqlite:///crm.db"
+    database_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+
+class RedisSettings(_Section):
+    redis_url: str | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:port/db")
+        return value
+
+
+class LocaleSettings(_Section):
+    default_locale: str = "pl"
+    default_timezone: str = "Europe/Warsaw"
+    base_currency: str = "PLN"
+    locales_dir: Path = Path(__file__).resolve().parent.parent / "locales"
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        if not is_timezone(value):
+            raise ValueError("not an IANA time zone such as Europe/Warsaw")
+        return value
+
+    @field_validator("base_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in list_currencies():
+            raise ValueError("not an ISO 4217 currency code such as PLN")
+        return value
+
+
+class SchedulerSettings(_Section):
+    run_scheduler: bool = True
+    invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 365)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    telegram: TelegramSettings
+    webhook: WebhookSettings
+    database: DatabaseSettings
+    redis: RedisSettings
+    locale: LocaleSettings
+    scheduler: SchedulerSettings
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "telegram": TelegramSettings,
+    "webhook": WebhookSettings,
+    "database": DatabaseSettings,
+    "redis": RedisSettings,
+    "locale": LocaleSettings,
+    "scheduler": SchedulerSettings,
+}
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: dict[str, Any]) -> Settings:
+    """Read every section; `overrides` maps a section name to explicit field values."""
+    sections: dict[str, _Section] = {}
+    for name, cls in _SECTIONS.items():
+        try:
+            sections[name] = cls(_env_file=env_file, **overrides.get(name, {}))  # type: ignore[call-arg]
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+    return Settings(**sections)  # type: ignore[arg-type]
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors(include_input=False, include_url=False)[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"]:  # a rule across fields names its settings itself
+        return f"bad settings: {message}"
+    return f"bad setting {str(first['loc'][0]).upper()}: {message}"
+
+
+def _http_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.strip().rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+def normalize_database_url(value: str) -> str:
+    value = value.strip()
+    for plain, driver in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if value.startswith(plain):
+            return driver + value.removeprefix(plain)
+    if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise ValueError("use sqlite+aiosqlite:///file.db or postgresql+asyncpg://user@host/db")
+    return value

@@ -1,0 +1,100 @@
+"""Composition root: every long-lived object is built here, from `Settings`, and nowhere else.
+
+Production (`crmbot run`), the offline console and the tests build the dispatcher with the same
+`create_dispatcher`, so what the tests exercise is what runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.i18n import CrmI18nMiddleware
+from bot.middlewares import (
+    AccessGateMiddleware,
+    CrmUserMiddleware,
+    DatabaseMiddleware,
+    ErrorReplyMiddleware,
+)
+from crm.clock import Clock, SystemClock
+from crm.context import CrmConfig, Runtime
+from handlers import get_routers
+
+log = logging.getLogger(__name__)
+
+# A syntactically valid token for the offline console and tests; it never reaches Telegram.
+OFFLINE_TOKEN = "1000000001:offline-console-token-not-for-telegram"
+
+
+def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    config = CrmConfig(
+        default_locale=settings.locale.default_locale,
+        default_timezone=settings.locale.default_timezone,
+        base_currency=settings.locale.base_currency,
+        invite_ttl=timedelta(hours=settings.scheduler.invite_ttl_hours),
+    )
+    return Runtime(config=config, clock=clock or SystemClock())
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if session is None:
+        session = AiohttpSession()
+        if settings.telegram.telegram_api_url:
+            session.api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
+    token = settings.telegram.bot_token
+    return Bot(
+        token=token.get_secret_value() if token else OFFLINE_TOKEN,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_storage(settings: Settings, prefix: str = "crm") -> BaseStorage:
+    if settings.redis.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(
+            settings.redis.redis_url,
+            key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
+        )
+    return MemoryStorage()
+
+
+def create_dispatcher(
+    *,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    i18n: I18n,
+    storage: BaseStorage,
+) -> Dispatcher:
+    isolation = None
+    if hasattr(storage, "create_isolation") and settings.redis.redis_url:
+        isolation = storage.create_isolation()
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=isolation,
+        settings=settings,
+        runtime=runtime,
+        sessionmaker=sessionmaker,
+    )
+    # Order matters: each middleware reads what the previous one put into the data.
+    dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, runtime))
+    dp.update.outer_middleware(CrmUserMiddleware())
+    dp.update.outer_middleware(CrmI18nMiddleware(i18n))
+    dp.update.outer_middleware(AccessGateMiddleware())
+    dp.update.outer_middleware(ErrorReplyMiddleware())
+    dp.include_routers(*get_routers())
+    return dp

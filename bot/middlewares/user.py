@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Chat, TelegramObject, User
+
+from crm.context import Crm
+from crm.users import actor_of
+
+
+class CrmUserMiddleware(BaseMiddleware):
+    """Resolve the Telegram account to its CRM user (or None) and a group to its settings."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        crm: Crm = data["crm"]
+        tg_user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        crm_user = None
+        if tg_user is not None and not tg_user.is_bot:
+            crm_user = await crm.users.by_telegram_id(tg_user.id)
+        data["crm_user"] = crm_user
+        data["actor"] = actor_of(crm_user) if crm_user is not None else None
+        data["crm_chat"] = (
+            await crm.chats.get(chat.id) if chat is not None and chat.type != "private" else None
+        )
+        return await handler(event, data)

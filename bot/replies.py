@@ -1,0 +1,41 @@
+"""Answering an update whatever its kind, and the wording of domain errors."""
+
+from __future__ import annotations
+
+from aiogram import Bot, html
+from aiogram.types import Update
+from aiogram.utils.i18n import gettext as _
+
+from crm.errors import AccessDenied, AlreadyBound, CrmError, InvalidInvite, InvalidValue, NotFound
+
+
+async def notify_event(bot: Bot, update: Update, text: str) -> None:
+    """Reply in the chat of a message, or as an alert on a pressed button."""
+    if update.callback_query is not None:
+        await bot.answer_callback_query(update.callback_query.id, text=text[:200], show_alert=True)
+        return
+    message = update.message or update.edited_message
+    if message is not None:
+        await bot.send_message(message.chat.id, text, message_thread_id=message.message_thread_id)
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, AccessDenied):
+        return _("You don't have permission to do that.")
+    if isinstance(exc, NotFound):
+        return _("Not found. It may have been deleted meanwhile.")
+    if isinstance(exc, InvalidInvite):
+        return _(
+            "This invite is not valid: it may be used or expired. Ask your admin for a new one."
+        )
+    if isinstance(exc, AlreadyBound):
+        return _("This Telegram account is already bound to a CRM user.")
+    if isinstance(exc, InvalidValue):
+        return _("That value is not valid here: {value}").format(value=_quote(exc.value))
+    if isinstance(exc, CrmError):
+        return _("That can't be done.")
+    return _("Something went wrong on our side. Nothing was changed; please try again.")
+
+
+def _quote(text: str) -> str:
+    return html.quote(text[:100])

@@ -1,0 +1,102 @@
+"""`crmbot run`: long polling, or an aiohttp webhook server when WEBHOOK_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.app import App
+from scheduler import create_scheduler
+
+log = logging.getLogger(__name__)
+
+
+async def run(app: App) -> None:
+    scheduler = None
+    if app.settings.scheduler.run_scheduler:
+        scheduler = create_scheduler(app.sessionmaker, app.runtime)
+        scheduler.start()
+    try:
+        await app.publish_commands()
+        if app.settings.webhook.webhook_url:
+            await run_webhook(app)
+        else:
+            await run_polling(app)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+async def run_polling(app: App) -> None:
+    # A webhook left set would make getUpdates fail with 409 Conflict.
+    await app.bot.delete_webhook(drop_pending_updates=False)
+    log.info("long polling started")
+    await app.dp.start_polling(
+        app.bot,
+        allowed_updates=app.dp.resolve_used_update_types(),
+        handle_signals=True,
+        close_bot_session=False,
+    )
+
+
+def create_webhook_app(app: App) -> web.Application:
+    """The aiohttp application: the webhook route and a health check for load balancers.
+
+    Updates are handled before Telegram gets its 200 (`handle_in_background=False`): if the
+    process dies mid-update, Telegram delivers it again instead of it being lost.
+    """
+    secret = app.settings.webhook.webhook_secret
+    web_app = web.Application(client_max_size=1024 * 1024)
+    SimpleRequestHandler(
+        dispatcher=app.dp,
+        bot=app.bot,
+        secret_token=secret.get_secret_value() if secret else None,
+        handle_in_background=False,
+    ).register(web_app, path=app.settings.webhook.path)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.router.add_get("/healthz", health)
+    setup_application(web_app, app.dp, bot=app.bot)
+    return web_app
+
+
+async def run_webhook(app: App) -> None:
+    settings = app.settings.webhook
+    web_app = create_webhook_app(app)
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+    await site.start()
+    await app.bot.set_webhook(
+        url=settings.webhook_url or "",
+        secret_token=settings.webhook_secret.get_secret_value()
+        if settings.webhook_secret
+        else None,
+        allowed_updates=app.dp.resolve_used_update_types(),
+        drop_pending_updates=False,
+    )
+    log.info("webhook server listening on %s:%s", settings.listen_host, settings.listen_port)
+    try:
+        await wait_for_stop_signal()
+    finally:
+        # The webhook stays registered: other instances behind the balancer keep serving it.
+        await runner.cleanup()
+
+
+async def wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        log.info("stop signal received, shutting down")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

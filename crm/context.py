@@ -1,0 +1,50 @@
+"""The domain's own configuration and the per-unit-of-work entry point used by front ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.clock import Clock, SystemClock
+from crm.permissions import AccessPolicy
+from storage.repositories import Repos
+
+
+@dataclass(frozen=True, slots=True)
+class CrmConfig:
+    default_locale: str = "pl"
+    default_timezone: str = "Europe/Warsaw"
+    base_currency: str = "PLN"
+    invite_ttl: timedelta = timedelta(hours=72)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Long-lived collaborators shared by every unit of work."""
+
+    config: CrmConfig = field(default_factory=CrmConfig)
+    clock: Clock = field(default_factory=SystemClock)
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
+
+
+class Crm:
+    """The services over one database session: what a handler (or a REST view) talks to."""
+
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.repos = Repos(session)
+        self.runtime = runtime
+
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.repos, self.runtime)
+
+    @cached_property
+    def chats(self) -> ChatService:
+        return ChatService(self.repos, self.runtime)
+
+
+from crm.chats import ChatService  # noqa: E402 - the services import Runtime from here
+from crm.users import UserService  # noqa: E402

@@ -1,0 +1,47 @@
+"""Plain enumerations shared by the domain and the storage layer (no imports of either)."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    REP = "rep"
+
+
+class EntityType(StrEnum):
+    LEAD = "lead"
+    CONTACT = "contact"
+    COMPANY = "company"
+    DEAL = "deal"
+    ACTIVITY = "activity"
+
+
+class Operation(StrEnum):
+    READ = "read"
+    ADD = "add"
+    UPDATE = "update"
+    DELETE = "delete"
+    EXPORT = "export"
+    IMPORT = "import"
+
+
+class Level(IntEnum):
+    """How far an operation reaches, ordered so that a higher level includes the lower."""
+
+    NONE = 0
+    OWN = 1
+    DEPARTMENT = 2
+    ALL = 3
+
+
+class Right(StrEnum):
+    """Rights that are not about one element type (Bitrix24 keeps these apart too)."""
+
+    SETTINGS = "settings"  # pipelines, stages, fields, CRM mode, group bindings
+    INVITE = "invite"  # create CRM users and invites, change roles
+    MERGE = "merge"  # merge duplicates without holding delete rights on both elements
+    TEAM_REPORTS = "team_reports"  # digests and reports about other people
+    GROUP_SETTINGS = "group_settings"  # language and binding of a group chat

@@ -1,0 +1,45 @@
+"""Domain errors. They carry facts, not text: the front end renders them in the user's language."""
+
+from __future__ import annotations
+
+from crm.enums import EntityType, Operation, Right
+
+
+class CrmError(Exception):
+    """Base of every error a person can cause and should be told about."""
+
+
+class AccessDenied(CrmError):
+    def __init__(
+        self,
+        *,
+        entity: EntityType | None = None,
+        operation: Operation | None = None,
+        right: Right | None = None,
+    ) -> None:
+        super().__init__(f"access denied: {entity or ''} {operation or ''} {right or ''}".strip())
+        self.entity = entity
+        self.operation = operation
+        self.right = right
+
+
+class NotFound(CrmError):
+    def __init__(self, what: str, key: object) -> None:
+        super().__init__(f"{what} {key!r} not found")
+        self.what = what
+        self.key = key
+
+
+class InvalidInvite(CrmError):
+    """The invite code is unknown, used or expired (deliberately not said which)."""
+
+
+class AlreadyBound(CrmError):
+    """This Telegram account already belongs to another CRM user."""
+
+
+class InvalidValue(CrmError):
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(f"invalid {field}")
+        self.field = field
+        self.value = value

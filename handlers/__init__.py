@@ -1,0 +1,13 @@
+"""One router per feature, built fresh by each module's `setup()` so that several dispatchers
+(instances in one process, tests) never share a router."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def get_routers() -> list[Router]:
+    from handlers import cancel, help, settings, start, whoami
+
+    # cancel first: it must win over any dialog state.
+    return [m.setup() for m in (cancel, start, help, settings, whoami)]

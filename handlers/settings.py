@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from aiogram import F, Router, html
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Chat, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import LangCb, SettingsCb, TzCb
+from bot.keyboards import languages_kb, settings_kb, timezones_kb
+from crm.context import Crm
+from crm.errors import InvalidValue
+from crm.locales import LOCALE_NAMES, SUPPORTED_LOCALES
+from crm.permissions import Actor
+from crm.timezones import COMMON_TIMEZONES, resolve_timezone
+from storage.models import User
+
+
+class SettingsForm(StatesGroup):
+    timezone = State()
+
+
+async def show_settings(message: Message, crm: Crm, crm_user: User) -> None:
+    await message.answer(_settings_text(crm, crm_user), reply_markup=settings_kb())
+
+
+async def set_language(
+    message: Message, command: CommandObject, crm: Crm, crm_user: User, actor: Actor, i18n: I18n
+) -> None:
+    code = (command.args or "").strip().lower()
+    if not code:
+        await message.answer(_("Choose a language:"), reply_markup=languages_kb())
+        return
+    if code not in SUPPORTED_LOCALES:
+        raise InvalidValue("locale", code)
+    await _apply_language(crm, crm_user, actor, message.chat, code)
+    with i18n.use_locale(code):
+        await message.answer(_language_changed(message.chat, code))
+
+
+async def language_chosen(
+    query: CallbackQuery, callback_data: LangCb, crm: Crm, crm_user: User, actor: Actor, i18n: I18n
+) -> None:
+    if callback_data.code not in SUPPORTED_LOCALES or query.message is None:
+        raise InvalidValue("locale", callback_data.code)
+    await _apply_language(crm, crm_user, actor, query.message.chat, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await query.answer()
+        await query.bot.send_message(  # type: ignore[union-attr]
+            query.message.chat.id, _language_changed(query.message.chat, callback_data.code)
+        )
+
+
+async def settings_language(query: CallbackQuery) -> None:
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(_("Choose a language:"), reply_markup=languages_kb())
+
+
+async def settings_timezone(query: CallbackQuery) -> None:
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(_("Choose your time zone:"), reply_markup=timezones_kb())
+
+
+async def timezone_chosen(
+    query: CallbackQuery, callback_data: TzCb, crm: Crm, crm_user: User, state: FSMContext
+) -> None:
+    await query.answer()
+    if query.message is None:
+        return
+    if callback_data.index == -1:
+        await state.set_state(SettingsForm.timezone)
+        await query.message.answer(
+            _("Type your time zone, for example Europe/Warsaw or Moscow. /cancel to stop.")
+        )
+        return
+    if not 0 <= callback_data.index < len(COMMON_TIMEZONES):
+        raise InvalidValue("timezone", str(callback_data.index))
+    await crm.users.set_timezone(crm_user, COMMON_TIMEZONES[callback_data.index])
+    await query.message.answer(_timezone_changed(crm_user))
+
+
+async def timezone_typed(message: Message, crm: Crm, crm_user: User, state: FSMContext) -> None:
+    name = resolve_timezone((message.text or "")[:64])
+    if name is None:
+        await message.answer(
+            _("I don't know the time zone {name}. Try Europe/Warsaw, or /cancel.").format(
+                name=html.quote((message.text or "")[:64])
+            )
+        )
+        return
+    await crm.users.set_timezone(crm_user, name)
+    await state.clear()
+    await message.answer(_timezone_changed(crm_user))
+
+
+async def _apply_language(crm: Crm, user: User, actor: Actor, chat: Chat, code: str) -> None:
+    if chat.type == "private":
+        await crm.users.set_locale(user, code)
+    else:
+        await crm.chats.set_locale(actor, chat.id, chat.type, chat.title, code)
+
+
+def _language_changed(chat: Chat, code: str) -> str:
+    if chat.type == "private":
+        return _("Language set: {language}.").format(language=LOCALE_NAMES[code])
+    return _("This group's language is now {language}.").format(language=LOCALE_NAMES[code])
+
+
+def _timezone_changed(user: User) -> str:
+    return _("Time zone set: {timezone}.").format(timezone=user.timezone)
+
+
+def _settings_text(crm: Crm, user: User) -> str:
+    language = LOCALE_NAMES.get(user.locale or "", _("from Telegram"))
+    return "\n".join(
+        [
+            _("<b>Settings</b>"),
+            _("Language: {language}").format(language=language),
+            _("Time zone: {timezone}").format(timezone=crm.users.timezone_of(user)),
+        ]
+    )
+
+
+def setup() -> Router:
+    router = Router(name=__name__)
+    router.message.register(show_settings, Command("settings"))
+    router.message.register(set_language, Command("lang"))
+    router.callback_query.register(language_chosen, LangCb.filter())
+    router.callback_query.register(settings_language, SettingsCb.filter(F.action == "lang"))
+    router.callback_query.register(settings_timezone, SettingsCb.filter(F.action == "tz"))
+    router.callback_query.register(timezone_chosen, TzCb.filter())
+    router.message.register(timezone_typed, SettingsForm.timezone, F.text, ~F.text.startswith("/"))
+    return router

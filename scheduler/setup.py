@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.context import Runtime
+from scheduler import jobs
+
+
+def create_scheduler(
+    sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime
+) -> AsyncIOScheduler:
+    """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
+    scheduler = AsyncIOScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    scheduler.add_job(
+        jobs.purge_expired_invites,
+        IntervalTrigger(hours=1),
+        kwargs={"sessionmaker": sessionmaker, "runtime": runtime},
+        id="purge_expired_invites",
+        replace_existing=True,
+    )
+    return scheduler

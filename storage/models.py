@@ -1,0 +1,73 @@
+"""ORM models of the foundation: people, invites and the chats the bot serves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.enums import Role
+from storage.base import Base, TimestampMixin
+
+
+def _str_enum(enum_cls: type[Role]) -> Enum:
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Department(TimestampMixin, Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class User(TimestampMixin, Base):
+    """A CRM user. The Telegram account is bound later, through a one-time invite."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_str_enum(Role))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # False once Telegram answered 403 (the user blocked the bot): stop sending until they return.
+    is_reachable: Mapped[bool] = mapped_column(default=True)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class Invite(TimestampMixin, Base):
+    """A one-time code that binds a Telegram account to `user`. Only its hash is stored."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Chat(TimestampMixin, Base):
+    """A Telegram chat the bot has seen; a group has its own language."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(8))

@@ -1,0 +1,25 @@
+"""Repositories: SQL for one aggregate each. They flush, never commit — services commit."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.repositories.chats import ChatRepo
+from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
+
+
+class Repos:
+    """Every repository over one session (one unit of work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.users = UserRepo(session)
+        self.departments = DepartmentRepo(session)
+        self.invites = InviteRepo(session)
+        self.chats = ChatRepo(session)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+
+__all__ = ["ChatRepo", "DepartmentRepo", "InviteRepo", "Repos", "UserRepo"]

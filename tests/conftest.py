@@ -1,0 +1,270 @@
+"""Fixtures: databases on SQLite and PostgreSQL, Redis, and the end-to-end harness.
+
+Tests that touch the database run once per backend. PostgreSQL and Redis are the machine's
+real services; a test creates its own database (and Redis key prefix) and drops it after.
+Without the services those tests skip with the reason — except under CI=true, where a
+missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings, load_settings
+from bot.factory import create_storage
+from crm.context import Crm, Runtime
+from storage import migrate
+from storage.base import Base
+from storage.db import create_engine, create_sessionmaker
+from tests.harness import TOKEN, WEBHOOK_SECRET, FakeClock, Harness, running_harness
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_URLS = [
+    url
+    for url in (
+        os.environ.get("TEST_POSTGRES_URL"),
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        "postgresql+asyncpg://root@127.0.0.1:5432/postgres",
+    )
+    if url
+]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BACKENDS = ["sqlite", "postgres"]
+T = TypeVar("T")
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from sync code, even when an event loop is running here
+    (session fixtures may be first requested from inside an async test)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def service_missing(what: str, why: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI (CI=true) but not reachable: {why}")
+    pytest.skip(f"{what} not reachable ({why}); start it to run these tests")
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+async def _pg_admin_url() -> tuple[str | None, str]:
+    import asyncpg
+
+    last_error = ""
+    for url in PG_ADMIN_URLS:
+        dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+        try:
+            conn = await asyncio.wait_for(asyncpg.connect(dsn), 5)
+        except Exception as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
+            continue
+        await conn.close()
+        return url, ""
+    return None, last_error
+
+
+async def _pg_execute(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+class PgDatabases:
+    """Creates uniquely named databases and drops them all at the end of the session."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        name = f"crm_test_{uuid.uuid4().hex[:12]}"
+        run_blocking(_pg_execute(self.admin_url, f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            run_blocking(
+                _pg_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            )
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    url, why = run_blocking(_pg_admin_url())
+    if url is None:
+        service_missing("PostgreSQL", why)
+    dbs = PgDatabases(url)  # type: ignore[arg-type]
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_url(pg_databases: PgDatabases) -> str:
+    url = pg_databases.create()
+    run_blocking(_migrate(url))
+    return url
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "crm.db"
+    run_blocking(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+# --- one migrated, empty database per test ----------------------------------------------------
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copy(template, tmp_path / "crm.db")
+        yield f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}"
+        return
+    url: str = request.getfixturevalue("pg_migrated_url")
+    yield url
+    engine = create_engine(url)
+    try:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def runtime(clock: FakeClock) -> Runtime:
+    return Runtime(clock=clock)
+
+
+@pytest.fixture
+async def crm(
+    sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime
+) -> AsyncIterator[Crm]:
+    async with sessionmaker() as session:
+        yield Crm(session, runtime)
+
+
+# --- Redis ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RedisTarget:
+    url: str
+    prefix: str  # every key this test writes starts with it; deleted afterwards
+
+
+@pytest.fixture
+def redis_target() -> Iterator[RedisTarget]:
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except Exception as exc:
+        client.close()
+        service_missing("Redis", f"{type(exc).__name__}: {exc}")
+    target = RedisTarget(REDIS_URL, f"crmtest{uuid.uuid4().hex[:10]}")
+    yield target
+    for key in client.scan_iter(match=f"{target.prefix}:*"):
+        client.delete(key)
+    client.close()
+
+
+# --- settings and the end-to-end harness ------------------------------------------------------
+def make_settings(
+    database_url: str, api_url: str = "", redis_url: str | None = None, **extra: dict
+) -> Settings:
+    overrides: dict[str, dict] = {
+        "telegram": {
+            "bot_token": TOKEN,
+            "telegram_api_url": api_url or None,
+            "bot_username": None,
+        },
+        "webhook": {
+            "webhook_url": "https://crm.example.test/telegram/webhook",
+            "webhook_secret": WEBHOOK_SECRET,
+        },
+        "database": {"database_url": database_url},
+        "redis": {"redis_url": redis_url},
+        "locale": {"default_locale": "pl", "default_timezone": "Europe/Warsaw"},
+        "scheduler": {"run_scheduler": False},
+    }
+    for section, values in extra.items():
+        overrides.setdefault(section, {}).update(values)
+    return load_settings(env_file=None, **overrides)
+
+
+@pytest.fixture(params=["polling"])
+def delivery(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def harness(
+    database_url: str,
+    backend: str,
+    delivery: str,
+    clock: FakeClock,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[Harness]:
+    """SQLite runs the embedded way (memory FSM); PostgreSQL the grown-up way (Redis FSM)."""
+    redis: RedisTarget | None = (
+        request.getfixturevalue("redis_target") if backend == "postgres" else None
+    )
+
+    def settings_for(api_url: str) -> Settings:
+        return make_settings(database_url, api_url, redis.url if redis else None)
+
+    storage = create_storage(settings_for(""), prefix=redis.prefix) if redis else None
+    async with running_harness(settings_for, delivery, clock, storage=storage) as h:
+        yield h

@@ -1,0 +1,316 @@
+"""A fake Telegram Bot API server on loopback, spoken to over real HTTP by the real `Bot`.
+
+It records every method call, answers like Telegram does (JSON `{"ok": ..., "result": ...}`),
+hands updates out through long-polling `getUpdates` or POSTs them to a webhook, and can be
+told to fail a method (429 with `retry_after`, 403 blocked) to test the sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+# Fields Telegram takes as plain strings even when they look like numbers or JSON.
+_STRING_FIELDS = {
+    "text", "caption", "parse_mode", "callback_query_id", "url", "secret_token",
+    "description", "short_description", "name", "language_code", "inline_message_id",
+}  # fmt: skip
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    result: Any = None
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.params.get("reply_markup") or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class Failure:
+    method: str
+    error_code: int
+    description: str
+    chat_id: int | None = None
+    retry_after: int | None = None
+    times: int = 1
+
+
+class FakeTelegram:
+    def __init__(self, token: str, bot_id: int | None = None, username: str = "crm_test_bot"):
+        self.token = token
+        self.bot_user = {
+            "id": bot_id or int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "CRM",
+            "username": username,
+        }
+        self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.webhook: dict[str, Any] | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._confirmed = 0  # every update_id below this was handed out and acknowledged
+        self._changed = asyncio.Condition()
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        self.on_call: Callable[[Call], None] | None = None
+        self.polling = asyncio.Event()  # set by the first getUpdates
+        self._closing = False
+
+    # --- server life ---------------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def release_pollers(self) -> None:
+        """Answer a waiting getUpdates at once, so that polling can stop without a delay."""
+        async with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- updates ---------------------------------------------------------------------------
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    async def push_update(self, update: dict[str, Any], timeout: float = 15) -> None:
+        """Queue an update for getUpdates and wait until the bot has handled it.
+
+        The bot polls with `handle_as_tasks=False`, so it asks for the next offset only after
+        the previous update went through every handler: that is our signal.
+        """
+        self._remember_chat(update)
+        async with self._changed:
+            self._pending.append(update)
+            self._changed.notify_all()
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: self._confirmed > update["update_id"]), timeout
+            )
+
+    async def post_update(
+        self, url: str, update: dict[str, Any], secret: str | None, timeout: float = 15
+    ) -> int:
+        """Deliver an update the way Telegram calls a webhook; return the HTTP status."""
+        self._remember_chat(update)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with ClientSession() as http:
+            async with http.post(url, json=update, headers=headers, timeout=timeout) as response:
+                await response.read()
+                return response.status
+
+    def _remember_chat(self, update: dict[str, Any]) -> None:
+        for key in ("message", "edited_message"):
+            if key in update:
+                chat = update[key]["chat"]
+                self.chats[chat["id"]] = chat
+        if "callback_query" in update and "message" in update["callback_query"]:
+            chat = update["callback_query"]["message"]["chat"]
+            self.chats[chat["id"]] = chat
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        self.polling.set()
+        wait = min(float(params.get("timeout") or 0), 30.0)
+        async with self._changed:
+            if offset:
+                self._pending = [u for u in self._pending if u["update_id"] >= offset]
+                self._confirmed = max(self._confirmed, offset)
+                self._changed.notify_all()
+            if not self._pending and wait and not self._closing:
+                try:
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self._pending) or self._closing), wait
+                    )
+                except TimeoutError:
+                    return []
+            return list(self._pending)
+
+    # --- methods ---------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params, files = await _read_params(request)
+        call = Call(method=method, params=params, files=files)
+        failure = self._take_failure(call)
+        if failure is not None:
+            self.calls.append(call)
+            extra = {"retry_after": failure.retry_after} if failure.retry_after else None
+            return _error(failure.error_code, failure.description, extra)
+        if method.lower() != "getupdates":
+            self.calls.append(call)
+        try:
+            call.result = await self._result(method.lower(), params, files)
+        except KeyError as exc:
+            return _error(400, f"Bad Request: {exc.args[0]}")
+        if self.on_call is not None:
+            self.on_call(call)
+        return web.json_response({"ok": True, "result": call.result})
+
+    def _take_failure(self, call: Call) -> Failure | None:
+        for failure in self.failures:
+            if failure.method.lower() != call.method.lower():
+                continue
+            if failure.chat_id is not None and failure.chat_id != call.chat_id:
+                continue
+            failure.times -= 1
+            if failure.times <= 0:
+                self.failures.remove(failure)
+            return failure
+        return None
+
+    def fail(
+        self,
+        method: str,
+        error_code: int,
+        description: str,
+        *,
+        chat_id: int | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        self.failures.append(Failure(method, error_code, description, chat_id, retry_after, times))
+
+    async def _result(
+        self, method: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
+    ) -> Any:
+        if method == "getupdates":
+            return await self._get_updates(params)
+        if method == "getme":
+            return self.bot_user
+        if method in ("sendmessage", "senddocument", "sendphoto"):
+            return self._new_message(params, files)
+        if method in ("editmessagetext", "editmessagereplymarkup"):
+            key = (int(params["chat_id"]), int(params["message_id"]))
+            message = self.messages[key]
+            if "text" in params:
+                message["text"] = params["text"]
+            if "reply_markup" in params:
+                message["reply_markup"] = params["reply_markup"]
+            else:
+                message.pop("reply_markup", None)
+            return message
+        if method == "setwebhook":
+            self.webhook = {"url": params.get("url"), "secret_token": params.get("secret_token")}
+            return True
+        if method == "deletewebhook":
+            self.webhook = None
+            return True
+        if method == "getwebhookinfo":
+            return {
+                "url": (self.webhook or {}).get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._pending),
+            }
+        return True
+
+    def _new_message(
+        self, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        chat = self.chats.get(chat_id) or {"id": chat_id, "type": "private", "first_name": "?"}
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.bot_user,
+        }
+        if "text" in params:
+            message["text"] = params["text"]
+        if "caption" in params:
+            message["caption"] = params["caption"]
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        for field_name, (filename, content) in files.items():
+            message["document"] = {
+                "file_id": f"file-{message['message_id']}",
+                "file_unique_id": f"u{message['message_id']}",
+                "file_name": filename,
+                "file_size": len(content),
+            }
+            message["_field"] = field_name
+        self.messages[(chat_id, message["message_id"])] = message
+        return {k: v for k, v in message.items() if not k.startswith("_")}
+
+    # --- looking at what the bot did -------------------------------------------------------
+    def sent(self, chat_id: int | None = None, method: str | None = None) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if (chat_id is None or c.chat_id == chat_id)
+            and (method is None or c.method.lower() == method.lower())
+        ]
+
+
+async def _read_params(
+    request: web.Request,
+) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+    params: dict[str, Any] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    if request.content_type == "application/json":
+        body = await request.json()
+        return dict(body), files
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        async for part in reader:
+            if part.filename:  # type: ignore[union-attr]
+                files[part.name or "file"] = (part.filename, await part.read())  # type: ignore[union-attr]
+            else:
+                params[part.name or ""] = _decode(part.name or "", await part.text())  # type: ignore[union-attr]
+        return params, files
+    form = await request.post()
+    for key, value in form.items():
+        params[key] = _decode(key, str(value))
+    for key, value in request.query.items():
+        params.setdefault(key, _decode(key, value))
+    return params, files
+
+
+def _decode(key: str, value: str) -> Any:
+    if key in _STRING_FIELDS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=code)
