@@ -8,6 +8,7 @@ step, and an edited translation is picked up on the next start.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,17 @@ def ensure_compiled(locales_dir: Path, domain: str = DOMAIN) -> list[Path]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parts[-3], domain=domain)
-        tmp_path = mo_path.with_suffix(".mo.tmp")
-        with tmp_path.open("wb") as mo_file:
-            write_mo(mo_file, catalog, use_fuzzy=False)
-        tmp_path.replace(mo_path)  # atomic: a second instance starting at once reads whole files
+        tmp_path = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
+        try:
+            with tmp_path.open("wb") as mo_file:
+                write_mo(mo_file, catalog, use_fuzzy=False)
+            tmp_path.replace(mo_path)  # atomic: an instance starting at once reads whole files
+        except OSError as exc:
+            if not mo_path.exists():
+                raise
+            # A read-only install (a container image) keeps the catalogs compiled at build time.
+            log.warning("could not recompile %s (%s); using the compiled one", mo_path, exc)
+            continue
         written.append(mo_path)
     if written:
         log.info("compiled %d catalog(s) in %s", len(written), locales_dir)

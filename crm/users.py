@@ -61,12 +61,10 @@ class UserService:
         if issued_by is not None:
             self.runtime.policy.require_right(issued_by, Right.INVITE)
         name = name.strip()[:120] or role.value.title()
-        department_id = None
+        dept = None
         if department and department.strip():
-            department_id = (
-                await self.repos.departments.get_or_create(department.strip()[:120])
-            ).id
-        user = await self.repos.users.add(User(name=name, role=role, department_id=department_id))
+            dept = await self.repos.departments.get_or_create(department.strip()[:120])
+        user = await self.repos.users.add(User(name=name, role=role, department=dept))
         issued = await self._new_invite(user, issued_by)
         await self.repos.commit()
         return issued

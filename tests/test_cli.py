@@ -1,0 +1,96 @@
+"""The `crmbot` command as a newcomer runs it: invite, console, run without a token."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CRMBOT = str(Path(sys.executable).parent / "crmbot")
+
+
+def crmbot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}",
+        **env,
+    }
+    return subprocess.run(
+        [CRMBOT, *args],
+        input=stdin,
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_console_help_in_russian_and_polish(tmp_path: Path) -> None:
+    ru = crmbot(tmp_path, "console", "--lang", "ru", stdin="/help\n")
+    assert ru.returncode == 0, ru.stderr
+    assert ru.stdout.startswith("bot> Команды CRM\n")
+    assert "/whoami — кто я в CRM" in ru.stdout
+
+    pl = crmbot(tmp_path, "console", "--lang", "pl", stdin="/help\n")
+    assert pl.stdout.startswith("bot> Polecenia CRM\n")
+    assert "/whoami — kim jestem w CRM" in pl.stdout
+
+
+def test_console_provisions_an_admin_and_presses_buttons(tmp_path: Path) -> None:
+    out = crmbot(tmp_path, "console", "--lang", "pl", stdin="/whoami\n/lang\n#2\n/help\n#9\n")
+    assert out.returncode == 0, out.stderr
+    assert "Rola: administrator" in out.stdout
+    assert "[1] Polski  [2] Русский  [3] English" in out.stdout
+    assert "bot> Язык установлен: Русский." in out.stdout
+    assert "bot> Команды CRM" in out.stdout
+    assert "(no button 9 here)" in out.stdout
+
+
+def test_run_without_token_falls_back_to_the_console(tmp_path: Path) -> None:
+    out = crmbot(tmp_path, "run", stdin="/help\n")
+    assert out.returncode == 0, out.stderr
+    assert "BOT_TOKEN is not set, starting the offline console" in out.stderr
+    assert "bot> Polecenia CRM" in out.stdout  # DEFAULT_LOCALE is pl
+
+
+def test_invite_then_redeem_in_the_console(tmp_path: Path) -> None:
+    invite = crmbot(
+        tmp_path, "invite", "--role", "rep", "--name", "Anna Nowak", "--department", "Sprzedaż"
+    )
+    assert invite.returncode == 0, invite.stderr
+    lines = invite.stdout.strip().splitlines()
+    code = lines[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", code), lines
+    assert f"/start {code}" in invite.stdout
+
+    session = crmbot(
+        tmp_path, "console", "--telegram-id", "4242", stdin=f"/help\n/start {code}\n/whoami\n"
+    )
+    assert session.returncode == 0, session.stderr
+    out = session.stdout
+    assert "Nie jesteś jeszcze użytkownikiem tego CRM" in out  # before the invite
+    assert "Witaj, Anna Nowak! Masz dostęp do CRM jako handlowiec." in out
+    assert "Dział: Sprzedaż" in out
+
+    again = crmbot(tmp_path, "console", "--telegram-id", "4343", stdin=f"/start {code}\n")
+    assert "To zaproszenie jest nieważne" in again.stdout
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    for _ in range(2):
+        out = crmbot(tmp_path, "migrate")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "database is up to date"
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_invite_roles(tmp_path: Path, role: str) -> None:
+    out = crmbot(tmp_path, "invite", "--role", role)
+    assert out.returncode == 0, out.stderr
+    assert f"({role}" in out.stdout
