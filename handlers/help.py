@@ -18,7 +18,7 @@ COMMANDS: list[tuple[str, object]] = [
 
 
 def bot_commands(i18n: I18n, locale: str) -> list[BotCommand]:
-    with i18n.use_locale(locale):
+    with i18n.context(), i18n.use_locale(locale):
         return [BotCommand(command=name, description=str(text)) for name, text in COMMANDS]
 
 
