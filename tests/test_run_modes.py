@@ -105,11 +105,11 @@ async def test_webhook_mode_registers_and_serves(tmp_path: Path) -> None:
     try:
         await wait_for(lambda: tg.webhook is not None, 60)
         assert tg.webhook == {"url": "https://crm.example.test/tg/hook", "secret_token": "s3cret"}
+        sender = {"id": 5, "is_bot": False, "first_name": "X", "language_code": "pl"}
         update = {
             "update_id": 1,
             "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"},
-                        "from": {"id": 5, "is_bot": False, "first_name": "X", "language_code": "pl"},
-                        "text": "/help"},
+                        "from": sender, "text": "/help"},
         }  # fmt: skip
         url = f"http://127.0.0.1:{port}/tg/hook"
         async with ClientSession() as http:
