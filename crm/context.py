@@ -45,6 +45,26 @@ class Crm:
     def chats(self) -> ChatService:
         return ChatService(self.repos, self.runtime)
 
+    @cached_property
+    def elements(self) -> ElementService:
+        return ElementService(self.repos, self.runtime)
+
+    @cached_property
+    def stages(self) -> StageService:
+        return StageService(self.repos, self.runtime, self.elements)
+
+    @cached_property
+    def conversion(self) -> ConversionService:
+        return ConversionService(self.repos, self.runtime, self.elements)
+
+    @cached_property
+    def search(self) -> SearchService:
+        return SearchService(self.repos, self.runtime)
+
 
 from crm.chats import ChatService  # noqa: E402 - the services import Runtime from here
+from crm.conversion import ConversionService  # noqa: E402
+from crm.elements import ElementService  # noqa: E402
+from crm.search import SearchService  # noqa: E402
+from crm.stages import StageService  # noqa: E402
 from crm.users import UserService  # noqa: E402

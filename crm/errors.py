@@ -43,3 +43,27 @@ class InvalidValue(CrmError):
         super().__init__(f"invalid {field}")
         self.field = field
         self.value = value
+
+
+class StageMismatch(CrmError):
+    """The stage belongs to another pipeline (or is a lead status, not a deal stage)."""
+
+
+class ReasonRequired(CrmError):
+    """Moving to a failure stage needs a reason."""
+
+
+class CannotDelete(CrmError):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why  # "system" (initial/final stage, system entry) or "in_use"
+
+
+class AlreadyConverted(CrmError):
+    """The lead was converted (or closed) already."""
+
+
+class WrongMode(CrmError):
+    def __init__(self, needed: str) -> None:
+        super().__init__(f"needs {needed} CRM mode")
+        self.needed = needed

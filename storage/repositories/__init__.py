@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.chats import ChatRepo
+from storage.repositories.elements import ElementRepo
+from storage.repositories.pipelines import PipelineRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
 
 
@@ -17,9 +19,19 @@ class Repos:
         self.departments = DepartmentRepo(session)
         self.invites = InviteRepo(session)
         self.chats = ChatRepo(session)
+        self.elements = ElementRepo(session)
+        self.pipelines = PipelineRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
 
 
-__all__ = ["ChatRepo", "DepartmentRepo", "InviteRepo", "Repos", "UserRepo"]
+__all__ = [
+    "ChatRepo",
+    "DepartmentRepo",
+    "ElementRepo",
+    "InviteRepo",
+    "PipelineRepo",
+    "Repos",
+    "UserRepo",
+]

@@ -1,0 +1,157 @@
+"""Lead conversion and switching between Simple and Classic CRM mode (Bitrix24 rules).
+
+Converting a lead creates a contact, a company and/or a deal from it, links them, and closes
+the lead with its success status. Switching Classic → Simple converts every active lead with
+the options the admin chose: contact, company or both; the target pipeline; and whether the
+lead's open activities stay open (moved to the deal) or are closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from crm.codes import ElementRef
+from crm.elements import ElementService, fold, ref_of
+from crm.enums import EntityType, Operation, Right
+from crm.errors import AlreadyConverted, InvalidValue, NotFound
+from crm.modes import CrmMode
+from crm.permissions import Actor, Owner
+from crm.stages import SUCCESS
+from storage.models import Company, Contact, Deal, Lead
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from crm.context import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionOptions:
+    contact: bool = True
+    company: bool = False
+    deal: bool = True
+    pipeline_id: int | None = None  # None: the default pipeline
+    # Activities arrive with the activities feature; the choice is recorded on the timeline.
+    keep_activities_open: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.contact or self.company or self.deal):
+            raise InvalidValue("conversion", "nothing")
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    lead: ElementRef
+    created: tuple[ElementRef, ...]
+
+
+class ConversionService:
+    def __init__(self, repos: Repos, runtime: Runtime, elements: ElementService) -> None:
+        self.repos = repos
+        self.runtime = runtime
+        self.elements = elements
+
+    async def convert(self, actor: Actor, lead_id: int, options: ConversionOptions) -> Conversion:
+        ref = ElementRef(EntityType.LEAD, lead_id)
+        lead = await self.elements.load(actor, ref, Operation.UPDATE)
+        assert isinstance(lead, Lead)
+        mine = Owner(actor.user_id, actor.department_id)
+        for entity, wanted in (
+            (EntityType.CONTACT, options.contact),
+            (EntityType.COMPANY, options.company),
+            (EntityType.DEAL, options.deal),
+        ):
+            if wanted:
+                self.runtime.policy.require(actor, entity, Operation.ADD, mine)
+        result = await self._convert(actor, lead, options)
+        await self.repos.commit()
+        return result
+
+    async def _convert(
+        self, actor: Actor | None, lead: Lead, options: ConversionOptions
+    ) -> Conversion:
+        if lead.closed_at is not None:
+            raise AlreadyConverted()
+        now = self.runtime.clock.now()
+        ref = ref_of(lead)
+        responsible = lead.responsible_id
+        created: list[ElementRef] = []
+        company = contact = None
+        if options.company and (lead.company_title or not options.contact):
+            title = lead.company_title or lead.title or lead.contact_name or ref.code
+            company = await self.repos.elements.add(
+                Company(title=title[:255], responsible_id=responsible, created_by_id=_id(actor),
+                        source=lead.source, search_text=fold(title), created_at=now)
+            )  # fmt: skip
+            await self.repos.elements.move_communications("lead", lead.id, "company", company.id)
+            created.append(ref_of(company))
+        if options.contact:
+            name = lead.contact_name or lead.title or ref.code
+            contact = await self.repos.elements.add(
+                Contact(name=name[:255], responsible_id=responsible, created_by_id=_id(actor),
+                        company_id=company.id if company else None, source=lead.source,
+                        search_text=fold(name), created_at=now)
+            )  # fmt: skip
+            await self.repos.elements.move_communications("lead", lead.id, "contact", contact.id)
+            created.append(ref_of(contact))
+        deal = None
+        if options.deal:
+            pipeline = (
+                await self.repos.pipelines.get(options.pipeline_id)
+                if options.pipeline_id is not None
+                else await self.repos.pipelines.default()
+            )
+            if pipeline is None:
+                raise NotFound("pipeline", options.pipeline_id)
+            stage = (await self.repos.pipelines.stages(pipeline.id))[0]
+            title = lead.title or lead.contact_name or ref.code
+            deal = await self.repos.elements.add(
+                Deal(title=title[:255], pipeline_id=pipeline.id, stage_id=stage.id,
+                     contact_id=contact.id if contact else None,
+                     company_id=company.id if company else None, lead_id=lead.id,
+                     amount_minor=lead.amount_minor, currency=lead.currency,
+                     responsible_id=responsible, created_by_id=_id(actor), source=lead.source,
+                     comment=lead.comment, search_text=fold(title, lead.contact_name),
+                     created_at=now, stage_changed_at=now)
+            )  # fmt: skip
+            created.append(ref_of(deal))
+        converted = next(
+            s for s in await self.repos.pipelines.lead_statuses() if s.semantic == SUCCESS
+        )
+        old_status = lead.status_id
+        lead.status_id = converted.id
+        lead.status = converted
+        lead.closed_at = now
+        lead.contact_id = contact.id if contact else None
+        lead.company_id = company.id if company else None
+        lead.deal_id = deal.id if deal else None
+        codes = [r.code for r in created]
+        await self.elements.record(
+            actor, ref, "converted", old=old_status, new=converted.id, created=codes,
+            keep_activities_open=options.keep_activities_open,
+        )  # fmt: skip
+        for new_ref in created:
+            await self.elements.record(actor, new_ref, "created", from_lead=ref.code)
+        return Conversion(ref, tuple(created))
+
+    async def set_mode(
+        self, actor: Actor, mode: CrmMode, options: ConversionOptions | None = None
+    ) -> list[Conversion]:
+        """Switch the CRM mode. Classic → Simple converts every active lead first."""
+        self.runtime.policy.require_right(actor, Right.SETTINGS)
+        current = await self.elements.mode()
+        conversions: list[Conversion] = []
+        if current is CrmMode.CLASSIC and mode is CrmMode.SIMPLE:
+            options = options or ConversionOptions()
+            for lead in await self.repos.elements.open_leads():
+                conversions.append(await self._convert(actor, lead, options))
+        await self.repos.pipelines.set_setting("crm_mode", mode.value)
+        await self.repos.commit()
+        return conversions
+
+    async def open_lead_count(self) -> int:
+        return len(await self.repos.elements.open_leads())
+
+
+def _id(actor: Actor | None) -> int | None:
+    return actor.user_id if actor else None

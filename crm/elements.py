@@ -1,0 +1,392 @@
+"""Leads, contacts, companies and deals: create, load with access checks, notes, responsible.
+
+Every public method takes the acting `Actor` and checks the access policy before it reads or
+writes; callers (Telegram handlers, a future REST API) never decide access themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+
+from crm.codes import ElementRef
+from crm.enums import EntityType, Operation
+from crm.errors import InvalidValue, NotFound
+from crm.modes import CrmMode
+from crm.money import to_minor
+from crm.parsing import ParsedLine
+from crm.permissions import Actor, Owner
+from storage.models import Company, Contact, Deal, Lead, TimelineEntry, User
+from storage.repositories import Repos
+from storage.repositories.elements import MODELS, Element
+
+if TYPE_CHECKING:
+    from crm.context import Runtime
+
+MAX_TITLE = 255
+MAX_COMMENT = 4000
+NAME_SIMILARITY = 90  # rapidfuzz token_sort_ratio at or above this is "a very similar name"
+
+
+def fold(*parts: str | None) -> str:
+    """Text for case-insensitive search, folded in Python so Cyrillic folds on SQLite too."""
+    return " ".join(p for p in parts if p).casefold()[:600]
+
+
+def label_of(element: Element) -> str:
+    if isinstance(element, Contact):
+        return element.name
+    if isinstance(element, Company | Deal | Lead):
+        return element.title or (element.contact_name if isinstance(element, Lead) else "") or ""
+    return ""
+
+
+def entity_of(element: Element) -> EntityType:
+    return {Lead: EntityType.LEAD, Contact: EntityType.CONTACT, Company: EntityType.COMPANY,
+            Deal: EntityType.DEAL}[type(element)]  # fmt: skip
+
+
+def ref_of(element: Element) -> ElementRef:
+    return ElementRef(entity_of(element), element.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ElementInput:
+    """What a person gave for a new element, whatever front end they used."""
+
+    title: str = ""
+    name: str | None = None
+    company: str | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    amount: Decimal | None = None
+    currency: str | None = None
+    comment: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_parsed(cls, parsed: ParsedLine, **extra: Any) -> ElementInput:
+        return cls(
+            title=parsed.rest[:MAX_TITLE],
+            name=parsed.name,
+            phones=parsed.phones,
+            emails=parsed.emails,
+            amount=parsed.money.amount if parsed.money else None,
+            currency=parsed.money.currency if parsed.money else None,
+            **extra,
+        )
+
+    @property
+    def has_person(self) -> bool:
+        return bool(self.name or self.phones or self.emails)
+
+    def is_empty(self) -> bool:
+        return not (self.title or self.has_person or self.company or self.amount is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateHit:
+    ref: ElementRef
+    label: str
+    reason: str  # "phone", "email" or "name"
+    visible: bool  # False: the actor may not read it; show only who is responsible
+    responsible: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Creation:
+    primary: ElementRef
+    created: tuple[ElementRef, ...] = field(default_factory=tuple)
+
+
+class ElementService:
+    def __init__(self, repos: Repos, runtime: Runtime) -> None:
+        self.repos = repos
+        self.runtime = runtime
+
+    # --- access ------------------------------------------------------------------------------
+    async def owner(self, element: Element) -> Owner:
+        responsible = await element.awaitable_attrs.responsible
+        department = responsible.department_id if responsible is not None else None
+        return Owner(user_id=element.responsible_id, department_id=department)
+
+    async def load(self, actor: Actor, ref: ElementRef, op: Operation = Operation.READ) -> Element:
+        element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
+        if element is None:
+            raise NotFound(ref.entity.value, ref.code)
+        self.runtime.policy.require(actor, ref.entity, op, await self.owner(element))
+        return element
+
+    async def can(self, actor: Actor, element: Element, op: Operation) -> bool:
+        return self.runtime.policy.allows(actor, entity_of(element), op, await self.owner(element))
+
+    # --- creation ----------------------------------------------------------------------------
+    async def create(self, actor: Actor, entity: EntityType, data: ElementInput) -> Creation:
+        """`/deal`, `/contact`, `/company`, and `/lead` as typed (no mode logic here)."""
+        if data.is_empty():
+            raise InvalidValue("text", "")
+        self.runtime.policy.require(
+            actor, entity, Operation.ADD, Owner(actor.user_id, actor.department_id)
+        )
+        if entity is EntityType.CONTACT:
+            contact = await self._new_contact(actor, data, name=data.name or data.title)
+            primary, created = ref_of(contact), (ref_of(contact),)
+        elif entity is EntityType.COMPANY:
+            company = await self._new_company(actor, data)
+            primary, created = ref_of(company), (ref_of(company),)
+        elif entity is EntityType.LEAD:
+            lead = await self._new_lead(actor, data)
+            primary, created = ref_of(lead), (ref_of(lead),)
+        elif entity is EntityType.DEAL:
+            primary, created = await self._new_deal_with_contact(actor, data)
+        else:
+            raise InvalidValue("entity", entity.value)
+        await self.repos.commit()
+        return Creation(primary, created)
+
+    async def intake(self, actor: Actor, data: ElementInput) -> Creation:
+        """`/lead`: a lead in Classic mode; in Simple mode a deal plus its contact."""
+        mode = await self.mode()
+        if mode is CrmMode.CLASSIC:
+            return await self.create(actor, EntityType.LEAD, data)
+        return await self.create(actor, EntityType.DEAL, data)
+
+    async def mode(self) -> CrmMode:
+        return CrmMode.parse(await self.repos.pipelines.setting("crm_mode"))
+
+    async def _new_contact(self, actor: Actor, data: ElementInput, name: str | None) -> Contact:
+        name = (
+            name
+            or (data.phones[0] if data.phones else "")
+            or (data.emails[0] if data.emails else "")
+        )
+        contact = await self.repos.elements.add(
+            Contact(
+                name=name[:MAX_TITLE],
+                first_name=_split_name(name)[0],
+                last_name=_split_name(name)[1],
+                responsible_id=actor.user_id,
+                created_by_id=actor.user_id,
+                source=data.source,
+                comment=_comment(data.comment or (data.title if data.name else None)),
+                search_text=fold(name),
+                created_at=self.runtime.clock.now(),
+            )
+        )
+        await self._add_communications(EntityType.CONTACT, contact.id, data)
+        await self.record(actor, ref_of(contact), "created")
+        return contact
+
+    async def _new_company(self, actor: Actor, data: ElementInput) -> Company:
+        title = " ".join(p for p in (data.name, data.title) if p) or data.company or ""
+        if not title:
+            title = data.phones[0] if data.phones else (data.emails[0] if data.emails else "")
+        company = await self.repos.elements.add(
+            Company(
+                title=title[:MAX_TITLE],
+                responsible_id=actor.user_id,
+                created_by_id=actor.user_id,
+                source=data.source,
+                comment=_comment(data.comment),
+                search_text=fold(title),
+                created_at=self.runtime.clock.now(),
+            )
+        )
+        await self._add_communications(EntityType.COMPANY, company.id, data)
+        await self.record(actor, ref_of(company), "created")
+        return company
+
+    async def _new_lead(self, actor: Actor, data: ElementInput) -> Lead:
+        statuses = await self.repos.pipelines.lead_statuses()
+        title = data.title or data.name or data.company or ""
+        lead = await self.repos.elements.add(
+            Lead(
+                title=title[:MAX_TITLE],
+                contact_name=data.name,
+                company_title=data.company,
+                status_id=statuses[0].id,
+                amount_minor=to_minor(data.amount) if data.amount is not None else None,
+                currency=data.currency if data.amount is not None else None,
+                responsible_id=actor.user_id,
+                created_by_id=actor.user_id,
+                source=data.source,
+                comment=_comment(data.comment),
+                search_text=fold(title, data.name, data.company),
+                created_at=self.runtime.clock.now(),
+            )
+        )
+        await self._add_communications(EntityType.LEAD, lead.id, data)
+        await self.record(actor, ref_of(lead), "created")
+        return lead
+
+    async def _new_deal_with_contact(
+        self, actor: Actor, data: ElementInput
+    ) -> tuple[ElementRef, tuple[ElementRef, ...]]:
+        contact = await self._new_contact(actor, data, data.name) if data.has_person else None
+        pipeline = await self.repos.pipelines.default()
+        stage = (await self.repos.pipelines.stages(pipeline.id))[0]
+        now = self.runtime.clock.now()
+        title = data.title or data.name or (data.phones[0] if data.phones else "") or ""
+        deal = await self.repos.elements.add(
+            Deal(
+                title=title[:MAX_TITLE],
+                pipeline_id=pipeline.id,
+                stage_id=stage.id,
+                contact_id=contact.id if contact else None,
+                amount_minor=to_minor(data.amount) if data.amount is not None else None,
+                currency=data.currency if data.amount is not None else None,
+                responsible_id=actor.user_id,
+                created_by_id=actor.user_id,
+                source=data.source,
+                comment=_comment(data.comment),
+                search_text=fold(title, data.name),
+                created_at=now,
+                stage_changed_at=now,
+            )
+        )
+        await self.record(actor, ref_of(deal), "created", stage=stage.id)
+        created = (ref_of(deal), ref_of(contact)) if contact else (ref_of(deal),)
+        return ref_of(deal), created
+
+    async def _add_communications(
+        self, entity: EntityType, element_id: int, data: ElementInput
+    ) -> None:
+        await self.repos.elements.add_communications(
+            entity.value, element_id, "phone", data.phones
+        )
+        await self.repos.elements.add_communications(
+            entity.value, element_id, "email", data.emails
+        )
+
+    # --- duplicates --------------------------------------------------------------------------
+    async def find_duplicates(
+        self, actor: Actor, entity: EntityType, data: ElementInput
+    ) -> list[DuplicateHit]:
+        """Leads, contacts and companies with the same phone or e-mail, or a very similar name.
+
+        Deals are not checked (Bitrix24: deals are merged by hand only); a deal's contact is.
+        """
+        if entity is EntityType.DEAL and not data.has_person:
+            return []
+        hits: dict[ElementRef, str] = {}
+        for kind, values in (("phone", data.phones), ("email", data.emails)):
+            for owner_entity, owner_id in await self.repos.elements.owners_of(kind, list(values)):
+                hits.setdefault(ElementRef(EntityType(owner_entity), owner_id), kind)
+        name = data.name if entity is not EntityType.COMPANY else (data.name or data.title)
+        if name and len(name) >= 3:
+            for element in await self._similar_names(entity, name):
+                hits.setdefault(ref_of(element), "name")
+        result = []
+        for ref, reason in list(hits.items())[:10]:
+            element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
+            if element is None:
+                continue
+            visible = await self.can(actor, element, Operation.READ)
+            owner = await element.awaitable_attrs.responsible
+            responsible = owner.name if owner is not None else None
+            result.append(
+                DuplicateHit(
+                    ref, label_of(element) if visible else "", reason, visible, responsible
+                )
+            )
+        return result
+
+    async def _similar_names(self, entity: EntityType, name: str) -> list[Element]:
+        folded = fold(name)
+        needles = [token for token in folded.split() if len(token) >= 3][:3]
+        models = [Company] if entity is EntityType.COMPANY else [Contact, Lead]
+        found: list[Element] = []
+        for model in models:
+            for candidate in await self.repos.elements.by_text(model, needles, None, limit=50):
+                other = (
+                    candidate.name
+                    if isinstance(candidate, Contact)
+                    else (
+                        candidate.contact_name if isinstance(candidate, Lead) else candidate.title
+                    )
+                )
+                if other and fuzz.token_sort_ratio(folded, fold(other)) >= NAME_SIMILARITY:
+                    found.append(candidate)
+        return found
+
+    # --- changes -----------------------------------------------------------------------------
+    async def add_note(self, actor: Actor, ref: ElementRef, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise InvalidValue("text", "")
+        await self.load(actor, ref, Operation.UPDATE)
+        await self.record(actor, ref, "comment", text=text[:MAX_COMMENT])
+        await self.repos.commit()
+
+    async def set_responsible(
+        self, actor: Actor, ref: ElementRef, user_id: int
+    ) -> tuple[Element, User]:
+        """Hand the element to another user. Per element: a company's contacts keep theirs."""
+        element = await self.load(actor, ref, Operation.UPDATE)
+        user = await self.repos.users.get(user_id)
+        if user is None or not user.is_active:
+            raise NotFound("user", user_id)
+        # The actor must be allowed to give it to that person (a rep: only to themselves).
+        self.runtime.policy.require(
+            actor, ref.entity, Operation.UPDATE, Owner(user.id, user.department_id)
+        )
+        previous = element.responsible_id
+        if previous != user.id:
+            element.responsible_id = user.id
+            element.responsible = user
+            element.updated_at = self.runtime.clock.now()
+            await self.record(actor, ref, "assigned", old=previous, new=user.id)
+            await self.repos.commit()
+        return element, user
+
+    async def assignable_users(self, actor: Actor, ref: ElementRef) -> list[User]:
+        await self.load(actor, ref, Operation.UPDATE)
+        users = await self.repos.users.list_active()
+        policy = self.runtime.policy
+        return [
+            u
+            for u in users
+            if u.telegram_id is not None
+            and policy.allows(actor, ref.entity, Operation.UPDATE, Owner(u.id, u.department_id))
+        ]
+
+    # --- timeline ----------------------------------------------------------------------------
+    async def record(self, actor: Actor | None, ref: ElementRef, kind: str, **data: Any) -> None:
+        await self.repos.elements.add_timeline(
+            TimelineEntry(
+                entity=ref.entity.value,
+                entity_id=ref.id,
+                kind=kind,
+                author_id=actor.user_id if actor else None,
+                created_at=self.runtime.clock.now(),
+                data=data,
+            )
+        )
+
+    async def timeline(
+        self, actor: Actor, ref: ElementRef, page: int = 0, per_page: int = 5
+    ) -> tuple[list[TimelineEntry], int]:
+        await self.load(actor, ref)
+        rows, total = await self.repos.elements.timeline(
+            ref.entity.value, ref.id, page * per_page, per_page
+        )
+        return list(rows), total
+
+    async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
+        phones = await self.repos.elements.communications(ref.entity.value, ref.id, "phone")
+        emails = await self.repos.elements.communications(ref.entity.value, ref.id, "email")
+        return phones, emails
+
+
+def _split_name(name: str) -> tuple[str | None, str | None]:
+    parts = name.split()
+    if len(parts) < 2:
+        return (parts[0][:120] if parts else None), None
+    return parts[0][:120], " ".join(parts[1:])[:120]
+
+
+def _comment(text: str | None) -> str | None:
+    return text.strip()[:MAX_COMMENT] if text and text.strip() else None

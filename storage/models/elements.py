@@ -1,0 +1,145 @@
+"""CRM elements — lead, contact, company, deal — with their phones/e-mails and timeline.
+
+Money is stored as integer minor units (`amount_minor`, hundredths) with an ISO currency:
+exact, and cheap to sum in reports over millions of deals.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base, TimestampMixin
+from storage.models.people import User
+from storage.models.pipeline import Pipeline, Stage
+
+
+class _Element(TimestampMixin):
+    """Columns every element has: who is responsible, who created it, a comment, and a
+    case-folded `search_text` (SQLite's lower() leaves Cyrillic alone, so Python folds)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    responsible_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(String(600), default="")
+
+
+class Company(_Element, Base):
+    __tablename__ = "companies"
+
+    title: Mapped[str] = mapped_column(String(255))
+    company_type: Mapped[str | None] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(64))
+
+    responsible: Mapped[User | None] = relationship(
+        foreign_keys="Company.responsible_id", lazy="joined"
+    )
+
+
+class Contact(_Element, Base):
+    __tablename__ = "contacts"
+
+    name: Mapped[str] = mapped_column(String(255))
+    first_name: Mapped[str | None] = mapped_column(String(120))
+    last_name: Mapped[str | None] = mapped_column(String(120))
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
+    contact_type: Mapped[str | None] = mapped_column(String(64))
+    # Bitrix24: a contact is exported only while this is on.
+    export_allowed: Mapped[bool] = mapped_column(default=True)
+
+    responsible: Mapped[User | None] = relationship(
+        foreign_keys="Contact.responsible_id", lazy="joined"
+    )
+    company: Mapped[Company | None] = relationship(lazy="joined")
+
+
+class Lead(_Element, Base):
+    __tablename__ = "leads"
+
+    title: Mapped[str] = mapped_column(String(255))
+    contact_name: Mapped[str | None] = mapped_column(String(255))
+    company_title: Mapped[str | None] = mapped_column(String(255))
+    status_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), index=True)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    closed_at: Mapped[datetime | None]
+    # What conversion produced, so the card can link to it.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"))
+    deal_id: Mapped[int | None]  # no FK: deals reference leads, and a cycle buys nothing here
+
+    responsible: Mapped[User | None] = relationship(
+        foreign_keys="Lead.responsible_id", lazy="joined"
+    )
+    status: Mapped[Stage] = relationship(lazy="joined")
+
+
+class Deal(_Element, Base):
+    __tablename__ = "deals"
+    __table_args__ = (Index("ix_deals_open_by_responsible", "responsible_id", "closed_at"),)
+
+    title: Mapped[str] = mapped_column(String(255))
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), index=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="SET NULL"))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    deal_type: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    stage_changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    responsible: Mapped[User | None] = relationship(
+        foreign_keys="Deal.responsible_id", lazy="joined"
+    )
+    stage: Mapped[Stage] = relationship(lazy="joined")
+    pipeline: Mapped[Pipeline] = relationship(lazy="joined")
+    contact: Mapped[Contact | None] = relationship(lazy="joined")
+    company: Mapped[Company | None] = relationship(lazy="joined")
+
+
+class Communication(Base):
+    """A phone (E.164) or e-mail (lowercase) of a lead, contact or company."""
+
+    __tablename__ = "communications"
+    __table_args__ = (
+        Index("ix_communications_lookup", "kind", "value"),
+        Index("ix_communications_owner", "entity", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(8))
+    entity_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class TimelineEntry(Base):
+    """What happened to an element: created, changed, stage moved, assigned, converted, comment."""
+
+    __tablename__ = "timeline"
+    __table_args__ = (Index("ix_timeline_element", "entity", "entity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(8))
+    entity_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    author: Mapped[User | None] = relationship(lazy="joined")

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.enums import Level
+from crm.permissions import Scope
+from storage.models import Communication, Company, Contact, Deal, Lead, TimelineEntry, User
+
+Element = Company | Contact | Deal | Lead
+E = TypeVar("E", Company, Contact, Deal, Lead)
+
+MODELS: dict[str, type[Element]] = {
+    "lead": Lead,
+    "contact": Contact,
+    "company": Company,
+    "deal": Deal,
+}
+
+
+def scope_filter(model: type[Element], scope: Scope) -> ColumnElement[bool] | None:
+    """The WHERE clause of what `scope` may see: None for everything."""
+    if scope.level is Level.ALL:
+        return None
+    if scope.level is Level.NONE:
+        return false()
+    own = model.responsible_id == scope.user_id
+    if scope.level is Level.OWN or scope.department_id is None:
+        return own
+    colleagues = select(User.id).where(User.department_id == scope.department_id)
+    return or_(own, model.responsible_id.in_(colleagues))
+
+
+def _scoped(query: Select[Any], model: type[Element], scope: Scope) -> Select[Any]:
+    clause = scope_filter(model, scope)
+    return query if clause is None else query.where(clause)
+
+
+class ElementRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, model: type[E], element_id: int) -> E | None:
+        return await self.session.get(model, element_id)
+
+    async def add(self, element: E) -> E:
+        self.session.add(element)
+        await self.session.flush()
+        return element
+
+    async def owner_department(self, user_id: int | None) -> int | None:
+        if user_id is None:
+            return None
+        return await self.session.scalar(select(User.department_id).where(User.id == user_id))
+
+    # --- communications ----------------------------------------------------------------------
+    async def add_communications(
+        self, entity: str, entity_id: int, kind: str, values: Iterable[str]
+    ) -> None:
+        existing = set(await self.communications(entity, entity_id, kind))
+        for value in dict.fromkeys(values):
+            if value not in existing:
+                self.session.add(
+                    Communication(entity=entity, entity_id=entity_id, kind=kind, value=value)
+                )
+        await self.session.flush()
+
+    async def communications(
+        self, entity: str, entity_id: int, kind: str | None = None
+    ) -> list[str]:
+        query = select(Communication.value).where(
+            Communication.entity == entity, Communication.entity_id == entity_id
+        )
+        if kind is not None:
+            query = query.where(Communication.kind == kind)
+        return list((await self.session.scalars(query.order_by(Communication.id))).all())
+
+    async def owners_of(self, kind: str, values: Sequence[str]) -> list[tuple[str, int]]:
+        if not values:
+            return []
+        query = (
+            select(Communication.entity, Communication.entity_id)
+            .where(Communication.kind == kind, Communication.value.in_(values))
+            .distinct()
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+
+    async def move_communications(self, entity: str, entity_id: int, to: str, to_id: int) -> None:
+        for kind in ("phone", "email"):
+            await self.add_communications(
+                to, to_id, kind, await self.communications(entity, entity_id, kind)
+            )
+
+    # --- lookups -----------------------------------------------------------------------------
+    async def by_text(
+        self, model: type[E], needles: Sequence[str], scope: Scope | None, limit: int
+    ) -> Sequence[E]:
+        """Elements whose folded search text contains any of `needles` (already folded)."""
+        if not needles:
+            return []
+        query = select(model).where(
+            or_(*(model.search_text.contains(n, autoescape=True) for n in needles))
+        )
+        if scope is not None:
+            query = _scoped(query, model, scope)
+        return (
+            (await self.session.scalars(query.order_by(model.id.desc()).limit(limit)))
+            .unique()
+            .all()
+        )
+
+    async def by_ids(self, model: type[E], ids: Sequence[int], scope: Scope | None) -> Sequence[E]:
+        if not ids:
+            return []
+        query = select(model).where(model.id.in_(ids))
+        if scope is not None:
+            query = _scoped(query, model, scope)
+        return (await self.session.scalars(query.order_by(model.id.desc()))).unique().all()
+
+    async def page(
+        self,
+        model: type[E],
+        scope: Scope,
+        *,
+        responsible_id: int | None = None,
+        open_only: bool = True,
+        offset: int = 0,
+        limit: int = 10,
+    ) -> tuple[Sequence[E], int]:
+        """One page of elements, newest first, and the total count."""
+        query = _scoped(select(model), model, scope)
+        if responsible_id is not None:
+            query = query.where(model.responsible_id == responsible_id)
+        if open_only and model in (Deal, Lead):
+            query = query.where(model.closed_at.is_(None))  # type: ignore[union-attr]
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = await self.session.scalars(
+            query.order_by(model.id.desc()).offset(offset).limit(limit)
+        )
+        return rows.unique().all(), total
+
+    async def deals_of_contacts(
+        self, contact_ids: Sequence[int], scope: Scope, limit: int = 10
+    ) -> Sequence[Deal]:
+        query = _scoped(select(Deal).where(Deal.contact_id.in_(contact_ids)), Deal, scope)
+        return (
+            (await self.session.scalars(query.order_by(Deal.id.desc()).limit(limit)))
+            .unique()
+            .all()
+        )
+
+    async def open_leads(self) -> Sequence[Lead]:
+        query = select(Lead).where(Lead.closed_at.is_(None)).order_by(Lead.id)
+        return (await self.session.scalars(query)).unique().all()
+
+    # --- timeline ----------------------------------------------------------------------------
+    async def add_timeline(self, entry: TimelineEntry) -> None:
+        self.session.add(entry)
+        await self.session.flush()
+
+    async def timeline(
+        self, entity: str, entity_id: int, offset: int, limit: int
+    ) -> tuple[Sequence[TimelineEntry], int]:
+        where = (TimelineEntry.entity == entity, TimelineEntry.entity_id == entity_id)
+        total = (
+            await self.session.scalar(
+                select(func.count()).select_from(TimelineEntry).where(*where)
+            )
+            or 0
+        )
+        rows = await self.session.scalars(
+            select(TimelineEntry)
+            .where(*where)
+            .order_by(TimelineEntry.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return rows.unique().all(), total
