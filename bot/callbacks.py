@@ -15,3 +15,49 @@ class TzCb(CallbackData, prefix="tz"):
 
 class SettingsCb(CallbackData, prefix="st"):
     action: str
+
+
+class ElCb(CallbackData, prefix="el"):
+    """An action on an element: show, timeline page, stage buttons, note, assign, convert."""
+
+    action: str
+    kind: str  # the code letters: L, C, CO, D
+    id: int
+    page: int = 0
+
+
+class StageCb(CallbackData, prefix="sg"):
+    kind: str
+    id: int
+    stage: int
+
+
+class AssignCb(CallbackData, prefix="as"):
+    kind: str
+    id: int
+    user: int
+
+
+class DupCb(CallbackData, prefix="dp"):
+    action: str  # "go": create anyway (the pending input is in the FSM data, never here)
+
+
+class ListCb(CallbackData, prefix="ls"):
+    what: str  # my, deals, leads, contacts, companies
+    page: int
+
+
+class ConvCb(CallbackData, prefix="cv"):
+    """Lead conversion options; `flags` is a bit set: 1 contact, 2 company, 4 deal."""
+
+    lead: int
+    flags: int
+    go: bool = False
+
+
+class ModeCb(CallbackData, prefix="md"):
+    """Classic → Simple options: `flags` 1 contact, 2 company, 8 keep activities open."""
+
+    flags: int
+    pipeline: int
+    go: bool = False

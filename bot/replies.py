@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, html
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Update
 from aiogram.utils.i18n import gettext as _
 
@@ -12,8 +13,17 @@ from crm.errors import AccessDenied, AlreadyBound, CrmError, InvalidInvite, Inva
 async def notify_event(bot: Bot, update: Update, text: str) -> None:
     """Reply in the chat of a message, or as an alert on a pressed button."""
     if update.callback_query is not None:
-        await bot.answer_callback_query(update.callback_query.id, text=text[:200], show_alert=True)
-        return
+        try:
+            await bot.answer_callback_query(
+                update.callback_query.id, text=text[:200], show_alert=True
+            )
+            return
+        except TelegramBadRequest:
+            # Already answered (a handler failed after answering): say it in the chat instead.
+            message = update.callback_query.message
+            if message is not None:
+                await bot.send_message(message.chat.id, text)
+            return
     message = update.message or update.edited_message
     if message is not None:
         await bot.send_message(message.chat.id, text, message_thread_id=message.message_thread_id)

@@ -6,6 +6,7 @@ writes; callers (Telegram handlers, a future REST API) never decide access thems
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from crm.modes import CrmMode
 from crm.money import to_minor
 from crm.parsing import ParsedLine
 from crm.permissions import Actor, Owner
-from storage.models import Company, Contact, Deal, Lead, TimelineEntry, User
+from storage.models import Company, Contact, Deal, Lead, Stage, TimelineEntry, User
 from storage.repositories import Repos
 from storage.repositories.elements import MODELS, Element
 
@@ -94,6 +95,21 @@ class DuplicateHit:
     reason: str  # "phone", "email" or "name"
     visible: bool  # False: the actor may not read it; show only who is responsible
     responsible: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Everything a card shows, gathered under one access check."""
+
+    ref: ElementRef
+    element: Element
+    phones: list[str]
+    emails: list[str]
+    timeline: list[TimelineEntry]
+    timeline_total: int
+    names: dict[int, str]  # user id → name, for the responsible and timeline authors
+    stages: Sequence[Stage]  # the deal's pipeline stages / lead statuses; empty otherwise
+    can_update: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +390,39 @@ class ElementService:
             ref.entity.value, ref.id, page * per_page, per_page
         )
         return list(rows), total
+
+    async def card(self, actor: Actor, ref: ElementRef, page: int = 0, per_page: int = 5) -> Card:
+        element = await self.load(actor, ref)
+        phones, emails = await self.communications(ref)
+        entries, total = await self.repos.elements.timeline(
+            ref.entity.value, ref.id, max(page, 0) * per_page, per_page
+        )
+        user_ids = {e.author_id for e in entries if e.author_id}
+        for entry in entries:
+            user_ids |= {
+                v
+                for k, v in entry.data.items()
+                if k in ("old", "new") and entry.kind == "assigned" and v
+            }
+        if element.responsible_id:
+            user_ids.add(element.responsible_id)
+        if isinstance(element, Deal):
+            stages = await self.repos.pipelines.stages(element.pipeline_id)
+        elif isinstance(element, Lead):
+            stages = await self.repos.pipelines.lead_statuses()
+        else:
+            stages = []
+        return Card(
+            ref=ref,
+            element=element,
+            phones=phones,
+            emails=emails,
+            timeline=list(entries),
+            timeline_total=total,
+            names=await self.repos.users.names(user_ids),
+            stages=stages,
+            can_update=await self.can(actor, element, Operation.UPDATE),
+        )
 
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
         phones = await self.repos.elements.communications(ref.entity.value, ref.id, "phone")

@@ -128,6 +128,13 @@ class UserService:
         await self.repos.commit()
         return user
 
+    async def mark_unreachable(self, user: User) -> None:
+        await self.repos.users.set_reachable(user.id, False)
+        await self.repos.commit()
+
+    async def names(self, user_ids: set[int]) -> dict[int, str]:
+        return await self.repos.users.names(user_ids)
+
     def timezone_of(self, user: User) -> str:
         return user.timezone or self.runtime.config.default_timezone
 

@@ -7,7 +7,32 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import cancel, help, settings, start, whoami
+    from handlers import (
+        assign,
+        cancel,
+        create,
+        elements,
+        help,
+        lists,
+        mode,
+        settings,
+        stages,
+        start,
+        whoami,
+    )
 
     # cancel first: it must win over any dialog state.
-    return [m.setup() for m in (cancel, start, help, settings, whoami)]
+    features = (
+        cancel,
+        start,
+        help,
+        settings,
+        whoami,
+        create,
+        elements,
+        stages,
+        assign,
+        lists,
+        mode,
+    )
+    return [m.setup() for m in features]

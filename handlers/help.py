@@ -9,6 +9,18 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 # The command menu and /help read from this one list; later features add their lines.
 COMMANDS: list[tuple[str, object]] = [
+    ("lead", __("new lead in one line: name, phone, e-mail, amount, title")),
+    ("deal", __("new deal in one line")),
+    ("contact", __("new contact in one line")),
+    ("company", __("new company in one line")),
+    ("my", __("my open deals")),
+    ("deals", __("open deals")),
+    ("leads", __("open leads")),
+    ("find", __("search by name, phone or e-mail")),
+    ("show", __("open a card: /show D7 (or just tap /D7)")),
+    ("stage", __("move a deal: /stage D7")),
+    ("note", __("add a note: /note D7 text")),
+    ("mode", __("CRM mode: simple or classic (admins)")),
     ("help", __("what I can do")),
     ("whoami", __("who I am in the CRM")),
     ("settings", __("language and time zone")),

@@ -68,11 +68,11 @@ async def settings_timezone(query: CallbackQuery) -> None:
 async def timezone_chosen(
     query: CallbackQuery, callback_data: TzCb, crm: Crm, crm_user: User, state: FSMContext
 ) -> None:
-    await query.answer()
     if query.message is None:
         return
     if callback_data.index == -1:
         await state.set_state(SettingsForm.timezone)
+        await query.answer()
         await query.message.answer(
             _("Type your time zone, for example Europe/Warsaw or Moscow. /cancel to stop.")
         )
@@ -80,6 +80,7 @@ async def timezone_chosen(
     if not 0 <= callback_data.index < len(COMMON_TIMEZONES):
         raise InvalidValue("timezone", str(callback_data.index))
     await crm.users.set_timezone(crm_user, COMMON_TIMEZONES[callback_data.index])
+    await query.answer()
     await query.message.answer(_timezone_changed(crm_user))
 
 

@@ -31,6 +31,12 @@ class UserRepo:
         )
         return result.all()
 
+    async def names(self, user_ids: set[int]) -> dict[int, str]:
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+        return {row[0]: row[1] for row in rows.all()}
+
     async def count_admins(self) -> int:
         return (
             await self.session.scalar(

@@ -1,0 +1,256 @@
+"""How elements look in a chat: cards, list lines, duplicate warnings (HTML, localized).
+
+Every piece of user text is escaped; every message stays under Telegram's 4096 characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram import html
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import ConvCb, ElCb, ListCb
+from bot.fmt import fmt_datetime, fmt_money
+from bot.labels import entity_name, pipeline_name, source_name, stage_name
+from crm.codes import PREFIXES, ElementRef
+from crm.elements import Card, DuplicateHit, label_of, ref_of
+from crm.enums import EntityType
+from crm.money import from_minor
+from crm.search import Page
+from storage.models import Contact, Deal, Lead, Stage, TimelineEntry
+from storage.repositories.elements import Element
+
+MAX_MESSAGE = 4096
+TITLE_IN_LIST = 60
+
+
+def code_link(ref: ElementRef) -> str:
+    """`/D7`: Telegram makes it tappable, and tapping opens the card."""
+    return f"/{ref.code}"
+
+
+def short(text: str | None, limit: int) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def money_of(element: Deal | Lead) -> str | None:
+    amount = from_minor(element.amount_minor)
+    if amount is None or not element.currency:
+        return None
+    return fmt_money(amount, element.currency)
+
+
+def stage_line(stage: Stage, stages: Sequence[Stage]) -> str:
+    in_progress = [s for s in stages if s.semantic == "process"]
+    if stage.semantic == "process" and stage in in_progress:
+        return _("{stage} ({n} of {total})").format(
+            stage=html.quote(stage_name(stage)),
+            n=in_progress.index(stage) + 1,
+            total=len(in_progress),
+        )
+    mark = "✅" if stage.semantic == "success" else "❌"
+    return f"{mark} {html.quote(stage_name(stage))}"
+
+
+def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
+    element, ref = card.element, card.ref
+    title = html.quote(short(label_of(element), 200)) or "—"
+    lines = [f"<b>{ref.code}</b> · {entity_name(ref.entity)} · {title}"]
+    if isinstance(element, Deal):
+        lines.append(_("Stage: {stage}").format(stage=stage_line(element.stage, card.stages)))
+        if len(card.stages) and element.pipeline and not element.pipeline.is_default:
+            lines.append(
+                _("Pipeline: {name}").format(name=html.quote(pipeline_name(element.pipeline)))
+            )
+        if element.failure_reason:
+            lines.append(
+                _("Reason: {reason}").format(reason=html.quote(short(element.failure_reason, 300)))
+            )
+    if isinstance(element, Lead):
+        lines.append(_("Status: {stage}").format(stage=stage_line(element.status, card.stages)))
+        if element.contact_name:
+            lines.append(_("Person: {name}").format(name=html.quote(element.contact_name)))
+    if isinstance(element, Deal | Lead) and (money := money_of(element)):
+        lines.append(_("Amount: {amount}").format(amount=money))
+    if isinstance(element, Deal) and element.contact is not None:
+        contact_ref = ref_of(element.contact)
+        lines.append(
+            _("Contact: {code} {name}").format(
+                code=code_link(contact_ref), name=html.quote(short(element.contact.name, 80))
+            )
+        )
+    if isinstance(element, Deal | Contact) and element.company is not None:
+        lines.append(
+            _("Company: {code} {name}").format(
+                code=code_link(ref_of(element.company)),
+                name=html.quote(short(element.company.title, 80)),
+            )
+        )
+    if isinstance(element, Lead) and element.deal_id:
+        lines.append(
+            _("Converted into: {code}").format(
+                code=code_link(ElementRef(EntityType.DEAL, element.deal_id))
+            )
+        )
+    for phone in card.phones:
+        lines.append(_("Phone: {phone}").format(phone=html.quote(phone)))
+    for email in card.emails:
+        lines.append(_("E-mail: {email}").format(email=html.quote(email)))
+    if source := source_name(element.source):
+        lines.append(_("Source: {source}").format(source=html.quote(source)))
+    responsible = card.names.get(element.responsible_id or 0, _("nobody"))
+    lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
+    if element.comment:
+        lines.append(_("Comment: {text}").format(text=html.quote(short(element.comment, 500))))
+    if card.timeline:
+        lines.append("")
+        lines.append(
+            _("<b>History</b> ({shown} of {total})").format(
+                shown=len(card.timeline), total=card.timeline_total
+            )
+        )
+        lines += [timeline_line(entry, card, timezone) for entry in card.timeline]
+    return fit("\n".join(lines)), card_keyboard(card)
+
+
+def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
+    when = fmt_datetime(entry.created_at, timezone, "short")
+    who = html.quote(card.names.get(entry.author_id or 0, _("system")))
+    data = entry.data or {}
+    stages = {s.id: s for s in card.stages}
+    if entry.kind == "created":
+        what = _("created")
+        if data.get("from_lead"):
+            what = _("created from lead {code}").format(code=code_link_text(data["from_lead"]))
+    elif entry.kind == "comment":
+        what = "💬 " + html.quote(short(str(data.get("text", "")), 300))
+    elif entry.kind == "stage":
+        old, new = stages.get(data.get("old", 0)), stages.get(data.get("new", 0))
+        what = _("stage: {old} → {new}").format(
+            old=html.quote(stage_name(old)) if old else "?",
+            new=html.quote(stage_name(new)) if new else "?",
+        )
+        if data.get("reason"):
+            what += " — " + html.quote(short(str(data["reason"]), 200))
+    elif entry.kind == "assigned":
+        what = _("responsible: {old} → {new}").format(
+            old=html.quote(card.names.get(data.get("old") or 0, "—")),
+            new=html.quote(card.names.get(data.get("new") or 0, "—")),
+        )
+    elif entry.kind == "converted":
+        codes = " ".join(code_link_text(c) for c in data.get("created", []))
+        what = _("converted into {codes}").format(codes=codes)
+    else:
+        what = html.quote(entry.kind)
+    return f"• {when} {who}: {what}"
+
+
+def code_link_text(code: str) -> str:
+    return "/" + html.quote(str(code))
+
+
+def card_keyboard(card: Card) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    ref, kind = card.ref, PREFIXES[card.ref.entity]
+    element = card.element
+    if card.can_update:
+        if (isinstance(element, Deal | Lead) and element.closed_at is None) or isinstance(
+            element, Deal
+        ):
+            label = _("Stage") if isinstance(element, Deal) else _("Status")
+            kb.button(text=label, callback_data=ElCb(action="stage", kind=kind, id=ref.id))
+        if isinstance(element, Lead) and element.closed_at is None:
+            kb.button(text=_("Convert"), callback_data=ConvCb(lead=ref.id, flags=5))
+        kb.button(text=_("Note"), callback_data=ElCb(action="note", kind=kind, id=ref.id))
+        kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
+    per_page = 5
+    if card.timeline_total > per_page:
+        kb.button(
+            text=_("Older history"), callback_data=ElCb(action="tl", kind=kind, id=ref.id, page=1)
+        )
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def timeline_page(card: Card, page: int, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
+    kind = PREFIXES[card.ref.entity]
+    head = _("<b>{code}</b> · history, page {page}").format(code=card.ref.code, page=page + 1)
+    lines = [head] + [timeline_line(e, card, timezone) for e in card.timeline]
+    kb = InlineKeyboardBuilder()
+    if page > 0:
+        kb.button(
+            text="◀", callback_data=ElCb(action="tl", kind=kind, id=card.ref.id, page=page - 1)
+        )
+    if (page + 1) * 5 < card.timeline_total:
+        kb.button(
+            text="▶", callback_data=ElCb(action="tl", kind=kind, id=card.ref.id, page=page + 1)
+        )
+    kb.button(text=_("Card"), callback_data=ElCb(action="show", kind=kind, id=card.ref.id))
+    return fit("\n".join(lines)), kb.as_markup()
+
+
+def list_line(element: Element) -> str:
+    ref = ref_of(element)
+    parts = [code_link(ref), html.quote(short(label_of(element), TITLE_IN_LIST)) or "—"]
+    if isinstance(element, Deal):
+        parts.append("· " + html.quote(stage_name(element.stage)))
+    if isinstance(element, Lead):
+        parts.append("· " + html.quote(stage_name(element.status)))
+    if isinstance(element, Deal | Lead) and (money := money_of(element)):
+        parts.append("· " + money)
+    if isinstance(element, Contact) and element.company:
+        parts.append("· " + html.quote(short(element.company.title, 30)))
+    return " ".join(parts)
+
+
+def render_page(title: str, page: Page, what: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not page.items:
+        return _("Nothing here yet."), None
+    lines = [f"<b>{title}</b> ({page.page + 1}/{page.pages})"]
+    lines += [list_line(e) for e in page.items]
+    kb = InlineKeyboardBuilder()
+    if page.page > 0:
+        kb.button(text="◀", callback_data=ListCb(what=what, page=page.page - 1))
+    if page.page + 1 < page.pages:
+        kb.button(text="▶", callback_data=ListCb(what=what, page=page.page + 1))
+    return fit("\n".join(lines)), kb.as_markup() if (
+        page.page > 0 or page.page + 1 < page.pages
+    ) else None
+
+
+def render_duplicates(hits: Sequence[DuplicateHit]) -> tuple[str, InlineKeyboardMarkup]:
+    from bot.callbacks import DupCb
+
+    reasons = {"phone": _("same phone"), "email": _("same e-mail"), "name": _("similar name")}
+    lines = [_("⚠️ This may be a duplicate:")]
+    kb = InlineKeyboardBuilder()
+    for hit in hits:
+        if hit.visible:
+            lines.append(
+                f"{code_link(hit.ref)} {html.quote(short(hit.label, 60))} — {reasons[hit.reason]}"
+            )
+            kb.button(
+                text=_("Open {code}").format(code=hit.ref.code),
+                callback_data=ElCb(action="show", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
+            )
+        else:
+            lines.append(
+                _("an element you cannot see ({reason}), responsible: {name}").format(
+                    reason=reasons[hit.reason], name=html.quote(hit.responsible or "—")
+                )
+            )
+    kb.button(text=_("Create anyway"), callback_data=DupCb(action="go"))
+    kb.adjust(1)
+    return fit("\n".join(lines)), kb.as_markup()
+
+
+def fit(text: str) -> str:
+    """Cut at a line boundary below Telegram's limit (tags are per line, so they stay whole)."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    cut = text[: MAX_MESSAGE - 2].rsplit("\n", 1)[0]
+    return cut + "\n…"
