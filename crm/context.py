@@ -58,13 +58,23 @@ class Crm:
         return ConversionService(self.repos, self.runtime, self.elements)
 
     @cached_property
+    def activities(self) -> ActivityService:
+        return ActivityService(self.repos, self.runtime, self.elements)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        return ReminderService(self.repos, self.runtime)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
 
-from crm.chats import ChatService  # noqa: E402 - the services import Runtime from here
+from crm.activities import ActivityService  # noqa: E402 - the services import Runtime from here
+from crm.chats import ChatService  # noqa: E402
 from crm.conversion import ConversionService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
+from crm.reminders import ReminderService  # noqa: E402
 from crm.search import SearchService  # noqa: E402
 from crm.stages import StageService  # noqa: E402
 from crm.users import UserService  # noqa: E402

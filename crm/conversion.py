@@ -9,6 +9,7 @@ lead's open activities stay open (moved to the deal) or are closed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crm.codes import ElementRef
@@ -31,7 +32,7 @@ class ConversionOptions:
     company: bool = False
     deal: bool = True
     pipeline_id: int | None = None  # None: the default pipeline
-    # Activities arrive with the activities feature; the choice is recorded on the timeline.
+    # Keep the lead's open activities open (moved to the deal) or close them all.
     keep_activities_open: bool = True
 
     def __post_init__(self) -> None:
@@ -115,6 +116,7 @@ class ConversionService:
                      created_at=now, stage_changed_at=now)
             )  # fmt: skip
             created.append(ref_of(deal))
+        await self._hand_over_activities(lead, deal or contact or company, options, now)
         converted = next(
             s for s in await self.repos.pipelines.lead_statuses() if s.semantic == SUCCESS
         )
@@ -133,6 +135,24 @@ class ConversionService:
         for new_ref in created:
             await self.elements.record(actor, new_ref, "created", from_lead=ref.code)
         return Conversion(ref, tuple(created))
+
+    async def _hand_over_activities(
+        self,
+        lead: Lead,
+        target: Deal | Contact | Company | None,
+        options: ConversionOptions,
+        now: datetime,
+    ) -> None:
+        """Open activities move to what the lead became, or are closed (the admin's choice)."""
+        if options.keep_activities_open and target is not None:
+            new = ref_of(target)
+            await self.repos.activities.move_bindings("lead", lead.id, new.entity.value, new.id)
+            return
+        for activity in await self.repos.activities.open_for_element(
+            "lead", lead.id, limit=10_000
+        ):
+            activity.completed_at = now
+            await self.repos.reminders.cancel_pending(activity.id)
 
     async def set_mode(
         self, actor: Actor, mode: CrmMode, options: ConversionOptions | None = None

@@ -1,10 +1,14 @@
 """Every ORM model, importable from one place (Alembic's env imports this package)."""
 
+from storage.models.activities import Activity, ActivityBinding, ActivityParticipant, Reminder
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
 
 __all__ = [
+    "Activity",
+    "ActivityBinding",
+    "ActivityParticipant",
     "Chat",
     "Communication",
     "Company",
@@ -16,6 +20,7 @@ __all__ = [
     "Invite",
     "Lead",
     "Pipeline",
+    "Reminder",
     "Stage",
     "TimelineEntry",
     "User",

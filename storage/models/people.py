@@ -45,6 +45,8 @@ class User(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # False once Telegram answered 403 (the user blocked the bot): stop sending until they return.
     is_reachable: Mapped[bool] = mapped_column(default=True)
+    # Minutes before a deadline to remind, e.g. "15,0"; None: the default (15 before and at it).
+    reminder_offsets: Mapped[str | None] = mapped_column(String(64))
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 

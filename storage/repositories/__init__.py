@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.activities import ActivityRepo, ReminderRepo
 from storage.repositories.chats import ChatRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
@@ -21,17 +22,21 @@ class Repos:
         self.chats = ChatRepo(session)
         self.elements = ElementRepo(session)
         self.pipelines = PipelineRepo(session)
+        self.activities = ActivityRepo(session)
+        self.reminders = ReminderRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
 
 
 __all__ = [
+    "ActivityRepo",
     "ChatRepo",
     "DepartmentRepo",
     "ElementRepo",
     "InviteRepo",
     "PipelineRepo",
+    "ReminderRepo",
     "Repos",
     "UserRepo",
 ]

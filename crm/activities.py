@@ -1,0 +1,273 @@
+"""Universal activities: a deadline bound to CRM elements, with reminders.
+
+Rules from the seeds: an activity is bound to one or more elements (a deal and its contact);
+to complete, reschedule or delete it a user needs edit rights on every one of them.
+Reminders are rows in the `reminders` outbox, one per recipient and moment; changing the
+deadline replaces the pending ones, so nothing is sent twice or for a stale time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from crm.codes import ElementRef
+from crm.elements import ElementService
+from crm.enums import EntityType, Operation
+from crm.errors import AccessDenied, InvalidValue, NotFound
+from crm.permissions import Actor
+from storage.models import Activity, ActivityBinding, ActivityParticipant, Deal, Reminder, User
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from crm.context import Runtime
+
+DEFAULT_OFFSETS = (15, 0)  # minutes before the deadline
+MAX_OFFSETS = 5
+MAX_SUBJECT = 255
+
+
+def parse_offsets(value: str | None) -> tuple[int, ...]:
+    """`"15,0"` → (15, 0); a user's or an activity's reminder setting."""
+    if not value:
+        return DEFAULT_OFFSETS
+    offsets = set()
+    for part in value.replace(";", ",").split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) > 7 * 24 * 60:
+            raise InvalidValue("reminders", value[:64])
+        offsets.add(int(part))
+    if not offsets or len(offsets) > MAX_OFFSETS:
+        raise InvalidValue("reminders", value[:64])
+    return tuple(sorted(offsets, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    minutes: int | None = None  # +15 min, +1 h
+    tomorrow: bool = False  # tomorrow at 09:00 in the user's zone
+
+
+class ActivityService:
+    def __init__(self, repos: Repos, runtime: Runtime, elements: ElementService) -> None:
+        self.repos = repos
+        self.runtime = runtime
+        self.elements = elements
+
+    # --- create ------------------------------------------------------------------------------
+    async def create(
+        self,
+        actor: Actor,
+        ref: ElementRef,
+        subject: str,
+        deadline: datetime,
+        *,
+        description: str | None = None,
+        location: str | None = None,
+        participants: Sequence[int] = (),
+        offsets: Sequence[int] | None = None,
+    ) -> Activity:
+        subject = " ".join(subject.split())[:MAX_SUBJECT]
+        if not subject:
+            raise InvalidValue("subject", "")
+        if deadline.tzinfo is None:
+            raise InvalidValue("deadline", "naive")
+        element = await self.elements.load(actor, ref, Operation.UPDATE)
+        bindings = [ref]
+        # A deal's activity is also its contact's (and company's): the client sees one history.
+        if isinstance(element, Deal):
+            if element.contact_id:
+                bindings.append(ElementRef(EntityType.CONTACT, element.contact_id))
+            if element.company_id:
+                bindings.append(ElementRef(EntityType.COMPANY, element.company_id))
+        client = next(
+            (b for b in bindings if b.entity in (EntityType.CONTACT, EntityType.COMPANY)), None
+        )
+        now = self.runtime.clock.now()
+        activity = Activity(
+            subject=subject,
+            description=(description or "").strip()[:4000] or None,
+            deadline=deadline,
+            location=(location or "").strip()[:255] or None,
+            responsible_id=actor.user_id,
+            created_by_id=actor.user_id,
+            client_entity=client.entity.value if client else None,
+            client_id=client.id if client else None,
+            created_at=now,
+            updated_at=now,
+        )
+        activity.bindings = [
+            ActivityBinding(entity=b.entity.value, entity_id=b.id, position=i)
+            for i, b in enumerate(bindings)
+        ]
+        users = {actor.user_id, *participants}
+        activity.participants = [
+            ActivityParticipant(user_id=u) for u in sorted(users - {actor.user_id})
+        ]
+        await self.repos.activities.add(activity)
+        for user_id in sorted(users):
+            await self._schedule(activity, user_id, offsets)
+        await self.elements.record(actor, ref, "activity", id=activity.id, subject=subject)
+        await self.repos.commit()
+        return activity
+
+    async def _schedule(
+        self, activity: Activity, user_id: int, offsets: Sequence[int] | None
+    ) -> None:
+        if offsets is None:
+            user = await self.repos.users.get(user_id)
+            offsets = parse_offsets(user.reminder_offsets if user else None)
+        now = self.runtime.clock.now()
+        for offset in sorted(set(offsets), reverse=True):
+            due = activity.deadline - timedelta(minutes=offset)
+            if due < now - timedelta(seconds=1):
+                continue  # that moment has passed: no reminder for the past
+            self.repos.reminders.add(
+                Reminder(
+                    activity_id=activity.id,
+                    user_id=user_id,
+                    due_at=due,
+                    kind="offset",
+                    offset_minutes=offset,
+                )
+            )
+        await self.repos.session.flush()
+
+    # --- load and rights ---------------------------------------------------------------------
+    async def get(self, actor: Actor, activity_id: int) -> Activity:
+        activity = await self.repos.activities.get(activity_id)
+        if activity is None:
+            raise NotFound("activity", activity_id)
+        if not await self._can(actor, activity, Operation.READ):
+            raise AccessDenied(entity=EntityType.ACTIVITY, operation=Operation.READ)
+        return activity
+
+    async def _can(self, actor: Actor, activity: Activity, op: Operation) -> bool:
+        """READ: the responsible, a participant, or anyone who may read a bound element.
+        UPDATE: edit rights on every bound element (the seed rule)."""
+        if op is Operation.READ and actor.user_id in self._people(activity):
+            return True
+        checks = []
+        for binding in activity.bindings:
+            ref = ElementRef(EntityType(binding.entity), binding.entity_id)
+            try:
+                await self.elements.load(actor, ref, op)
+                checks.append(True)
+            except (AccessDenied, NotFound):
+                checks.append(False)
+        if op is Operation.READ:
+            return any(checks)
+        return bool(checks) and all(checks)
+
+    @staticmethod
+    def _people(activity: Activity) -> set[int]:
+        people = {p.user_id for p in activity.participants}
+        if activity.responsible_id:
+            people.add(activity.responsible_id)
+        return people
+
+    async def _editable(self, actor: Actor, activity_id: int) -> Activity:
+        activity = await self.repos.activities.get(activity_id)
+        if activity is None:
+            raise NotFound("activity", activity_id)
+        if not await self._can(actor, activity, Operation.UPDATE):
+            raise AccessDenied(entity=EntityType.ACTIVITY, operation=Operation.UPDATE)
+        return activity
+
+    # --- changes -----------------------------------------------------------------------------
+    async def complete(self, actor: Actor, activity_id: int) -> Activity:
+        activity = await self._editable(actor, activity_id)
+        if activity.completed_at is None:
+            now = self.runtime.clock.now()
+            activity.completed_at = now
+            activity.completed_by_id = actor.user_id
+            activity.updated_at = now
+            await self.repos.reminders.cancel_pending(activity.id)
+            for binding in activity.bindings[:1]:
+                ref = ElementRef(EntityType(binding.entity), binding.entity_id)
+                await self.elements.record(
+                    actor, ref, "activity_done", id=activity.id, subject=activity.subject
+                )
+            await self.repos.commit()
+        return activity
+
+    async def delete(self, actor: Actor, activity_id: int) -> None:
+        activity = await self._editable(actor, activity_id)
+        await self.repos.activities.delete(activity)
+        await self.repos.commit()
+
+    async def reschedule(self, actor: Actor, activity_id: int, deadline: datetime) -> Activity:
+        """A new deadline replaces every pending reminder: no duplicates, none for the old time."""
+        activity = await self._editable(actor, activity_id)
+        if activity.completed_at is not None:
+            raise InvalidValue("activity", "completed")
+        activity.deadline = deadline
+        activity.updated_at = self.runtime.clock.now()
+        await self.repos.reminders.cancel_pending(activity.id)
+        await self.repos.session.flush()
+        for user_id in sorted(self._people(activity)):
+            await self._schedule(activity, user_id, None)
+        await self.repos.commit()
+        return activity
+
+    async def snooze(
+        self, actor: Actor, activity_id: int, snooze: Snooze, timezone: str
+    ) -> datetime:
+        """Remind this user again later; an earlier snooze of theirs is replaced, not added to."""
+        activity = await self.get(actor, activity_id)
+        if activity.completed_at is not None:
+            raise InvalidValue("activity", "completed")
+        now = self.runtime.clock.now()
+        if snooze.tomorrow:
+            zone = ZoneInfo(timezone)
+            tomorrow = (now.astimezone(zone) + timedelta(days=1)).date()
+            due = datetime.combine(tomorrow, time(9, 0), tzinfo=zone).astimezone(now.tzinfo)
+        elif snooze.minutes and 0 < snooze.minutes <= 7 * 24 * 60:
+            due = now + timedelta(minutes=snooze.minutes)
+        else:
+            raise InvalidValue("snooze", str(snooze.minutes))
+        due = due.replace(microsecond=0)
+        await self.repos.reminders.cancel_pending(activity.id, actor.user_id, kind="snooze")
+        await self.repos.reminders.delete_unsent(activity.id, actor.user_id, due)
+        self.repos.reminders.add(
+            Reminder(activity_id=activity.id, user_id=actor.user_id, due_at=due, kind="snooze")
+        )
+        await self.repos.commit()
+        return due
+
+    # --- lists -------------------------------------------------------------------------------
+    async def today(self, actor: Actor, timezone: str) -> list[Activity]:
+        """Open activities of mine due before the end of my today (overdue ones included)."""
+        zone = ZoneInfo(timezone)
+        local_now = self.runtime.clock.now().astimezone(zone)
+        end = datetime.combine(local_now.date() + timedelta(days=1), time(0), tzinfo=zone)
+        return list(await self.repos.activities.open_for_user(actor.user_id, before=end))
+
+    async def open_for(self, actor: Actor) -> list[Activity]:
+        return list(await self.repos.activities.open_for_user(actor.user_id, limit=500))
+
+    async def of_element(self, actor: Actor, ref: ElementRef) -> list[Activity]:
+        await self.elements.load(actor, ref)
+        return list(await self.repos.activities.open_for_element(ref.entity.value, ref.id))
+
+    async def set_user_offsets(self, user: User, value: str) -> tuple[int, ...]:
+        offsets = parse_offsets(value)
+        user.reminder_offsets = ",".join(str(o) for o in offsets)
+        await self.repos.commit()
+        return offsets
+
+
+def primary_ref(activity: Activity) -> ElementRef | None:
+    if not activity.bindings:
+        return None
+    binding = activity.bindings[0]
+    return ElementRef(EntityType(binding.entity), binding.entity_id)
+
+
+def client_ref(activity: Activity) -> ElementRef | None:
+    if activity.client_entity and activity.client_id:
+        return ElementRef(EntityType(activity.client_entity), activity.client_id)
+    return None
