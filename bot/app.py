@@ -14,12 +14,21 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.factory import create_bot, create_dispatcher, create_runtime, create_storage
+from bot.factory import (
+    create_bot,
+    create_dispatcher,
+    create_runtime,
+    create_sender,
+    create_storage,
+)
 from bot.i18n import create_i18n
+from bot.reminders import make_deliver
+from bot.sender import Sender
 from crm.clock import Clock
 from crm.context import Runtime
 from crm.locales import SUPPORTED_LOCALES
 from handlers.help import bot_commands
+from scheduler.reminders import ReminderEngine
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
@@ -36,6 +45,12 @@ class App:
     storage: BaseStorage
     bot: Bot
     dp: Dispatcher
+    sender: Sender
+
+    def reminder_engine(self) -> ReminderEngine:
+        deliver = make_deliver(self.sender, self.i18n, self.runtime)
+        batch = self.settings.scheduler.reminder_batch
+        return ReminderEngine(self.sessionmaker, self.runtime, deliver, batch_size=batch)
 
     async def publish_commands(self) -> None:
         """The command menu in every language (Telegram picks by the client's language)."""
@@ -62,15 +77,17 @@ async def open_app(
         i18n = create_i18n(settings.locale.locales_dir, settings.locale.default_locale)
         storage = storage or create_storage(settings)
         bot = create_bot(settings, bot_session)
+        sender = create_sender(settings, bot)
         dp = create_dispatcher(
             settings=settings,
             sessionmaker=sessionmaker,
             runtime=runtime,
             i18n=i18n,
             storage=storage,
+            sender=sender,
         )
         try:
-            yield App(settings, engine, sessionmaker, runtime, i18n, storage, bot, dp)
+            yield App(settings, engine, sessionmaker, runtime, i18n, storage, bot, dp, sender)
         finally:
             await bot.session.close()
             await storage.close()

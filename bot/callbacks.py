@@ -61,3 +61,10 @@ class ModeCb(CallbackData, prefix="md"):
     flags: int
     pipeline: int
     go: bool = False
+
+
+class ActCb(CallbackData, prefix="ac"):
+    """An activity button: done, snooze (s15, s60, tmr), open the element."""
+
+    action: str
+    id: int

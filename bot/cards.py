@@ -6,6 +6,7 @@ Every piece of user text is escaped; every message stays under Telegram's 4096 c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
@@ -20,7 +21,7 @@ from crm.elements import Card, DuplicateHit, label_of, ref_of
 from crm.enums import EntityType
 from crm.money import from_minor
 from crm.search import Page
-from storage.models import Contact, Deal, Lead, Stage, TimelineEntry
+from storage.models import Activity, Contact, Deal, Lead, Stage, TimelineEntry
 from storage.repositories.elements import Element
 
 MAX_MESSAGE = 4096
@@ -106,6 +107,7 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
     if element.comment:
         lines.append(_("Comment: {text}").format(text=html.quote(short(element.comment, 500))))
+    lines += element_activities(card.activities, timezone, card.now)
     if card.timeline:
         lines.append("")
         lines.append(
@@ -140,6 +142,14 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
         what = _("responsible: {old} → {new}").format(
             old=html.quote(card.names.get(data.get("old") or 0, "—")),
             new=html.quote(card.names.get(data.get("new") or 0, "—")),
+        )
+    elif entry.kind == "activity":
+        what = _("activity: {subject}").format(
+            subject=html.quote(short(str(data.get("subject", "")), 200))
+        )
+    elif entry.kind == "activity_done":
+        what = _("done: {subject}").format(
+            subject=html.quote(short(str(data.get("subject", "")), 200))
         )
     elif entry.kind == "converted":
         codes = " ".join(code_link_text(c) for c in data.get("created", []))
@@ -254,3 +264,14 @@ def fit(text: str) -> str:
         return text
     cut = text[: MAX_MESSAGE - 2].rsplit("\n", 1)[0]
     return cut + "\n…"
+
+
+def element_activities(activities: Sequence[Activity], timezone: str, now: datetime) -> list[str]:
+    if not activities:
+        return []
+    lines = ["", _("<b>Open activities</b>")]
+    for activity in activities:
+        mark = "⚠️ " if activity.deadline < now else ""
+        when = fmt_datetime(activity.deadline, timezone, "short")
+        lines.append(f"• {mark}{when} {html.quote(short(activity.subject, 80))}")
+    return lines

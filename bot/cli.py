@@ -170,7 +170,12 @@ async def _scheduler(settings: Settings) -> int:
     from scheduler import create_scheduler
 
     async with open_app(settings) as app:
-        scheduler = create_scheduler(app.sessionmaker, app.runtime)
+        scheduler = create_scheduler(
+            app.sessionmaker,
+            app.runtime,
+            app.reminder_engine(),
+            settings.scheduler.reminder_poll_seconds,
+        )
         scheduler.start()
         log.info("scheduler worker started")
         try:

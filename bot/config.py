@@ -142,6 +142,17 @@ class LocaleSettings(_Section):
 class SchedulerSettings(_Section):
     run_scheduler: bool = True
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 365)
+    # How often each instance looks for due reminders, and how many it claims at once.
+    reminder_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    reminder_batch: int = Field(default=500, ge=1, le=10_000)
+
+
+class SenderSettings(_Section):
+    """Telegram's flood limits, per instance: with N instances give each 1/N of the global."""
+
+    send_rate_per_second: float = Field(default=30.0, gt=0)
+    send_chat_interval: float = Field(default=1.0, ge=0)
+    send_group_per_minute: int = Field(default=20, ge=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +163,7 @@ class Settings:
     redis: RedisSettings
     locale: LocaleSettings
     scheduler: SchedulerSettings
+    sender: SenderSettings
 
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -161,6 +173,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "redis": RedisSettings,
     "locale": LocaleSettings,
     "scheduler": SchedulerSettings,
+    "sender": SenderSettings,
 }
 
 

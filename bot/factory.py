@@ -28,6 +28,7 @@ from bot.middlewares import (
     DatabaseMiddleware,
     ErrorReplyMiddleware,
 )
+from bot.sender import Sender, SendLimits
 from crm.clock import Clock, SystemClock
 from crm.context import CrmConfig, Runtime
 from handlers import get_routers
@@ -61,6 +62,15 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     )
 
 
+def create_sender(settings: Settings, bot: Bot) -> Sender:
+    limits = SendLimits(
+        global_per_second=settings.sender.send_rate_per_second,
+        per_chat_interval=settings.sender.send_chat_interval,
+        group_per_minute=settings.sender.send_group_per_minute,
+    )
+    return Sender(bot, limits)
+
+
 def create_storage(settings: Settings, prefix: str = "crm") -> BaseStorage:
     if settings.redis.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
@@ -79,6 +89,7 @@ def create_dispatcher(
     runtime: Runtime,
     i18n: I18n,
     storage: BaseStorage,
+    sender: Sender,
 ) -> Dispatcher:
     isolation = None
     if hasattr(storage, "create_isolation") and settings.redis.redis_url:
@@ -89,6 +100,7 @@ def create_dispatcher(
         settings=settings,
         runtime=runtime,
         sessionmaker=sessionmaker,
+        sender=sender,
     )
     # Order matters: each middleware reads what the previous one put into the data.
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, runtime))

@@ -7,7 +7,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal
 
 
@@ -26,3 +27,12 @@ def fmt_number(value: int | float | Decimal) -> str:
 
 def fmt_money(amount: Decimal | int | float, currency: str) -> str:
     return format_currency(amount, currency, locale=current_locale())
+
+
+def fmt_when(moment: datetime, timezone: str) -> str:
+    """Weekday, date and time without seconds, in the locale's order: `wt., 24 lis 2026, 10:00`."""
+    zone = ZoneInfo(timezone)
+    locale = Locale.parse(current_locale())
+    day = format_skeleton("yMMMEd", moment, tzinfo=zone, locale=locale)
+    clock = format_skeleton("Hm", moment, tzinfo=zone, locale=locale)
+    return str(locale.datetime_formats["medium"]).replace("{1}", day).replace("{0}", clock)

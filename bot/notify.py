@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
+from bot.sender import Blocked, Sender, SendFailed
 from crm.context import Crm
 from storage.models import User
 
@@ -17,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 async def notify_user(
-    bot: Bot,
+    sender: Sender,
     i18n: I18n,
     crm: Crm,
     user: User,
@@ -32,11 +31,11 @@ async def notify_user(
     with i18n.use_locale(user.locale or i18n.default_locale):
         text, markup = render()
     try:
-        await bot.send_message(user.telegram_id, text, reply_markup=markup)
-    except TelegramForbiddenError:
+        await sender.send_message(user.telegram_id, text, reply_markup=markup)
+    except Blocked:
         await crm.users.mark_unreachable(user)
         return False
-    except TelegramAPIError as exc:
-        log.warning("could not notify user %s: %s", user.id, type(exc).__name__)
+    except SendFailed as exc:
+        log.warning("could not notify user %s: %s", user.id, exc.reason)
         return False
     return True

@@ -18,7 +18,12 @@ log = logging.getLogger(__name__)
 async def run(app: App) -> None:
     scheduler = None
     if app.settings.scheduler.run_scheduler:
-        scheduler = create_scheduler(app.sessionmaker, app.runtime)
+        scheduler = create_scheduler(
+            app.sessionmaker,
+            app.runtime,
+            app.reminder_engine(),
+            app.settings.scheduler.reminder_poll_seconds,
+        )
         scheduler.start()
     try:
         await app.publish_commands()

@@ -18,6 +18,7 @@ from crm.codes import ElementRef
 from crm.elements import ElementService
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
+from crm.ical import CalendarEvent, build_calendar
 from crm.permissions import Actor
 from storage.models import Activity, ActivityBinding, ActivityParticipant, Deal, Reminder, User
 from storage.repositories import Repos
@@ -248,6 +249,20 @@ class ActivityService:
 
     async def open_for(self, actor: Actor) -> list[Activity]:
         return list(await self.repos.activities.open_for_user(actor.user_id, limit=500))
+
+    async def calendar(self, actor: Actor, name: str) -> bytes:
+        """My open activities as an iCalendar file (the seeds' "add to calendar")."""
+        events = [
+            CalendarEvent(
+                uid=f"activity-{a.id}@telegram-crm",
+                summary=a.subject,
+                start=a.deadline,
+                description=a.description or "",
+                location=a.location or "",
+            )
+            for a in await self.open_for(actor)
+        ]
+        return build_calendar(events, name=name, now=self.runtime.clock.now())
 
     async def of_element(self, actor: Actor, ref: ElementRef) -> list[Activity]:
         await self.elements.load(actor, ref)

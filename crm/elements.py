@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from crm.modes import CrmMode
 from crm.money import to_minor
 from crm.parsing import ParsedLine
 from crm.permissions import Actor, Owner
-from storage.models import Company, Contact, Deal, Lead, Stage, TimelineEntry, User
+from storage.models import Activity, Company, Contact, Deal, Lead, Stage, TimelineEntry, User
 from storage.repositories import Repos
 from storage.repositories.elements import MODELS, Element
 
@@ -110,6 +111,8 @@ class Card:
     names: dict[int, str]  # user id → name, for the responsible and timeline authors
     stages: Sequence[Stage]  # the deal's pipeline stages / lead statuses; empty otherwise
     can_update: bool
+    activities: Sequence[Activity]  # open ones, soonest first
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +425,8 @@ class ElementService:
             names=await self.repos.users.names(user_ids),
             stages=stages,
             can_update=await self.can(actor, element, Operation.UPDATE),
+            activities=await self.repos.activities.open_for_element(ref.entity.value, ref.id),
+            now=self.runtime.clock.now(),
         )
 
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:

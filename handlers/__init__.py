@@ -8,10 +8,12 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     from handlers import (
+        activities,
         assign,
         cancel,
         create,
         elements,
+        fallback,
         help,
         lists,
         mode,
@@ -34,5 +36,7 @@ def get_routers() -> list[Router]:
         assign,
         lists,
         mode,
+        activities,
+        fallback,  # last: whatever nobody else took
     )
     return [m.setup() for m in features]

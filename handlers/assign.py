@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router, html
+from aiogram import F, Router, html
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -12,6 +12,7 @@ from bot.callbacks import AssignCb, ElCb
 from bot.cards import code_link
 from bot.labels import entity_name
 from bot.notify import notify_user
+from bot.sender import Sender
 from crm.context import Crm
 from crm.elements import label_of
 from crm.permissions import Actor
@@ -44,7 +45,12 @@ async def assign_pressed(
 
 
 async def assignee_chosen(
-    query: CallbackQuery, callback_data: AssignCb, crm: Crm, actor: Actor, bot: Bot, i18n: I18n
+    query: CallbackQuery,
+    callback_data: AssignCb,
+    crm: Crm,
+    actor: Actor,
+    sender: Sender,
+    i18n: I18n,
 ) -> None:
     ref = ref_from(callback_data.kind, callback_data.id)
     element, user = await crm.elements.set_responsible(actor, ref, callback_data.user)
@@ -64,7 +70,7 @@ async def assignee_chosen(
             )
             return text, None
 
-        await notify_user(bot, i18n, crm, user, render)
+        await notify_user(sender, i18n, crm, user, render)
 
 
 def setup() -> Router:

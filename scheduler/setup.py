@@ -6,10 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Runtime
 from scheduler import jobs
+from scheduler.reminders import ReminderEngine
 
 
 def create_scheduler(
-    sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    reminders: ReminderEngine | None = None,
+    reminder_poll_seconds: float = 1.0,
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
@@ -23,4 +27,11 @@ def create_scheduler(
         id="purge_expired_invites",
         replace_existing=True,
     )
+    if reminders is not None:
+        scheduler.add_job(
+            reminders.tick,
+            IntervalTrigger(seconds=reminder_poll_seconds),
+            id="send_due_reminders",
+            replace_existing=True,
+        )
     return scheduler

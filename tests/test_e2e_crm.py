@@ -8,7 +8,9 @@ from tests.harness import Harness, texts
 
 async def test_one_line_lead_in_simple_mode_polish(harness: Harness) -> None:
     anna = await harness.member(Role.REP, "Anna")
-    replies = await anna.send("/lead Jan Kowalski +48 600 100 200 jan@firma.pl 5000 zł strona internetowa")
+    replies = await anna.send(
+        "/lead Jan Kowalski +48 600 100 200 jan@firma.pl 5000 zł strona internetowa"
+    )
     card = texts(replies)[0]
     assert card.startswith("Utworzono: deal D1 (także /C1)")
     assert "<b>D1</b> · deal · strona internetowa" in card
@@ -21,7 +23,9 @@ async def test_one_line_lead_in_simple_mode_polish(harness: Harness) -> None:
 
 async def test_one_line_deal_in_russian(harness: Harness) -> None:
     ivan = await harness.member(Role.REP, "Иван", language_code="ru")
-    card = texts(await ivan.send("/deal Пётр Сидоров 8 (916) 123-45-67 10к руб поставка оборудования"))[0]
+    card = texts(
+        await ivan.send("/deal Пётр Сидоров 8 (916) 123-45-67 10к руб поставка оборудования")
+    )[0]
     assert card.startswith("Создано: сделка D1 (а также /C1)")
     assert "Стадия: Новая (1 из 5)" in card
     assert "Контакт: /C1 Пётр Сидоров" in card
@@ -56,7 +60,11 @@ async def test_deal_through_stages_to_won_and_lost_russian(harness: Harness) -> 
     replies = await ivan.send("/stage D1")
     assert texts(replies) == ["D1: выберите новую стадию"]
     labels = [b["text"] for b in replies[0].buttons]
-    assert labels[0] == "• Новая" and "✅ Сделка успешна" in labels and "❌ Сделка провалена" in labels
+    assert (
+        labels[0] == "• Новая"
+        and "✅ Сделка успешна" in labels
+        and "❌ Сделка провалена" in labels
+    )
 
     card = texts(await ivan.press("Подготовка документов"))[0]
     assert "Стадия: Подготовка документов (2 из 5)" in card
@@ -170,11 +178,17 @@ async def test_lists_page_and_stay_under_the_limit(harness: Harness) -> None:
 
 async def test_bad_input_gets_clear_answers(harness: Harness) -> None:
     anna = await harness.member(Role.REP, "Anna")
-    assert texts(await anna.send("/D999")) == ["Nie znaleziono. Być może zostało w międzyczasie usunięte."]
-    assert texts(await anna.send("/show XYZ")) == ["Nie znaleziono. Być może zostało w międzyczasie usunięte."]
+    assert texts(await anna.send("/D999")) == [
+        "Nie znaleziono. Być może zostało w międzyczasie usunięte."
+    ]
+    assert texts(await anna.send("/show XYZ")) == [
+        "Nie znaleziono. Być może zostało w międzyczasie usunięte."
+    ]
     assert texts(await anna.send("/stage")) == ["Który deal? Na przykład: /stage D7"]
     assert "w jednej linii" in texts(await anna.send("/deal"))[0]
-    card = texts(await anna.send("<script>alert(1)</script> & co 500 zł"))  # plain text in the dialog
+    card = texts(
+        await anna.send("<script>alert(1)</script> & co 500 zł")
+    )  # plain text in the dialog
     assert card[0].startswith("Utworzono: deal D1")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in card[0]
     huge = texts(await anna.send("/deal " + "A" * 20_000))[0]

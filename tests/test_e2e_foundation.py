@@ -99,7 +99,8 @@ async def test_cancel_leaves_the_dialog(harness: Harness) -> None:
     await ivan.press("Другой")
     assert texts(await ivan.send("/cancel")) == ["Отменено."]
     # After /cancel plain text is not taken as a time zone any more.
-    assert texts(await ivan.send("Europe/Moscow")) == []
+    assert texts(await ivan.send("Europe/Moscow")) == ["Не понял. /help покажет, что я умею."]
+    assert "Часовой пояс: Europe/Warsaw" in texts(await ivan.send("/whoami"))[0]
 
 
 async def test_forged_callback_data_is_refused_politely(harness: Harness) -> None:
