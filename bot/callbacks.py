@@ -68,3 +68,12 @@ class ActCb(CallbackData, prefix="ac"):
 
     action: str
     id: int
+
+
+class PickCb(CallbackData, prefix="pk"):
+    """A choice for an element from a list: `what` is "pipe" (pipeline) or "src" (source)."""
+
+    what: str
+    kind: str
+    id: int
+    value: int

@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConvCb, ElCb, ListCb
 from bot.fmt import fmt_datetime, fmt_money
-from bot.labels import entity_name, pipeline_name, source_name, stage_name
+from bot.labels import dictionary_name, entity_name, pipeline_name, stage_name
 from crm.codes import PREFIXES, ElementRef
 from crm.elements import Card, DuplicateHit, label_of, ref_of
 from crm.enums import EntityType
@@ -101,8 +101,8 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
         lines.append(_("Phone: {phone}").format(phone=html.quote(phone)))
     for email in card.emails:
         lines.append(_("E-mail: {email}").format(email=html.quote(email)))
-    if source := source_name(element.source):
-        lines.append(_("Source: {source}").format(source=html.quote(source)))
+    if card.source is not None:
+        lines.append(_("Source: {source}").format(source=html.quote(dictionary_name(card.source))))
     responsible = card.names.get(element.responsible_id or 0, _("nobody"))
     lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
     if element.comment:
@@ -151,6 +151,10 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
         what = _("done: {subject}").format(
             subject=html.quote(short(str(data.get("subject", "")), 200))
         )
+    elif entry.kind == "pipeline":
+        what = _("moved to another pipeline")
+    elif entry.kind == "changed" and data.get("field") == "source":
+        what = _("source changed")
     elif entry.kind == "converted":
         codes = " ".join(code_link_text(c) for c in data.get("created", []))
         what = _("converted into {codes}").format(codes=codes)
@@ -176,6 +180,9 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
         if isinstance(element, Lead) and element.closed_at is None:
             kb.button(text=_("Convert"), callback_data=ConvCb(lead=ref.id, flags=5))
         kb.button(text=_("Note"), callback_data=ElCb(action="note", kind=kind, id=ref.id))
+        if isinstance(element, Deal) and card.pipelines > 1:
+            kb.button(text=_("Pipeline"), callback_data=ElCb(action="pipe", kind=kind, id=ref.id))
+        kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
     per_page = 5
     if card.timeline_total > per_page:

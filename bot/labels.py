@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from crm.enums import EntityType, Role
-from storage.models import Pipeline, Stage
+from storage.models import DictionaryItem, Pipeline, Stage
 
 _ROLES = {Role.ADMIN: __("administrator"), Role.MANAGER: __("manager"), Role.REP: __("sales rep")}
 
@@ -71,7 +71,8 @@ def entity_name(entity: EntityType) -> str:
     return str(_ENTITIES[entity])
 
 
-def source_name(code: str | None) -> str | None:
-    if code is None:
-        return None
-    return str(SOURCES[code]) if code in SOURCES else code
+def dictionary_name(item: DictionaryItem) -> str:
+    """A renamed or custom entry shows its own name; a seeded one its localized default."""
+    if item.name:
+        return item.name
+    return str(SOURCES[item.code]) if item.kind == "source" and item.code in SOURCES else item.code

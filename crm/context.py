@@ -66,6 +66,10 @@ class Crm:
         return ReminderService(self.repos, self.runtime)
 
     @cached_property
+    def dictionaries(self) -> DictionaryService:
+        return DictionaryService(self.repos, self.runtime, self.elements)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
@@ -73,6 +77,7 @@ class Crm:
 from crm.activities import ActivityService  # noqa: E402 - the services import Runtime from here
 from crm.chats import ChatService  # noqa: E402
 from crm.conversion import ConversionService  # noqa: E402
+from crm.dictionaries import DictionaryService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402
 from crm.search import SearchService  # noqa: E402

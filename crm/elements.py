@@ -21,7 +21,17 @@ from crm.modes import CrmMode
 from crm.money import to_minor
 from crm.parsing import ParsedLine
 from crm.permissions import Actor, Owner
-from storage.models import Activity, Company, Contact, Deal, Lead, Stage, TimelineEntry, User
+from storage.models import (
+    Activity,
+    Company,
+    Contact,
+    Deal,
+    DictionaryItem,
+    Lead,
+    Stage,
+    TimelineEntry,
+    User,
+)
 from storage.repositories import Repos
 from storage.repositories.elements import MODELS, Element
 
@@ -113,6 +123,8 @@ class Card:
     can_update: bool
     activities: Sequence[Activity]  # open ones, soonest first
     now: datetime
+    source: DictionaryItem | None
+    pipelines: int  # how many pipelines exist (a deal can move between them when > 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +439,8 @@ class ElementService:
             can_update=await self.can(actor, element, Operation.UPDATE),
             activities=await self.repos.activities.open_for_element(ref.entity.value, ref.id),
             now=self.runtime.clock.now(),
+            source=await self.repos.pipelines.dictionary_item("source", element.source),
+            pipelines=len(await self.repos.pipelines.all()),
         )
 
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:

@@ -84,6 +84,31 @@ class StageService:
         await self.repos.commit()
         return element
 
+    async def move_to_pipeline(self, actor: Actor, ref: ElementRef, pipeline_id: int) -> Deal:
+        """Move a deal to another pipeline, at that pipeline's first stage (Bitrix24 does so)."""
+        element = await self.elements.load(actor, ref, Operation.UPDATE)
+        if not isinstance(element, Deal):
+            raise InvalidValue("element", ref.code)
+        pipeline = await self.repos.pipelines.get(pipeline_id)
+        if pipeline is None:
+            raise NotFound("pipeline", pipeline_id)
+        if pipeline.id == element.pipeline_id:
+            return element
+        first = (await self.repos.pipelines.stages(pipeline.id))[0]
+        now = self.runtime.clock.now()
+        old = (element.pipeline_id, element.stage_id)
+        element.pipeline_id, element.pipeline = pipeline.id, pipeline
+        element.stage_id, element.stage = first.id, first
+        element.stage_changed_at = now
+        element.closed_at = None
+        element.failure_reason = None
+        element.updated_at = now
+        await self.elements.record(
+            actor, ref, "pipeline", old=old[0], new=pipeline.id, old_stage=old[1], stage=first.id
+        )
+        await self.repos.commit()
+        return element
+
     # --- configuration (admins) ----------------------------------------------------------------
     async def add_pipeline(self, actor: Actor, name: str) -> Pipeline:
         """A new pipeline with the system stages: new, won, lost (Bitrix24 does the same)."""

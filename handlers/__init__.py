@@ -11,6 +11,7 @@ def get_routers() -> list[Router]:
         activities,
         assign,
         cancel,
+        configure,
         create,
         elements,
         fallback,
@@ -37,6 +38,7 @@ def get_routers() -> list[Router]:
         lists,
         mode,
         activities,
+        configure,
         fallback,  # last: whatever nobody else took
     )
     return [m.setup() for m in features]

@@ -25,6 +25,8 @@ COMMANDS: list[tuple[str, object]] = [
     ("reminders", __("when to remind me: /reminders 15,0")),
     ("calendar", __("my open activities as a calendar file")),
     ("mode", __("CRM mode: simple or classic (admins)")),
+    ("pipelines", __("pipelines and stages (admins: /pipeline_add, /stage_add, …)")),
+    ("sources", __("client sources; /source_add, /source_delete (admins)")),
     ("help", __("what I can do")),
     ("whoami", __("who I am in the CRM")),
     ("settings", __("language and time zone")),

@@ -350,3 +350,39 @@ async def test_money_rounding(crm: Crm) -> None:
     assert isinstance(deal, Deal)
     assert deal.amount_minor == 150056  # half up, to the cent
     assert from_minor(deal.amount_minor) == Decimal("1500.56")
+
+
+async def test_dictionaries_system_entries_stay(crm: Crm) -> None:
+    admin = await person(crm, Role.ADMIN, "Boss")
+    rep = await person(crm, Role.REP, "Anna")
+    sources = await crm.dictionaries.items("source")
+    assert [s.code for s in sources][:3] == ["CALL", "EMAIL", "WEB"]
+    with pytest.raises(CannotDelete):
+        await crm.dictionaries.delete(admin, sources[0].id)
+    renamed = await crm.dictionaries.rename(admin, sources[0].id, "Telefon przychodzący")
+    assert renamed.name == "Telefon przychodzący" and renamed.code == "CALL"
+    with pytest.raises(AccessDenied):
+        await crm.dictionaries.add(rep, "source", "Facebook")
+    first = await crm.dictionaries.add(admin, "source", "Facebook")
+    second = await crm.dictionaries.add(admin, "source", "facebook")
+    assert first.code == "C_FACEBOOK" and second.code != first.code
+    ref = (await crm.elements.create(rep, EntityType.DEAL, line("Naprawa"))).primary
+    element = await crm.dictionaries.set_source(rep, ref, first.id)
+    assert element.source == "C_FACEBOOK"
+    await crm.dictionaries.delete(admin, first.id)
+    with pytest.raises(InvalidValue):
+        await crm.dictionaries.items("nonsense")
+
+
+async def test_move_deal_to_another_pipeline(crm: Crm) -> None:
+    admin = await person(crm, Role.ADMIN, "Boss")
+    service = await crm.stages.add_pipeline(admin, "Serwis")
+    ref = (await crm.elements.create(admin, EntityType.DEAL, line("Naprawa"))).primary
+    won = next(s for s in await crm.stages.stages(1) if s.code == "WON")
+    await crm.stages.move(admin, ref, won.id)
+    moved = await crm.stages.move_to_pipeline(admin, ref, service.id)
+    assert (
+        moved.pipeline_id == service.id and moved.stage.code == "NEW" and moved.closed_at is None
+    )
+    with pytest.raises(NotFound):
+        await crm.stages.move_to_pipeline(admin, ref, 999)

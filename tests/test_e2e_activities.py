@@ -140,8 +140,11 @@ async def test_calendar_file(harness: Harness) -> None:
     replies = await anna.send("/calendar")
     documents = [c for c in replies if c.method == "sendDocument"]
     assert len(documents) == 1
-    assert documents[0].params["caption"] == "Twoje otwarte działania. Otwórz plik, aby dodać je do kalendarza."
-    (filename, content), = documents[0].files.values()
+    assert (
+        documents[0].params["caption"]
+        == "Twoje otwarte działania. Otwórz plik, aby dodać je do kalendarza."
+    )
+    ((filename, content),) = documents[0].files.values()
     assert filename == "crm-activities.ics"
     text = content.decode()
     assert "BEGIN:VCALENDAR\r\n" in text and "X-WR-CALNAME:Działania CRM\r\n" in text

@@ -196,3 +196,35 @@ async def test_bad_input_gets_clear_answers(harness: Harness) -> None:
     await anna.send("/stage D1")
     replies = await anna.press_data("sg:D:1:999")  # a stage of no pipeline of this deal
     assert replies[0].params["text"] == "Tego nie można zrobić."
+
+
+async def test_pipelines_stages_and_sources_configured_in_chat(harness: Harness) -> None:
+    boss = await harness.member(Role.ADMIN, "Szef")
+    rep = await harness.member(Role.REP, "Ola")
+    assert texts(await rep.send("/pipeline_add Serwis")) == ["Nie masz uprawnień, aby to zrobić."]
+    assert texts(await boss.send("/pipeline_add Serwis")) == ["Utworzono lejek 2: Serwis."]
+    listing = texts(await boss.send("/pipelines"))[0]
+    assert "<b>1. Ogólny</b> (domyślny)" in listing and "<b>2. Serwis</b>" in listing
+    assert "✅ Deal wygrany" in listing and "❌ Lead bezwartościowy" in listing
+    assert texts(await boss.send("/stage_add 2 Diagnoza")).pop().startswith("Dodano etap [")
+    system_stage = next(s for s in await _stages(harness, 2) if s.code == "NEW")
+    assert texts(await boss.send(f"/stage_delete {system_stage.id}")) == ["Tego nie można zrobić."]
+    assert texts(await boss.send("/stage_rename x y")) == ["Ta wartość jest tu niepoprawna: x"]
+
+    await rep.send("/deal Naprawa serwera 900 zł")
+    await rep.press("Lejek")
+    card = texts(await rep.press("Serwis"))[0]
+    assert "Lejek: Serwis" in card and "Etap: Nowy (1 z 2)" in card
+
+    assert texts(await boss.send("/source_add Facebook")).pop().startswith("Dodano źródło [")
+    await rep.send("/D1")
+    await rep.press("Źródło")
+    card = texts(await rep.press("Facebook"))[0]
+    assert "Źródło: Facebook" in card and "zmieniono źródło" in card
+    sources = texts(await rep.send("/sources"))[0]
+    assert "Telefon" in sources and "Facebook (własne)" in sources
+
+
+async def _stages(harness: Harness, pipeline_id: int):  # type: ignore[no-untyped-def]
+    async with harness.crm() as crm:
+        return list(await crm.stages.stages(pipeline_id))

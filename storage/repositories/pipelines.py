@@ -77,6 +77,13 @@ class PipelineRepo:
             row.value = value
         await self.session.flush()
 
+    async def dictionary_item(self, kind: str, code: str | None) -> DictionaryItem | None:
+        if code is None:
+            return None
+        return await self.session.scalar(
+            select(DictionaryItem).where(DictionaryItem.kind == kind, DictionaryItem.code == code)
+        )
+
     async def dictionary(self, kind: str) -> Sequence[DictionaryItem]:
         query = (
             select(DictionaryItem)
