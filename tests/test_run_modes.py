@@ -137,3 +137,50 @@ def test_role_enum_matches_cli_choices() -> None:
     invite = build_parser()._subparsers._group_actions[0].choices["invite"]  # type: ignore[union-attr]
     role_action = next(a for a in invite._actions if a.dest == "role")
     assert role_action.choices == [r.value for r in Role]
+
+
+async def test_scheduler_worker_sends_due_reminders(tmp_path: Path) -> None:
+    """`crmbot scheduler` alone: claims a due reminder from the database and sends it."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.factory import create_runtime
+    from crm.context import Crm
+    from crm.elements import ElementInput
+    from crm.enums import EntityType
+    from crm.users import actor_of
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+    from tests.conftest import make_settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}"
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    async with create_sessionmaker(engine)() as session:
+        crm = Crm(session, create_runtime(make_settings(url)))
+        issued = await crm.users.create_invite(Role.REP, "Anna")
+        await crm.users.redeem(issued.code, 4321, "pl")
+        actor = actor_of(issued.user)
+        deal = await crm.elements.create(actor, EntityType.DEAL, ElementInput(title="oferta"))
+        soon = datetime.now(UTC) + timedelta(seconds=2)
+        await crm.activities.create(actor, deal.primary, "Zadzwonić", soon, offsets=[0])
+    await engine.dispose()
+
+    tg = FakeTelegram(TOKEN)
+    await tg.start()
+    process = await asyncio.create_subprocess_exec(
+        CRMBOT, "scheduler",
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_TOKEN": TOKEN,
+             "TELEGRAM_API_URL": tg.base_url, "DATABASE_URL": url, "REMINDER_POLL_SECONDS": "0.2"},
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await wait_for(lambda: tg.sent(4321, "sendMessage"), 60)
+        reminder = tg.sent(4321, "sendMessage")[0]
+        assert reminder.text.startswith("⏰ Przypomnienie: Zadzwonić")
+        assert [b["text"] for b in reminder.buttons][:2] == ["✅ Zrobione", "+15 min"]
+        await stop(process)
+        assert len(tg.sent(4321, "sendMessage")) == 1
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await tg.stop()
