@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from crm.codes import ElementRef
+from crm.dates import Deadline, parse_deadline, parse_when
 from crm.elements import ElementService
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
@@ -136,6 +137,24 @@ class ActivityService:
                 )
             )
         await self.repos.session.flush()
+
+    def read_deadline(self, user: User, text: str) -> Deadline | None:
+        """A deadline at the start of `text`, read in the user's language and time zone."""
+        return parse_deadline(
+            text,
+            now=self.runtime.clock.now(),
+            timezone=user.timezone or self.runtime.config.default_timezone,
+            locale=user.locale or self.runtime.config.default_locale,
+        )
+
+    def read_when(self, user: User, text: str) -> datetime | None:
+        """`text` as a whole read as a moment, in the user's language and time zone."""
+        return parse_when(
+            text,
+            now=self.runtime.clock.now(),
+            timezone=user.timezone or self.runtime.config.default_timezone,
+            locale=user.locale or self.runtime.config.default_locale,
+        )
 
     # --- load and rights ---------------------------------------------------------------------
     async def get(self, actor: Actor, activity_id: int) -> Activity:

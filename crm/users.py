@@ -135,6 +135,9 @@ class UserService:
     async def names(self, user_ids: set[int]) -> dict[int, str]:
         return await self.repos.users.names(user_ids)
 
+    def locale_of(self, user: User) -> str:
+        return user.locale or self.runtime.config.default_locale
+
     def timezone_of(self, user: User) -> str:
         return user.timezone or self.runtime.config.default_timezone
 

@@ -18,7 +18,6 @@ from bot.fmt import fmt_when
 from crm.activities import Snooze, parse_offsets, primary_ref
 from crm.codes import ElementRef, parse_code
 from crm.context import Crm
-from crm.dates import parse_deadline, parse_when
 from crm.errors import NotFound
 from crm.permissions import Actor
 from storage.models import User
@@ -70,9 +69,6 @@ async def continue_todo(
     text: str,
 ) -> None:
     """Fill in what is missing: the deadline, then the subject; create when both are known."""
-    timezone = crm.users.timezone_of(user)
-    locale = user.locale or crm.runtime.config.default_locale
-    now = crm.runtime.clock.now()
     text = text.strip()
     if not text:
         await state.set_state(TodoForm.when)
@@ -81,7 +77,7 @@ async def continue_todo(
             _("When? For example: jutro 10:00, w piątek o 15, завтра в 10, in 2 hours.")
         )
         return
-    deadline = parse_deadline(text, now=now, timezone=timezone, locale=locale)
+    deadline = crm.activities.read_deadline(user, text)
     if deadline is None:
         await state.set_state(TodoForm.when)
         await state.update_data(todo_ref=ref.code, todo_subject=text[:255])
@@ -139,17 +135,13 @@ async def when_typed(
     subject = data.get("todo_subject")
     text = message.text or ""
     if subject:  # the subject came first; this message is only the date
-        timezone = crm.users.timezone_of(crm_user)
-        locale = crm_user.locale or crm.runtime.config.default_locale
-        at = parse_when(text, now=crm.runtime.clock.now(), timezone=timezone, locale=locale)
+        at = crm.activities.read_when(crm_user, text)
         if at is None:
             await message.answer(date_hint())
             return
         await create(message, state, crm, actor, crm_user, ref, subject, at)
         return
-    timezone = crm.users.timezone_of(crm_user)
-    locale = crm_user.locale or crm.runtime.config.default_locale
-    if parse_deadline(text, now=crm.runtime.clock.now(), timezone=timezone, locale=locale) is None:
+    if crm.activities.read_deadline(crm_user, text) is None:
         await message.answer(date_hint())  # still waiting for a date; the text is not a subject
         return
     await continue_todo(message, state, crm, actor, crm_user, ref, text)

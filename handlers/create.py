@@ -83,7 +83,7 @@ async def create(
     *,
     force: bool = False,
 ) -> None:
-    region = region_for_locale(user.locale or crm.runtime.config.default_locale)
+    region = region_for_locale(crm.users.locale_of(user))
     data = ElementInput.from_parsed(
         parse_line(text, region=region, default_currency=crm.runtime.config.base_currency)
     )

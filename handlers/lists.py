@@ -59,7 +59,7 @@ async def find_command(
             _("What should I look for? A name, a phone or an e-mail: /find Kowalski")
         )
         return
-    region = region_for_locale(crm_user.locale or crm.runtime.config.default_locale)
+    region = region_for_locale(crm.users.locale_of(crm_user))
     found = await crm.search.find(actor, query, region=region)
     if not found:
         await message.answer(_("Nothing found for {query}.").format(query=html.quote(query[:100])))

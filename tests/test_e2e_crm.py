@@ -18,7 +18,12 @@ async def test_one_line_lead_in_simple_mode_polish(harness: Harness) -> None:
     assert "Kwota: 5\xa0000,00\xa0zł" in card  # Babel: Polish grouping and currency
     assert "Kontakt: /C1 Jan Kowalski" in card
     assert "Odpowiedzialny: Anna" in card
-    assert [b["text"] for b in replies[0].buttons] == ["Etap", "Notatka", "Źródło", "Odpowiedzialny"]
+    assert [b["text"] for b in replies[0].buttons] == [
+        "Etap",
+        "Notatka",
+        "Źródło",
+        "Odpowiedzialny",
+    ]
 
 
 async def test_one_line_deal_in_russian(harness: Harness) -> None:
