@@ -199,12 +199,9 @@ class ElementService:
                 name=name[:MAX_TITLE],
                 first_name=_split_name(name)[0],
                 last_name=_split_name(name)[1],
-                responsible_id=actor.user_id,
-                created_by_id=actor.user_id,
-                source=data.source,
                 comment=_comment(data.comment or (data.title if data.name else None)),
                 search_text=fold(name),
-                created_at=self.runtime.clock.now(),
+                **self._authored(actor, data),
             )
         )
         await self._add_communications(EntityType.CONTACT, contact.id, data)
@@ -218,12 +215,9 @@ class ElementService:
         company = await self.repos.elements.add(
             Company(
                 title=title[:MAX_TITLE],
-                responsible_id=actor.user_id,
-                created_by_id=actor.user_id,
-                source=data.source,
                 comment=_comment(data.comment),
                 search_text=fold(title),
-                created_at=self.runtime.clock.now(),
+                **self._authored(actor, data),
             )
         )
         await self._add_communications(EntityType.COMPANY, company.id, data)
@@ -239,14 +233,10 @@ class ElementService:
                 contact_name=data.name,
                 company_title=data.company,
                 status_id=statuses[0].id,
-                amount_minor=to_minor(data.amount) if data.amount is not None else None,
-                currency=data.currency if data.amount is not None else None,
-                responsible_id=actor.user_id,
-                created_by_id=actor.user_id,
-                source=data.source,
                 comment=_comment(data.comment),
                 search_text=fold(title, data.name, data.company),
-                created_at=self.runtime.clock.now(),
+                **self._money(data),
+                **self._authored(actor, data),
             )
         )
         await self._add_communications(EntityType.LEAD, lead.id, data)
@@ -267,20 +257,31 @@ class ElementService:
                 pipeline_id=pipeline.id,
                 stage_id=stage.id,
                 contact_id=contact.id if contact else None,
-                amount_minor=to_minor(data.amount) if data.amount is not None else None,
-                currency=data.currency if data.amount is not None else None,
-                responsible_id=actor.user_id,
-                created_by_id=actor.user_id,
-                source=data.source,
                 comment=_comment(data.comment),
                 search_text=fold(title, data.name),
-                created_at=now,
                 stage_changed_at=now,
+                **self._money(data),
+                **self._authored(actor, data),
             )
         )
         await self.record(actor, ref_of(deal), "created", stage=stage.id)
         created = (ref_of(deal), ref_of(contact)) if contact else (ref_of(deal),)
         return ref_of(deal), created
+
+    def _authored(self, actor: Actor, data: ElementInput) -> dict[str, Any]:
+        """What every new element starts with: the actor is its author and responsible."""
+        return {
+            "responsible_id": actor.user_id,
+            "created_by_id": actor.user_id,
+            "source": data.source,
+            "created_at": self.runtime.clock.now(),
+        }
+
+    @staticmethod
+    def _money(data: ElementInput) -> dict[str, Any]:
+        if data.amount is None:
+            return {"amount_minor": None, "currency": None}
+        return {"amount_minor": to_minor(data.amount), "currency": data.currency}
 
     async def _add_communications(
         self, entity: EntityType, element_id: int, data: ElementInput

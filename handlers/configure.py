@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
@@ -21,7 +23,7 @@ from crm.enums import Right
 from crm.errors import InvalidValue
 from crm.permissions import Actor
 from handlers.elements import ref_from
-from storage.models import User
+from storage.models import Stage, User
 
 MARKS = {"process": "", "success": "✅ ", "failure": "❌ "}
 
@@ -31,6 +33,10 @@ def split_id(args: str | None) -> tuple[int, str]:
     if not head.isdigit() or len(head) > 12:
         raise InvalidValue("id", head[:20])
     return int(head), rest.strip()
+
+
+def stage_lines(stages: Sequence[Stage]) -> list[str]:
+    return [f"  [{s.id}] {MARKS.get(s.semantic, '')}{html.quote(stage_name(s))}" for s in stages]
 
 
 async def pipelines_command(message: Message, crm: Crm, actor: Actor) -> None:
@@ -44,10 +50,7 @@ async def pipelines_command(message: Message, crm: Crm, actor: Actor) -> None:
             f"  [{s.id}] {MARKS.get(s.semantic, '')}{html.quote(stage_name(s))}" for s in stages
         ]
     lines.append("\n" + _("<b>Lead statuses</b>"))
-    lines += [
-        f"  [{s.id}] {MARKS.get(s.semantic, '')}{html.quote(stage_name(s))}"
-        for s in await crm.stages.lead_statuses()
-    ]
+    lines += stage_lines(await crm.stages.lead_statuses())
     await message.answer(fit("\n".join(lines)))
 
 
