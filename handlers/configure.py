@@ -46,9 +46,7 @@ async def pipelines_command(message: Message, crm: Crm, actor: Actor) -> None:
         stages = await crm.stages.stages(pipeline.id)
         default = " " + _("(default)") if pipeline.is_default else ""
         lines.append(f"\n<b>{pipeline.id}. {html.quote(pipeline_name(pipeline))}</b>{default}")
-        lines += [
-            f"  [{s.id}] {MARKS.get(s.semantic, '')}{html.quote(stage_name(s))}" for s in stages
-        ]
+        lines += stage_lines(stages)
     lines.append("\n" + _("<b>Lead statuses</b>"))
     lines += stage_lines(await crm.stages.lead_statuses())
     await message.answer(fit("\n".join(lines)))
