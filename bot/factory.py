@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -28,6 +27,7 @@ from bot.middlewares import (
     DatabaseMiddleware,
     ErrorReplyMiddleware,
 )
+from bot.pydantic_pins import PinningAiohttpSession
 from bot.sender import Sender, SendLimits
 from crm.clock import Clock, SystemClock
 from crm.context import CrmConfig, Runtime
@@ -51,7 +51,7 @@ def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
-        session = AiohttpSession()
+        session = PinningAiohttpSession()
         if settings.telegram.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
     token = settings.telegram.bot_token
