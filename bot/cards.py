@@ -16,12 +16,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import ConvCb, ElCb, ListCb
 from bot.fmt import fmt_datetime, fmt_money
 from bot.labels import dictionary_name, entity_name, pipeline_name, stage_name
+from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
 from crm.elements import Card, DuplicateHit, label_of, ref_of
 from crm.enums import EntityType
 from crm.money import from_minor
 from crm.search import Page
-from storage.models import Activity, Contact, Deal, Lead, Stage, TimelineEntry
+from storage.models import Activity, Contact, Deal, Lead, TimelineEntry
 from storage.repositories.elements import Element
 
 MAX_MESSAGE = 4096
@@ -45,12 +46,12 @@ def money_of(element: Deal | Lead) -> str | None:
     return fmt_money(amount, element.currency)
 
 
-def stage_line(stage: Stage, stages: Sequence[Stage]) -> str:
-    in_progress = [s for s in stages if s.semantic == "process"]
-    if stage.semantic == "process" and stage in in_progress:
+def stage_line(stage: StageInfo, stages: Sequence[StageInfo]) -> str:
+    in_progress = [s.id for s in stages if s.semantic == "process"]
+    if stage.semantic == "process" and stage.id in in_progress:
         return _("{stage} ({n} of {total})").format(
             stage=html.quote(stage_name(stage)),
-            n=in_progress.index(stage) + 1,
+            n=in_progress.index(stage.id) + 1,
             total=len(in_progress),
         )
     mark = "✅" if stage.semantic == "success" else "❌"
@@ -62,17 +63,19 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     title = html.quote(short(label_of(element), 200)) or "—"
     lines = [f"<b>{ref.code}</b> · {entity_name(ref.entity)} · {title}"]
     if isinstance(element, Deal):
-        lines.append(_("Stage: {stage}").format(stage=stage_line(element.stage, card.stages)))
-        if len(card.stages) and element.pipeline and not element.pipeline.is_default:
+        if card.stage is not None:
+            lines.append(_("Stage: {stage}").format(stage=stage_line(card.stage, card.stages)))
+        if card.pipeline is not None and not card.pipeline.is_default:
             lines.append(
-                _("Pipeline: {name}").format(name=html.quote(pipeline_name(element.pipeline)))
+                _("Pipeline: {name}").format(name=html.quote(pipeline_name(card.pipeline)))
             )
         if element.failure_reason:
             lines.append(
                 _("Reason: {reason}").format(reason=html.quote(short(element.failure_reason, 300)))
             )
     if isinstance(element, Lead):
-        lines.append(_("Status: {stage}").format(stage=stage_line(element.status, card.stages)))
+        if card.stage is not None:
+            lines.append(_("Status: {stage}").format(stage=stage_line(card.stage, card.stages)))
         if element.contact_name:
             lines.append(_("Person: {name}").format(name=html.quote(element.contact_name)))
     if isinstance(element, Deal | Lead) and (money := money_of(element)):

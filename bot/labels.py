@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from crm.catalog import PipelineInfo, StageInfo
 from crm.enums import EntityType, Role
 from storage.models import DictionaryItem, Pipeline, Stage
 
@@ -56,14 +57,14 @@ def role_name(role: Role) -> str:
     return str(_ROLES[role])
 
 
-def stage_name(stage: Stage) -> str:
+def stage_name(stage: Stage | StageInfo) -> str:
     if stage.name:
         return stage.name
     names = _DEAL_STAGES if stage.entity == "deal" else _LEAD_STATUSES
     return str(names[stage.code]) if stage.code in names else stage.code
 
 
-def pipeline_name(pipeline: Pipeline) -> str:
+def pipeline_name(pipeline: Pipeline | PipelineInfo) -> str:
     return pipeline.name or _("General")
 
 

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.catalog import CatalogCache
 from crm.clock import Clock, SystemClock
 from crm.permissions import AccessPolicy
 from storage.repositories import Repos
@@ -28,6 +29,7 @@ class Runtime:
     config: CrmConfig = field(default_factory=CrmConfig)
     clock: Clock = field(default_factory=SystemClock)
     policy: AccessPolicy = field(default_factory=AccessPolicy)
+    catalog: CatalogCache = field(default_factory=CatalogCache)
 
 
 class Crm:

@@ -167,6 +167,7 @@ class ConversionService:
                 conversions.append(await self._convert(actor, lead, options))
         await self.repos.pipelines.set_setting("crm_mode", mode.value)
         await self.repos.commit()
+        self.runtime.catalog.invalidate()
         return conversions
 
     async def open_lead_count(self) -> int:

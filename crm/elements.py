@@ -13,7 +13,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
+from sqlalchemy import inspect as sa_inspect
 
+from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
 from crm.enums import EntityType, Operation
 from crm.errors import InvalidValue, NotFound
@@ -28,7 +30,6 @@ from storage.models import (
     Deal,
     DictionaryItem,
     Lead,
-    Stage,
     TimelineEntry,
     User,
 )
@@ -38,6 +39,7 @@ from storage.repositories.elements import MODELS, Element
 if TYPE_CHECKING:
     from crm.context import Runtime
 
+_RELATIONSHIPS = {"responsible", "stage", "status", "pipeline", "contact", "company"}
 MAX_TITLE = 255
 MAX_COMMENT = 4000
 NAME_SIMILARITY = 90  # rapidfuzz token_sort_ratio at or above this is "a very similar name"
@@ -119,7 +121,9 @@ class Card:
     timeline: list[TimelineEntry]
     timeline_total: int
     names: dict[int, str]  # user id → name, for the responsible and timeline authors
-    stages: Sequence[Stage]  # the deal's pipeline stages / lead statuses; empty otherwise
+    stages: Sequence[StageInfo]  # the deal's pipeline stages / lead statuses; empty otherwise
+    stage: StageInfo | None  # the deal's stage or the lead's status
+    pipeline: PipelineInfo | None  # the deal's pipeline
     can_update: bool
     activities: Sequence[Activity]  # open ones, soonest first
     now: datetime
@@ -148,6 +152,10 @@ class ElementService:
         element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
         if element is None:
             raise NotFound(ref.entity.value, ref.code)
+        if sa_inspect(element).unloaded & _RELATIONSHIPS:
+            # Created in this session: its relationships were never loaded. One refresh
+            # loads them all (joined), so callers never trigger a lazy load under asyncio.
+            await self.repos.session.refresh(element)
         self.runtime.policy.require(actor, ref.entity, op, await self.owner(element))
         return element
 
@@ -162,21 +170,22 @@ class ElementService:
         self.runtime.policy.require(
             actor, entity, Operation.ADD, Owner(actor.user_id, actor.department_id)
         )
+        element: Element
         if entity is EntityType.CONTACT:
-            contact = await self._new_contact(actor, data, name=data.name or data.title)
-            primary, created = ref_of(contact), (ref_of(contact),)
+            element = await self._new_contact(actor, data, name=data.name or data.title)
+            created = (ref_of(element),)
         elif entity is EntityType.COMPANY:
-            company = await self._new_company(actor, data)
-            primary, created = ref_of(company), (ref_of(company),)
+            element = await self._new_company(actor, data)
+            created = (ref_of(element),)
         elif entity is EntityType.LEAD:
-            lead = await self._new_lead(actor, data)
-            primary, created = ref_of(lead), (ref_of(lead),)
+            element = await self._new_lead(actor, data)
+            created = (ref_of(element),)
         elif entity is EntityType.DEAL:
-            primary, created = await self._new_deal_with_contact(actor, data)
+            element, created = await self._new_deal_with_contact(actor, data)
         else:
             raise InvalidValue("entity", entity.value)
         await self.repos.commit()
-        return Creation(primary, created)
+        return Creation(ref_of(element), created)
 
     async def intake(self, actor: Actor, data: ElementInput) -> Creation:
         """`/lead`: a lead in Classic mode; in Simple mode a deal plus its contact."""
@@ -186,7 +195,7 @@ class ElementService:
         return await self.create(actor, EntityType.DEAL, data)
 
     async def mode(self) -> CrmMode:
-        return CrmMode.parse(await self.repos.pipelines.setting("crm_mode"))
+        return (await self.runtime.catalog.get(self.repos)).mode
 
     async def _new_contact(self, actor: Actor, data: ElementInput, name: str | None) -> Contact:
         name = (
@@ -225,7 +234,7 @@ class ElementService:
         return company
 
     async def _new_lead(self, actor: Actor, data: ElementInput) -> Lead:
-        statuses = await self.repos.pipelines.lead_statuses()
+        statuses = (await self.runtime.catalog.get(self.repos)).lead_statuses
         title = data.title or data.name or data.company or ""
         lead = await self.repos.elements.add(
             Lead(
@@ -245,10 +254,11 @@ class ElementService:
 
     async def _new_deal_with_contact(
         self, actor: Actor, data: ElementInput
-    ) -> tuple[ElementRef, tuple[ElementRef, ...]]:
+    ) -> tuple[Deal, tuple[ElementRef, ...]]:
         contact = await self._new_contact(actor, data, data.name) if data.has_person else None
-        pipeline = await self.repos.pipelines.default()
-        stage = (await self.repos.pipelines.stages(pipeline.id))[0]
+        catalog = await self.runtime.catalog.get(self.repos)
+        pipeline = catalog.default_pipeline
+        stage = catalog.stages[pipeline.id][0]
         now = self.runtime.clock.now()
         title = data.title or data.name or (data.phones[0] if data.phones else "") or ""
         deal = await self.repos.elements.add(
@@ -266,7 +276,7 @@ class ElementService:
         )
         await self.record(actor, ref_of(deal), "created", stage=stage.id)
         created = (ref_of(deal), ref_of(contact)) if contact else (ref_of(deal),)
-        return ref_of(deal), created
+        return deal, created
 
     def _authored(self, actor: Actor, data: ElementInput) -> dict[str, Any]:
         """What every new element starts with: the actor is its author and responsible."""
@@ -274,7 +284,9 @@ class ElementService:
             "responsible_id": actor.user_id,
             "created_by_id": actor.user_id,
             "source": data.source,
+            # Set here, not by the server: a server default would cost a re-select per insert.
             "created_at": self.runtime.clock.now(),
+            "updated_at": self.runtime.clock.now(),
         }
 
     @staticmethod
@@ -286,11 +298,8 @@ class ElementService:
     async def _add_communications(
         self, entity: EntityType, element_id: int, data: ElementInput
     ) -> None:
-        await self.repos.elements.add_communications(
-            entity.value, element_id, "phone", data.phones
-        )
-        await self.repos.elements.add_communications(
-            entity.value, element_id, "email", data.emails
+        await self.repos.elements.add_new_communications(
+            entity.value, element_id, {"phone": data.phones, "email": data.emails}
         )
 
     # --- duplicates --------------------------------------------------------------------------
@@ -304,9 +313,11 @@ class ElementService:
         if entity is EntityType.DEAL and not data.has_person:
             return []
         hits: dict[ElementRef, str] = {}
-        for kind, values in (("phone", data.phones), ("email", data.emails)):
-            for owner_entity, owner_id in await self.repos.elements.owners_of(kind, list(values)):
-                hits.setdefault(ElementRef(EntityType(owner_entity), owner_id), kind)
+        found = await self.repos.elements.owners_of_any(
+            {"phone": data.phones, "email": data.emails}
+        )
+        for kind, owner_entity, owner_id in found:
+            hits.setdefault(ElementRef(EntityType(owner_entity), owner_id), kind)
         name = data.name if entity is not EntityType.COMPANY else (data.name or data.title)
         if name and len(name) >= 3:
             for element in await self._similar_names(entity, name):
@@ -415,19 +426,24 @@ class ElementService:
         )
         user_ids = {e.author_id for e in entries if e.author_id}
         for entry in entries:
-            user_ids |= {
-                v
-                for k, v in entry.data.items()
-                if k in ("old", "new") and entry.kind == "assigned" and v
-            }
+            if entry.kind == "assigned":
+                user_ids |= {v for k, v in entry.data.items() if k in ("old", "new") and v}
         if element.responsible_id:
             user_ids.add(element.responsible_id)
+        catalog = await self.runtime.catalog.get(self.repos)
+        stages: Sequence[StageInfo] = ()
+        stage = pipeline = None
         if isinstance(element, Deal):
-            stages = await self.repos.pipelines.stages(element.pipeline_id)
+            stages = catalog.stages.get(element.pipeline_id, ())
+            stage, pipeline = (
+                catalog.stage(element.stage_id),
+                catalog.pipeline(element.pipeline_id),
+            )
         elif isinstance(element, Lead):
-            stages = await self.repos.pipelines.lead_statuses()
-        else:
-            stages = []
+            stages, stage = catalog.lead_statuses, catalog.stage(element.status_id)
+        source = None
+        if element.source is not None:
+            source = await self.repos.pipelines.dictionary_item("source", element.source)
         return Card(
             ref=ref,
             element=element,
@@ -437,17 +453,18 @@ class ElementService:
             timeline_total=total,
             names=await self.repos.users.names(user_ids),
             stages=stages,
+            stage=stage,
+            pipeline=pipeline,
             can_update=await self.can(actor, element, Operation.UPDATE),
             activities=await self.repos.activities.open_for_element(ref.entity.value, ref.id),
             now=self.runtime.clock.now(),
-            source=await self.repos.pipelines.dictionary_item("source", element.source),
-            pipelines=len(await self.repos.pipelines.all()),
+            source=source,
+            pipelines=len(catalog.pipelines),
         )
 
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
-        phones = await self.repos.elements.communications(ref.entity.value, ref.id, "phone")
-        emails = await self.repos.elements.communications(ref.entity.value, ref.id, "email")
-        return phones, emails
+        rows = await self.repos.elements.communications_of(ref.entity.value, ref.id)
+        return [v for k, v in rows if k == "phone"], [v for k, v in rows if k == "email"]
 
 
 def _split_name(name: str) -> tuple[str | None, str | None]:

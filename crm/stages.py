@@ -132,6 +132,7 @@ class StageService:
                       sort=(sort + 1) * 10, semantic=semantic, is_system=True)
             )  # fmt: skip
         await self.repos.commit()
+        self.runtime.catalog.invalidate()
         return pipeline
 
     async def add_stage(self, actor: Actor, pipeline_id: int | None, name: str) -> Stage:
@@ -158,6 +159,7 @@ class StageService:
                   sort=sort, semantic=PROCESS, is_system=False)
         )  # fmt: skip
         await self.repos.commit()
+        self.runtime.catalog.invalidate()
         return stage
 
     async def rename_stage(self, actor: Actor, stage_id: int, name: str) -> Stage:
@@ -170,6 +172,7 @@ class StageService:
             raise InvalidValue("name", name)
         stage.name = name
         await self.repos.commit()
+        self.runtime.catalog.invalidate()
         return stage
 
     async def delete_stage(self, actor: Actor, stage_id: int) -> None:
@@ -183,6 +186,7 @@ class StageService:
             raise CannotDelete("in_use")
         await self.repos.pipelines.delete_stage(stage)
         await self.repos.commit()
+        self.runtime.catalog.invalidate()
 
 
 def entity_for_stage(stage: Stage) -> EntityType:

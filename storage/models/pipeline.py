@@ -43,10 +43,6 @@ class Pipeline(TimestampMixin, Base):
     sort: Mapped[int] = mapped_column(default=100)
     is_default: Mapped[bool] = mapped_column(default=False)
 
-    stages: Mapped[list[Stage]] = relationship(
-        back_populates="pipeline", order_by="Stage.sort", lazy="selectin"
-    )
-
 
 class Stage(Base):
     """A deal stage of a pipeline, or a lead status (entity 'lead', no pipeline).
@@ -70,4 +66,4 @@ class Stage(Base):
     semantic: Mapped[str] = mapped_column(String(8), default="process")
     is_system: Mapped[bool] = mapped_column(default=False)
 
-    pipeline: Mapped[Pipeline | None] = relationship(back_populates="stages")
+    pipeline: Mapped[Pipeline | None] = relationship()

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.enums import Level
@@ -57,9 +57,24 @@ class ElementRepo:
         return await self.session.scalar(select(User.department_id).where(User.id == user_id))
 
     # --- communications ----------------------------------------------------------------------
+    async def add_new_communications(
+        self, entity: str, entity_id: int, values: Mapping[str, Sequence[str]]
+    ) -> None:
+        """Phones and e-mails of an element that has none yet: one batched insert."""
+        self.session.add_all(
+            Communication(entity=entity, entity_id=entity_id, kind=kind, value=value)
+            for kind, kind_values in values.items()
+            for value in dict.fromkeys(kind_values)
+        )
+        await self.session.flush()
+
     async def add_communications(
         self, entity: str, entity_id: int, kind: str, values: Iterable[str]
     ) -> None:
+        """Add the values the element does not have yet."""
+        values = list(values)
+        if not values:
+            return
         existing = set(await self.communications(entity, entity_id, kind))
         for value in dict.fromkeys(values):
             if value not in existing:
@@ -77,6 +92,31 @@ class ElementRepo:
         if kind is not None:
             query = query.where(Communication.kind == kind)
         return list((await self.session.scalars(query.order_by(Communication.id))).all())
+
+    async def communications_of(self, entity: str, entity_id: int) -> list[tuple[str, str]]:
+        query = select(Communication.kind, Communication.value).where(
+            Communication.entity == entity, Communication.entity_id == entity_id
+        )
+        rows = await self.session.execute(query.order_by(Communication.id))
+        return [(r[0], r[1]) for r in rows.all()]
+
+    async def owners_of_any(
+        self, values: Mapping[str, Sequence[str]]
+    ) -> list[tuple[str, str, int]]:
+        """(kind, entity, id) of every element holding one of the phones or e-mails given."""
+        clauses = [
+            and_(Communication.kind == kind, Communication.value.in_(list(kind_values)))
+            for kind, kind_values in values.items()
+            if kind_values
+        ]
+        if not clauses:
+            return []
+        query = (
+            select(Communication.kind, Communication.entity, Communication.entity_id)
+            .where(or_(*clauses))
+            .distinct()
+        )
+        return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
 
     async def owners_of(self, kind: str, values: Sequence[str]) -> list[tuple[str, int]]:
         if not values:
@@ -164,18 +204,22 @@ class ElementRepo:
     async def timeline(
         self, entity: str, entity_id: int, offset: int, limit: int
     ) -> tuple[Sequence[TimelineEntry], int]:
+        """A page of entries, newest first, and how many there are (one query: a window count)."""
         where = (TimelineEntry.entity == entity, TimelineEntry.entity_id == entity_id)
-        total = (
-            await self.session.scalar(
-                select(func.count()).select_from(TimelineEntry).where(*where)
+        rows = (
+            await self.session.execute(
+                select(TimelineEntry, func.count().over())
+                .where(*where)
+                .order_by(TimelineEntry.id.desc())
+                .offset(offset)
+                .limit(limit)
             )
-            or 0
+        ).all()
+        if rows:
+            return [row[0] for row in rows], int(rows[0][1])
+        if offset == 0:
+            return [], 0
+        total = await self.session.scalar(
+            select(func.count()).select_from(TimelineEntry).where(*where)
         )
-        rows = await self.session.scalars(
-            select(TimelineEntry)
-            .where(*where)
-            .order_by(TimelineEntry.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return rows.unique().all(), total
+        return [], int(total or 0)

@@ -24,9 +24,8 @@ class PipelineRepo:
         return await self.session.get(Pipeline, pipeline_id)
 
     async def all(self) -> Sequence[Pipeline]:
-        return (
-            await self.session.scalars(select(Pipeline).order_by(Pipeline.sort, Pipeline.id))
-        ).all()
+        query = select(Pipeline).order_by(Pipeline.sort, Pipeline.id)
+        return (await self.session.scalars(query)).all()
 
     async def add(self, pipeline: Pipeline) -> Pipeline:
         self.session.add(pipeline)
@@ -42,6 +41,10 @@ class PipelineRepo:
             .where(Stage.entity == "deal", Stage.pipeline_id == pipeline_id)
             .order_by(Stage.sort, Stage.id)
         )
+        return (await self.session.scalars(query)).all()
+
+    async def all_stages(self) -> Sequence[Stage]:
+        query = select(Stage).order_by(Stage.entity, Stage.pipeline_id, Stage.sort, Stage.id)
         return (await self.session.scalars(query)).all()
 
     async def lead_statuses(self) -> Sequence[Stage]:
