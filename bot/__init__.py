@@ -1,0 +1,5 @@
+"""The Telegram front end: composition root, middlewares, run modes, CLI."""
+
+from bot.lazy_aiogram import install as _install_lazy_aiogram
+
+_install_lazy_aiogram()

@@ -110,7 +110,10 @@ class ConsoleSession(BaseSession):
         return message
 
     def _print(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        try:
+            print(line, file=self.out, flush=True)
+        except BrokenPipeError:
+            raise SystemExit(0) from None  # the reader of our output has gone
 
 
 class Console:

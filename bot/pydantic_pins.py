@@ -16,12 +16,14 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import Response
 from aiogram.methods.base import TelegramMethod, TelegramType
 
+from bot.lazy_aiogram import prepare
+
 _PINNED: dict[Any, type] = {}
 
 
 def pin_response_model(returning: Any) -> None:
     if returning not in _PINNED:
-        _PINNED[returning] = Response[returning]  # type: ignore[valid-type]
+        _PINNED[returning] = prepare(Response[returning])  # type: ignore[valid-type]
 
 
 class PinningAiohttpSession(AiohttpSession):
