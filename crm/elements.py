@@ -339,11 +339,19 @@ class ElementService:
 
     async def _similar_names(self, entity: EntityType, name: str) -> list[Element]:
         folded = fold(name)
-        needles = [token for token in folded.split() if len(token) >= 3][:3]
+        tokens = [token for token in folded.split() if len(token) >= 3]
+        if not tokens:
+            return []
+        # Candidates share a word's first letters (a typo at the end still matches); those
+        # holding the whole name come first, so an exact duplicate is never cut off by the limit.
+        needles = list(dict.fromkeys(token[:4] for token in tokens))[:3]
         models = [Company] if entity is EntityType.COMPANY else [Contact, Lead]
         found: list[Element] = []
         for model in models:
-            for candidate in await self.repos.elements.by_text(model, needles, None, limit=50):
+            candidates = await self.repos.elements.by_text(
+                model, needles, None, limit=200, prefer=folded
+            )
+            for candidate in candidates:
                 other = (
                     candidate.name
                     if isinstance(candidate, Contact)

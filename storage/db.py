@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a write waits for another one to finish. SQLite has one writer at a time; under
+# many simultaneous writes a short wait turns into "database is locked" (PostgreSQL scales).
+SQLITE_BUSY_TIMEOUT_MS = 15000
 
 
 def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine:

@@ -386,3 +386,12 @@ async def test_move_deal_to_another_pipeline(crm: Crm) -> None:
     )
     with pytest.raises(NotFound):
         await crm.stages.move_to_pipeline(admin, ref, 999)
+
+
+async def test_an_old_exact_duplicate_is_found_among_many_similar(crm: Crm) -> None:
+    rep = await person(crm, Role.REP, "Anna")
+    original = (await crm.elements.create(rep, EntityType.CONTACT, line("Jan Nowak"))).primary
+    for i in range(220):  # many newer contacts sharing the surname, none the whole name
+        await crm.elements.create(rep, EntityType.CONTACT, ElementInput(name=f"Adam{i} Nowak"))
+    hits = await crm.elements.find_duplicates(rep, EntityType.CONTACT, line("Jan Nowak"))
+    assert original in [h.ref for h in hits]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.enums import Level
@@ -136,9 +136,15 @@ class ElementRepo:
 
     # --- lookups -----------------------------------------------------------------------------
     async def by_text(
-        self, model: type[E], needles: Sequence[str], scope: Scope | None, limit: int
+        self,
+        model: type[E],
+        needles: Sequence[str],
+        scope: Scope | None,
+        limit: int,
+        prefer: str | None = None,
     ) -> Sequence[E]:
-        """Elements whose folded search text contains any of `needles` (already folded)."""
+        """Elements whose folded search text contains any of `needles` (already folded), newest
+        first — or, with `prefer`, those containing `prefer` before all others."""
         if not needles:
             return []
         query = select(model).where(
@@ -146,11 +152,12 @@ class ElementRepo:
         )
         if scope is not None:
             query = _scoped(query, model, scope)
-        return (
-            (await self.session.scalars(query.order_by(model.id.desc()).limit(limit)))
-            .unique()
-            .all()
-        )
+        order = [model.id.desc()]
+        if prefer:
+            order.insert(
+                0, case((model.search_text.contains(prefer, autoescape=True), 0), else_=1)
+            )
+        return (await self.session.scalars(query.order_by(*order).limit(limit))).unique().all()
 
     async def by_ids(self, model: type[E], ids: Sequence[int], scope: Scope | None) -> Sequence[E]:
         if not ids:
