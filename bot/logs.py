@@ -43,3 +43,5 @@ def setup_logging(level: str = "INFO", secrets: list[str] | None = None) -> None
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # One line per webhook request costs CPU and says nothing the balancer's log doesn't.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Benchmarks; `python -m bench.webhook_bench`, results in BENCHMARKS.md."""
