@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject
@@ -124,13 +125,20 @@ async def element_typed(
     await continue_todo(message, state, crm, actor, crm_user, ref, rest)
 
 
+async def pending_todo(state: FSMContext) -> tuple[dict[str, Any], ElementRef | None]:
+    """The dialog's data and its element; a dialog whose element is unreadable is dropped."""
+    data = await state.get_data()
+    ref = parse_code(str(data.get("todo_ref", "")))
+    if ref is None:
+        await state.clear()
+    return data, ref
+
+
 async def when_typed(
     message: Message, state: FSMContext, crm: Crm, actor: Actor, crm_user: User
 ) -> None:
-    data = await state.get_data()
-    ref = parse_code(data.get("todo_ref", ""))
+    data, ref = await pending_todo(state)
     if ref is None:
-        await state.clear()
         return
     subject = data.get("todo_subject")
     text = message.text or ""
@@ -150,8 +158,7 @@ async def when_typed(
 async def subject_typed(
     message: Message, state: FSMContext, crm: Crm, actor: Actor, crm_user: User
 ) -> None:
-    data = await state.get_data()
-    ref = parse_code(data.get("todo_ref", ""))
+    data, ref = await pending_todo(state)
     if ref is None or "todo_at" not in data:
         await state.clear()
         return
