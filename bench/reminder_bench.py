@@ -1,7 +1,7 @@
 """The reminder engine's own ceiling and its lateness, on SQLite and on PostgreSQL.
 
     .venv/bin/python -m bench.reminder_bench [--reminders N] [--backends sqlite,postgres]
-                                              [--repetitions R] [--profile] [--help]
+                                              [--repetitions R] [--quick] [--profile]
 
 Processes, all on loopback:
 
@@ -30,7 +30,11 @@ Measurements per backend:
    APScheduler interval job every `--poll` seconds) with the system clock; a reminder's sent
    moment is when the Bot API accepted its message. At each of `--lateness-rates` with the
    limits lifted, and at 25/s under Telegram's limits (the Sender's defaults: 30/s, 1 s per
-   chat).
+   chat), with `--poll` and with the product's default REMINDER_POLL_SECONDS.
+
+The machine may be shared: a run during which other processes used more than 15% of a CPU
+is run again (at most 3 times). With the defaults the whole benchmark takes about 7–8 minutes
+on 2 cores; `--quick` is a 2–3 minute smoke run.
 
 Results: a markdown table on stdout, and every run in `bench/results/reminders.json`.
 """

@@ -3,9 +3,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Activity, ActivityBinding, ActivityParticipant, Reminder
 
@@ -125,16 +127,31 @@ class ReminderRepo:
     async def claim(
         self, worker: str, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedReminder]:
-        """Claim up to `limit` due reminders (or ones whose claim's lease expired).
+        """Claim up to `limit` due reminders, taking back expired claims first.
 
         PostgreSQL: `FOR UPDATE SKIP LOCKED` in a MATERIALIZED CTE, so concurrent workers take
         disjoint rows and the planner cannot re-run the subquery and lock more than `limit`.
         SQLite: one UPDATE … RETURNING, atomic because SQLite has one writer at a time.
+        Two statements rather than one OR: each is served in order by `(status, due_at)`, so
+        a claim costs O(batch) however large the backlog is.
         """
-        due = or_(
-            and_(Reminder.status == "pending", Reminder.due_at <= now),
-            and_(Reminder.status == "claimed", Reminder.lease_until < now),
-        )
+        expired = and_(Reminder.status == "claimed", Reminder.lease_until < now)
+        claimed = await self._claim(worker, expired, Reminder.lease_until, lease_until, limit)
+        if len(claimed) < limit:
+            due = and_(Reminder.status == "pending", Reminder.due_at <= now)
+            claimed += await self._claim(
+                worker, due, Reminder.due_at, lease_until, limit - len(claimed)
+            )
+        return claimed
+
+    async def _claim(
+        self,
+        worker: str,
+        condition: ColumnElement[bool],
+        order: InstrumentedAttribute[Any],
+        lease_until: datetime,
+        limit: int,
+    ) -> list[ClaimedReminder]:
         returning = (
             Reminder.id,
             Reminder.activity_id,
@@ -149,34 +166,20 @@ class ReminderRepo:
             "lease_until": lease_until,
             "attempts": Reminder.attempts + 1,
         }
-        if self.session.bind.dialect.name == "postgresql":
-            candidates = (
-                select(Reminder.id)
-                .where(due)
-                .order_by(Reminder.due_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-                .cte("due")
-                .prefix_with("MATERIALIZED")
+        candidates = select(Reminder.id).where(condition).order_by(order).limit(limit)
+        bind = self.session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            due = (
+                candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
             )
-            query = (
-                update(Reminder)
-                .where(Reminder.id == candidates.c.id)
-                .values(**values)
-                .returning(*returning)
-            )
+            query = update(Reminder).where(Reminder.id == due.c.id)
         else:
-            ids = select(Reminder.id).where(due).order_by(Reminder.due_at).limit(limit)
-            query = (
-                update(Reminder)
-                .where(Reminder.id.in_(ids.scalar_subquery()))
-                .values(**values)
-                .returning(*returning)
-            )
-        rows = (
-            await self.session.execute(query, execution_options={"synchronize_session": False})
-        ).all()
-        return [ClaimedReminder(*row) for row in rows]
+            query = update(Reminder).where(Reminder.id.in_(candidates.scalar_subquery()))
+        rows = await self.session.execute(
+            query.values(**values).returning(*returning),
+            execution_options={"synchronize_session": False},
+        )
+        return [ClaimedReminder(*row) for row in rows.all()]
 
     async def mark_sent(self, ids: Sequence[int], worker: str, now: datetime) -> None:
         if ids:
