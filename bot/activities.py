@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from aiogram import html
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -55,16 +55,28 @@ def activity_card(
 
 
 def activity_buttons(activity: Activity, *, snooze: bool) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("✅ Done"), callback_data=ActCb(action="done", id=activity.id))
+    # Built directly: aiogram's keyboard builder deep-copies on every button, which was a
+    # fifth of a reminder's CPU in the reminder benchmark.
+    def button(text: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=text, callback_data=ActCb(action=action, id=activity.id).pack()
+        )
+
+    first = [button(_("✅ Done"), "done")]
     if snooze:
-        kb.button(text=_("+15 min"), callback_data=ActCb(action="s15", id=activity.id))
-        kb.button(text=_("+1 h"), callback_data=ActCb(action="s60", id=activity.id))
-        kb.button(text=_("Tomorrow"), callback_data=ActCb(action="tmr", id=activity.id))
+        first += [
+            button(_("+15 min"), "s15"),
+            button(_("+1 h"), "s60"),
+            button(_("Tomorrow"), "tmr"),
+        ]
+    rows = [first]
     if primary_ref(activity) is not None:
-        kb.button(text=_("Open"), callback_data=ActCb(action="open", id=activity.id))
-    kb.adjust(4 if snooze else 2, 1)
-    return kb.as_markup()
+        open_button = button(_("Open"), "open")
+        if snooze:
+            rows.append([open_button])
+        else:
+            first.append(open_button)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def reminder_message(
