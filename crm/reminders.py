@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from storage.models import Activity, User
 from storage.repositories import Repos
 
@@ -75,8 +73,8 @@ class ReminderService:
         await self.repos.commit()
         if not claimed:
             return []
-        activities = await self._by_id(Activity, {c.activity_id for c in claimed})
-        users = await self._by_id(User, {c.user_id for c in claimed})
+        activities = await self.repos.activities.for_delivery({c.activity_id for c in claimed})
+        users = await self.repos.users.by_ids({c.user_id for c in claimed})
         result = []
         for c in claimed:
             activity, user = activities.get(c.activity_id), users.get(c.user_id)
@@ -84,10 +82,6 @@ class ReminderService:
                 continue  # deleted meanwhile: its rows went with it (ON DELETE CASCADE)
             result.append(DueReminder(c.id, c.kind, c.due_at, c.attempts, activity, user))
         return result
-
-    async def _by_id(self, model: type, ids: set[int]) -> dict[int, object]:  # type: ignore[type-arg]
-        rows = await self.repos.session.scalars(select(model).where(model.id.in_(ids)))  # type: ignore[attr-defined]
-        return {row.id: row for row in rows.unique().all()}
 
     async def settle(self, worker: str, settlement: Settlement) -> None:
         now = self.runtime.clock.now()

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from crm.enums import Role
 from storage.models import Department, Invite, User
@@ -30,6 +31,10 @@ class UserRepo:
             select(User).where(User.is_active.is_(True)).order_by(User.id)
         )
         return result.all()
+
+    async def by_ids(self, user_ids: set[int]) -> dict[int, User]:
+        query = select(User).where(User.id.in_(user_ids)).options(raiseload(User.department))
+        return {u.id: u for u in (await self.session.scalars(query)).unique().all()}
 
     async def names(self, user_ids: set[int]) -> dict[int, str]:
         if not user_ids:
