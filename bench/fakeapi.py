@@ -80,10 +80,11 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
     return params
 
 
-async def serve() -> None:
-    runner = web.AppRunner(FakeBotApi().app(), access_log=None, handle_signals=False)
+async def serve_app(app: web.Application, backlog: int = 128) -> None:
+    """Serve `app` on a free loopback port, print `{"port": N}`, stop on SIGINT/SIGTERM."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=backlog)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     print(json.dumps({"port": port}), flush=True)
@@ -95,6 +96,10 @@ async def serve() -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+async def serve() -> None:
+    await serve_app(FakeBotApi().app())
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from collections import Counter
 
 from aiohttp import web
+
+from bench.fakeapi import serve_app
 
 _MESSAGE = json.dumps(
     {
@@ -53,20 +54,7 @@ class FastFake:
 
 
 async def serve() -> None:
-    runner = web.AppRunner(FastFake().app(), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(json.dumps({"port": port}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_app(FastFake().app(), backlog=1024)
 
 
 if __name__ == "__main__":
