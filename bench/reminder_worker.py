@@ -34,6 +34,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+# isort: off
+import bot  # noqa: F401 - first, as `crmbot` does: aiogram's types then build lazily
+
+# isort: on
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
