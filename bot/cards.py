@@ -13,7 +13,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ConvCb, ElCb, ListCb
+from bot.callbacks import ConvCb, DupCb, ElCb, ListCb
 from bot.fmt import fmt_datetime, fmt_money
 from bot.labels import dictionary_name, entity_name, pipeline_name, stage_name
 from crm.catalog import StageInfo
@@ -243,8 +243,6 @@ def render_page(title: str, page: Page, what: str) -> tuple[str, InlineKeyboardM
 
 
 def render_duplicates(hits: Sequence[DuplicateHit]) -> tuple[str, InlineKeyboardMarkup]:
-    from bot.callbacks import DupCb
-
     reasons = {"phone": _("same phone"), "email": _("same e-mail"), "name": _("similar name")}
     lines = [_("⚠️ This may be a duplicate:")]
     kb = InlineKeyboardBuilder()

@@ -16,7 +16,7 @@ def make_deliver(sender: Sender, i18n: I18n, runtime: Runtime) -> Deliver:
         user = due.user
         if user.telegram_id is None:
             return Outcome.SKIPPED, ""
-        timezone = user.timezone or runtime.config.default_timezone
+        timezone = runtime.config.timezone_of(user)
         with i18n.context(), i18n.use_locale(user.locale or i18n.default_locale):
             text, markup = reminder_message(due.activity, timezone, runtime.clock.now())
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from crm.codes import ElementRef
@@ -140,21 +140,19 @@ class ActivityService:
 
     def read_deadline(self, user: User, text: str) -> Deadline | None:
         """A deadline at the start of `text`, read in the user's language and time zone."""
-        return parse_deadline(
-            text,
-            now=self.runtime.clock.now(),
-            timezone=user.timezone or self.runtime.config.default_timezone,
-            locale=user.locale or self.runtime.config.default_locale,
-        )
+        return parse_deadline(text, **self._reading(user))
 
     def read_when(self, user: User, text: str) -> datetime | None:
         """`text` as a whole read as a moment, in the user's language and time zone."""
-        return parse_when(
-            text,
-            now=self.runtime.clock.now(),
-            timezone=user.timezone or self.runtime.config.default_timezone,
-            locale=user.locale or self.runtime.config.default_locale,
-        )
+        return parse_when(text, **self._reading(user))
+
+    def _reading(self, user: User) -> dict[str, Any]:
+        config = self.runtime.config
+        return {
+            "now": self.runtime.clock.now(),
+            "timezone": config.timezone_of(user),
+            "locale": config.locale_of(user),
+        }
 
     # --- load and rights ---------------------------------------------------------------------
     async def get(self, actor: Actor, activity_id: int) -> Activity:

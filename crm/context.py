@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.catalog import CatalogCache
 from crm.clock import Clock, SystemClock
 from crm.permissions import AccessPolicy
+from storage.models import User
 from storage.repositories import Repos
 
 
@@ -20,6 +21,12 @@ class CrmConfig:
     default_timezone: str = "Europe/Warsaw"
     base_currency: str = "PLN"
     invite_ttl: timedelta = timedelta(hours=72)
+
+    def timezone_of(self, user: User) -> str:
+        return user.timezone or self.default_timezone
+
+    def locale_of(self, user: User) -> str:
+        return user.locale or self.default_locale
 
 
 @dataclass(slots=True)

@@ -45,14 +45,12 @@ class SearchService:
         if len(query) < 2:
             return []
         found: dict[tuple[type, int], Element] = {}
-        matches: list[tuple[str, int]] = []
         phone = normalize_phone(query, region) if sum(c.isdigit() for c in query) >= 6 else None
         email = normalize_email(query) if "@" in query else None
-        if phone:
-            matches += await self.repos.elements.owners_of("phone", [phone])
-        if email:
-            matches += await self.repos.elements.owners_of("email", [email])
-        for entity, element_id in matches:
+        matches = await self.repos.elements.owners_of_any(
+            {"phone": [phone] if phone else [], "email": [email] if email else []}
+        )
+        for _kind, entity, element_id in matches:
             model = MODELS[entity]
             for element in await self.repos.elements.by_ids(
                 model, [element_id], self._scope(actor, entity)

@@ -136,10 +136,10 @@ class UserService:
         return await self.repos.users.names(user_ids)
 
     def locale_of(self, user: User) -> str:
-        return user.locale or self.runtime.config.default_locale
+        return self.runtime.config.locale_of(user)
 
     def timezone_of(self, user: User) -> str:
-        return user.timezone or self.runtime.config.default_timezone
+        return self.runtime.config.timezone_of(user)
 
     async def provision_local_admin(self, telegram_id: int, name: str) -> User:
         """The offline console's user: bound at once, admin, since it already owns the database."""

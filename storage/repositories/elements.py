@@ -118,16 +118,6 @@ class ElementRepo:
         )
         return [(r[0], r[1], r[2]) for r in (await self.session.execute(query)).all()]
 
-    async def owners_of(self, kind: str, values: Sequence[str]) -> list[tuple[str, int]]:
-        if not values:
-            return []
-        query = (
-            select(Communication.entity, Communication.entity_id)
-            .where(Communication.kind == kind, Communication.value.in_(values))
-            .distinct()
-        )
-        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
-
     async def move_communications(self, entity: str, entity_id: int, to: str, to_id: int) -> None:
         for kind in ("phone", "email"):
             await self.add_communications(
