@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -28,6 +29,7 @@ from crm.clock import Clock
 from crm.context import Runtime
 from crm.locales import SUPPORTED_LOCALES
 from handlers.help import bot_commands
+from scheduler import create_scheduler
 from scheduler.reminders import ReminderEngine
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
@@ -46,6 +48,11 @@ class App:
     bot: Bot
     dp: Dispatcher
     sender: Sender
+
+    def scheduler(self) -> AsyncIOScheduler:
+        """Housekeeping and the reminder loop, as `crmbot run` and `crmbot scheduler` run them."""
+        poll = self.settings.scheduler.reminder_poll_seconds
+        return create_scheduler(self.sessionmaker, self.runtime, self.reminder_engine(), poll)
 
     def reminder_engine(self) -> ReminderEngine:
         deliver = make_deliver(self.sender, self.i18n, self.runtime)

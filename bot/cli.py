@@ -172,15 +172,9 @@ async def _bot_username(settings: Settings) -> str | None:
 async def _scheduler(settings: Settings) -> int:
     from bot.app import open_app
     from bot.runner import wait_for_stop_signal
-    from scheduler import create_scheduler
 
     async with open_app(settings) as app:
-        scheduler = create_scheduler(
-            app.sessionmaker,
-            app.runtime,
-            app.reminder_engine(),
-            settings.scheduler.reminder_poll_seconds,
-        )
+        scheduler = app.scheduler()
         scheduler.start()
         log.info("scheduler worker started")
         try:

@@ -11,7 +11,6 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.app import App
-from scheduler import create_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +21,7 @@ async def run(app: App) -> None:
     gc.freeze()
     scheduler = None
     if app.settings.scheduler.run_scheduler:
-        scheduler = create_scheduler(
-            app.sessionmaker,
-            app.runtime,
-            app.reminder_engine(),
-            app.settings.scheduler.reminder_poll_seconds,
-        )
+        scheduler = app.scheduler()
         scheduler.start()
     try:
         await app.publish_commands()

@@ -12,8 +12,8 @@ from scheduler.reminders import ReminderEngine
 def create_scheduler(
     sessionmaker: async_sessionmaker[AsyncSession],
     runtime: Runtime,
-    reminders: ReminderEngine | None = None,
-    reminder_poll_seconds: float = 1.0,
+    reminders: ReminderEngine | None,
+    reminder_poll_seconds: float,
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
