@@ -132,6 +132,15 @@ class UserService:
         await self.repos.users.set_reachable(user.id, False)
         await self.repos.commit()
 
+    async def mark_reachable(self, user: User) -> int:
+        """The user wrote to us again: they can be reached, and what was held for them while
+        they could not is released to the reminder queue. Returns how many were released."""
+        user.is_reachable = True
+        await self.repos.users.set_reachable(user.id, True)
+        released = await self.repos.reminders.release_held(user.id)
+        await self.repos.commit()
+        return released
+
     async def names(self, user_ids: set[int]) -> dict[int, str]:
         return await self.repos.users.names(user_ids)
 

@@ -74,11 +74,17 @@ class ActivityParticipant(Base):
 
 
 class Reminder(Base):
-    """One reminder to one user: pending → claimed (with a lease) → sent | failed | cancelled."""
+    """One reminder to one user.
+
+    pending → claimed (with a lease) → sending (just before its HTTP call) → sent | failed |
+    cancelled; held while the user cannot be reached (released when they write again).
+    `not_before` delays a pending reminder without moving its due time (a 429, a retry).
+    """
 
     __tablename__ = "reminders"
     __table_args__ = (
         Index("ix_reminders_due", "status", "due_at"),
+        Index("ix_reminders_user_status", "user_id", "status", "sent_at"),
         UniqueConstraint("activity_id", "user_id", "due_at"),
     )
 
@@ -96,3 +102,4 @@ class Reminder(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(255))
+    not_before: Mapped[datetime | None]

@@ -233,6 +233,16 @@ class ReminderRepo:
             execution_options={"synchronize_session": False},
         )
 
+    async def release_held(self, user_id: int) -> int:
+        """Reminders held while the user was unreachable go back to the queue, due now."""
+        result = await self.session.execute(
+            update(Reminder)
+            .where(Reminder.user_id == user_id, Reminder.status == "held")
+            .values(status="pending", claimed_by=None, lease_until=None, not_before=None),
+            execution_options={"synchronize_session": False},
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]  # CursorResult
+
     async def counts(self) -> dict[str, int]:
         rows = await self.session.execute(
             text("SELECT status, count(*) FROM reminders GROUP BY status")
