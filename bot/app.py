@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.base import BaseSession
@@ -49,21 +50,55 @@ class App:
     dp: Dispatcher
     sender: Sender
 
-    def scheduler(self) -> AsyncIOScheduler:
-        """Housekeeping and the reminder loop, as `crmbot run` and `crmbot scheduler` run them."""
+    def background(self) -> Background:
+        """Housekeeping and the reminder engine, as `crmbot run`, `crmbot scheduler` and the
+        console run them: `start()`, then `await stop()` on the way out."""
+        engine = self.reminder_engine()
         poll = self.settings.scheduler.reminder_poll_seconds
-        return create_scheduler(self.sessionmaker, self.runtime, self.reminder_engine(), poll)
+        scheduler = create_scheduler(self.sessionmaker, self.runtime, engine, poll)
+        return Background(scheduler, engine, self.settings.scheduler.shutdown_grace_seconds)
 
     def reminder_engine(self) -> ReminderEngine:
-        deliver = make_deliver(self.sender, self.i18n, self.runtime)
-        batch = self.settings.scheduler.reminder_batch
-        return ReminderEngine(self.sessionmaker, self.runtime, deliver, batch_size=batch)
+        settings = self.settings.scheduler
+        lease = timedelta(seconds=settings.reminder_lease_seconds)
+        limits = self.sender.limits
+        deliver = make_deliver(
+            self.sender, self.i18n, self.runtime, max_wait=lease.total_seconds() / 4
+        )
+        return ReminderEngine(
+            self.sessionmaker,
+            self.runtime,
+            deliver,
+            batch_size=settings.reminder_batch,
+            lease=lease,
+            rate=limits.global_per_second,
+            chat_interval=limits.per_chat_interval,
+        )
 
     async def publish_commands(self) -> None:
         """The command menu in every language (Telegram picks by the client's language)."""
         await self.bot.set_my_commands(bot_commands(self.i18n, self.i18n.default_locale))
         for locale in SUPPORTED_LOCALES:
             await self.bot.set_my_commands(bot_commands(self.i18n, locale), language_code=locale)
+
+
+@dataclass(slots=True)
+class Background:
+    """APScheduler (the clock) and the reminder engine it wakes, started and stopped together."""
+
+    scheduler: AsyncIOScheduler
+    engine: ReminderEngine
+    grace: float
+
+    def start(self) -> None:
+        self.engine.start()
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop waking; let the reminders in flight finish and settle; hand back the rest."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.engine.stop(self.grace)
 
 
 @asynccontextmanager

@@ -174,13 +174,13 @@ async def _scheduler(settings: Settings) -> int:
     from bot.runner import wait_for_stop_signal
 
     async with open_app(settings) as app:
-        scheduler = app.scheduler()
-        scheduler.start()
+        background = app.background()
+        background.start()
         log.info("scheduler worker started")
         try:
             await wait_for_stop_signal()
         finally:
-            scheduler.shutdown(wait=False)
+            await background.stop()
     return 0
 
 

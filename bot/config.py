@@ -145,6 +145,11 @@ class SchedulerSettings(_Section):
     # How often each instance looks for due reminders, and how many it claims at once.
     reminder_poll_seconds: float = Field(default=0.5, gt=0, le=300)
     reminder_batch: int = Field(default=500, ge=1, le=10_000)
+    # A worker's hold on what it claimed, renewed every quarter of it while it works; a worker
+    # that dies leaves its reminders to the others after at most this long.
+    reminder_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How long SIGTERM waits for the reminders being sent before the process exits.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
 
 
 class SenderSettings(_Section):

@@ -19,10 +19,10 @@ async def run(app: App) -> None:
     # Everything built so far lives as long as the process: keep it out of the collector's
     # sweeps, which otherwise pause every update for tens of milliseconds now and then.
     gc.freeze()
-    scheduler = None
+    background = None
     if app.settings.scheduler.run_scheduler:
-        scheduler = app.scheduler()
-        scheduler.start()
+        background = app.background()
+        background.start()
     try:
         await app.publish_commands()
         if app.settings.webhook.webhook_url:
@@ -30,8 +30,9 @@ async def run(app: App) -> None:
         else:
             await run_polling(app)
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+        if background is not None:
+            # Reminders in flight finish and are recorded; the rest go back to the queue.
+            await background.stop()
 
 
 async def run_polling(app: App) -> None:

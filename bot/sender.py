@@ -97,6 +97,23 @@ class SendFailed(SendError):
     """Gave up: a 4xx other than 403, or retries exhausted."""
 
 
+class NotSent(SendError):
+    """The caller's gate withdrew the message just before its request: nothing went out."""
+
+
+class RetryLater(SendError):
+    """Telegram asked this chat to wait longer than the caller is willing to (a 429 with a long
+    `retry_after`). Nothing went out; the chat stays paused until `retry_after` has passed."""
+
+    def __init__(self, chat_id: ChatId, retry_after: float) -> None:
+        super().__init__(chat_id, f"retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+# Called once the limits allow the request, immediately before it: False withdraws it.
+Gate = Callable[[], Awaitable[bool]]
+
+
 class _Window:
     """At most `limit` events in any half-open window of `period` seconds (a sliding log).
 
@@ -144,6 +161,7 @@ class _Chat:
     # so messages to one chat leave in the order they were submitted.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last: float | None = None  # when the last request to this chat started
+    paused_until: float = -math.inf  # a 429's retry_after for this chat
     window: _Window | None = None  # groups only
     users: int = 0  # callers holding or waiting for `lock`; never swept while > 0
 
@@ -178,9 +196,23 @@ class Sender:
         """How many chats the sender keeps state for (bounded: idle ones are dropped)."""
         return len(self._chats)
 
-    async def send_message(self, chat_id: ChatId, text: str, **kwargs: Any) -> Message:
+    async def send_message(
+        self,
+        chat_id: ChatId,
+        text: str,
+        *,
+        gate: Gate | None = None,
+        max_wait: float | None = None,
+        **kwargs: Any,
+    ) -> Message:
+        """Send under the limits. `gate` is asked right before the request (False: `NotSent`);
+        with `max_wait`, a 429 asking to wait longer raises `RetryLater` instead of waiting."""
         return await self._deliver(
-            chat_id, "sendMessage", lambda: self._bot.send_message(chat_id, text, **kwargs)
+            chat_id,
+            "sendMessage",
+            lambda: self._bot.send_message(chat_id, text, **kwargs),
+            gate=gate,
+            max_wait=max_wait,
         )
 
     async def send_document(self, chat_id: ChatId, document: InputFile, **kwargs: Any) -> Message:
@@ -202,23 +234,42 @@ class Sender:
         return await self._deliver(chat_id, type(method).__name__, lambda: self._bot(method))
 
     # --- the pipeline ---------------------------------------------------------------------
-    async def _deliver(self, chat_id: ChatId, what: str, request: Callable[[], Awaitable[T]]) -> T:
+    async def _deliver(
+        self,
+        chat_id: ChatId,
+        what: str,
+        request: Callable[[], Awaitable[T]],
+        *,
+        gate: Gate | None = None,
+        max_wait: float | None = None,
+    ) -> T:
         chat = self._enter(chat_id)
         try:
             # Holding the chat's lock across retries keeps its messages in order and makes
             # the chat's later messages wait out a 429 too; other chats are not affected.
             async with chat.lock:
-                return await self._attempts(chat_id, chat, what, request)
+                return await self._attempts(chat_id, chat, what, request, gate, max_wait)
         finally:
             chat.users -= 1
 
     async def _attempts(
-        self, chat_id: ChatId, chat: _Chat, what: str, request: Callable[[], Awaitable[T]]
+        self,
+        chat_id: ChatId,
+        chat: _Chat,
+        what: str,
+        request: Callable[[], Awaitable[T]],
+        gate: Gate | None,
+        max_wait: float | None,
     ) -> T:
         retries = 0
         while True:
+            paused = chat.paused_until - self._clock()
+            if max_wait is not None and paused > max_wait:
+                raise RetryLater(chat_id, paused)
             await self._wait_for_chat(chat)
             await self._wait_for_global()
+            if gate is not None and not await gate():
+                raise NotSent(chat_id, "withdrawn before sending")
             now = self._clock()
             # Every attempt counts, a failed one too: Telegram counted it.
             chat.last = now
@@ -228,6 +279,10 @@ class Sender:
                 return await request()
             except TelegramRetryAfter as exc:
                 delay, error = float(exc.retry_after), exc
+                chat.paused_until = self._clock() + delay
+                if max_wait is not None and delay > max_wait:
+                    log.info("%s to chat %s: 429, retry after %g s", what, chat_id, delay)
+                    raise RetryLater(chat_id, delay) from exc
             except TelegramForbiddenError as exc:
                 log.info("%s to chat %s: blocked or removed (403)", what, chat_id)
                 raise Blocked(chat_id, self._describe(exc)) from exc
@@ -262,9 +317,9 @@ class Sender:
             await self._sleep(delay)
 
     def _chat_delay(self, chat: _Chat, now: float) -> float:
-        delay = 0.0
+        delay = chat.paused_until - now
         if chat.last is not None:
-            delay = chat.last + self._limits.per_chat_interval - now
+            delay = max(delay, chat.last + self._limits.per_chat_interval - now)
         if chat.window is not None:
             delay = max(delay, chat.window.delay(now))
         return delay
@@ -301,6 +356,7 @@ class Sender:
             chat_id
             for chat_id, chat in self._chats.items()
             if chat.users == 0
+            and chat.paused_until <= now
             and (chat.last is None or chat.last + interval <= now)
             and (chat.window is None or chat.window.empty_at(now))
         ]

@@ -248,7 +248,9 @@ class ActivityService:
         else:
             raise InvalidValue("snooze", str(snooze.minutes))
         due = due.replace(microsecond=0)
-        await self.repos.reminders.cancel_pending(activity.id, actor.user_id, kind="snooze")
+        # Every reminder of mine due until then is settled by the snooze (the at-deadline one
+        # must not follow it); later ones (a day before a far deadline) still come.
+        await self.repos.reminders.cancel_pending(activity.id, actor.user_id, due_until=due)
         await self.repos.reminders.delete_unsent(activity.id, actor.user_id, due)
         self.repos.reminders.add(
             Reminder(activity_id=activity.id, user_id=actor.user_id, due_at=due, kind="snooze")

@@ -1,33 +1,57 @@
-"""The reminder outbox, seen from the domain: claim what is due, then settle the outcome.
+"""The reminder outbox, seen from the domain: claim what is due, mark it just before it goes
+out, settle each result as soon as it is known.
 
-A worker claims a batch with a lease (one short transaction), delivers it, and settles it in a
-second short transaction. A worker that dies in between leaves claims whose lease expires; the
-next claim takes them again. The window between Telegram accepting a message and our commit is
-the only place a reminder can repeat (the Bot API has no idempotency key); none is ever lost.
+A reminder moves pending → claimed (a worker holds it, with a lease it renews) → sending (set
+immediately before its HTTP call) → sent, or back to pending (released, deferred by a 429,
+retried after a failure), or to held (the user cannot be reached; released when they write
+again), failed or cancelled. One chat is served by one worker at a time.
+
+What can repeat: the Bot API has no idempotency key, so a reminder whose message Telegram
+accepted but whose "sent" never reached the database (the worker was killed, or the database
+stayed away longer than the lease) is sent again. Only rows marked "sending" can be in that
+state, and a worker marks a row "sending" only for the send it is about to make, so after a
+crash the repeats are at most the sends that were in flight. Nothing is ever dropped: a row
+that is not settled is taken again when its lease runs out.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from storage.models import Activity, User
 from storage.repositories import Repos
+from storage.repositories.activities import Settle
 
 if TYPE_CHECKING:
     from crm.context import Runtime
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # failed sends (not deferrals or hand-backs) before a reminder is given up
+RETRY_BACKOFF_CAP = timedelta(minutes=5)
 
 
 class Outcome(enum.Enum):
     SENT = "sent"
-    SKIPPED = "skipped"  # the activity was completed meanwhile, or the user is unreachable
-    UNREACHABLE = "unreachable"  # the user blocked the bot: stop, mark them
-    RETRY = "retry"  # a passing failure: try again later
+    CANCELLED = "cancelled"  # the activity was completed meanwhile
+    HELD = "held"  # the user cannot be reached: kept until they write to the bot again
+    DEFER = "defer"  # Telegram asked us to wait (429): back to the queue, not counted
+    RETRY = "retry"  # a passing failure: try again later, counted
     FAILED = "failed"  # a permanent failure: give up on this one
+    RELEASED = "released"  # not attempted (the worker is stopping): back to the queue at once
+    LOST = "lost"  # the claim was lost (taken again, or the row is gone): nothing to record
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one reminder."""
+
+    outcome: Outcome
+    error: str = ""
+    retry_after: float = 0.0  # DEFER: seconds Telegram asked to wait
+    at: datetime | None = None  # SENT: when Telegram accepted it
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +59,13 @@ class DueReminder:
     id: int
     kind: str
     due_at: datetime
-    attempts: int
+    attempts: int  # with the worker's name, identifies this claim
     activity: Activity
     user: User
 
-
-@dataclass(slots=True)
-class Settlement:
-    sent: list[int] = field(default_factory=list)
-    unreachable: list[DueReminder] = field(default_factory=list)
-    retry: list[tuple[DueReminder, str]] = field(default_factory=list)
-    failed: list[tuple[DueReminder, str]] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-
-    def add(self, due: DueReminder, outcome: Outcome, error: str = "") -> None:
-        if outcome is Outcome.SENT:
-            self.sent.append(due.id)
-        elif outcome is Outcome.SKIPPED:
-            self.skipped.append(due.id)
-        elif outcome is Outcome.UNREACHABLE:
-            self.unreachable.append(due)
-        elif outcome is Outcome.RETRY and due.attempts < MAX_ATTEMPTS:
-            self.retry.append((due, error))
-        else:
-            self.failed.append((due, error or outcome.value))
+    @property
+    def attempt(self) -> tuple[int, int]:
+        return self.id, self.attempts
 
 
 class ReminderService:
@@ -66,15 +73,26 @@ class ReminderService:
         self.repos = repos
         self.runtime = runtime
 
-    async def claim(self, worker: str, limit: int, lease: timedelta) -> list[DueReminder]:
+    async def claim(
+        self,
+        worker: str,
+        limit: int,
+        lease: timedelta,
+        *,
+        per_user: int,
+        chat_gap: timedelta = timedelta(0),
+    ) -> list[DueReminder]:
         """Claim due reminders and load what rendering them needs; commits the claim at once."""
         now = self.runtime.clock.now()
-        claimed = await self.repos.reminders.claim(worker, now, now + lease, limit)
+        claimed = await self.repos.reminders.claim(
+            worker, now, now + lease, limit, per_user=per_user, chat_gap=chat_gap
+        )
         await self.repos.commit()
         if not claimed:
             return []
         activities = await self.repos.activities.for_delivery({c.activity_id for c in claimed})
         users = await self.repos.users.by_ids({c.user_id for c in claimed})
+        await self.repos.commit()
         result = []
         for c in claimed:
             activity, user = activities.get(c.activity_id), users.get(c.user_id)
@@ -83,25 +101,70 @@ class ReminderService:
             result.append(DueReminder(c.id, c.kind, c.due_at, c.attempts, activity, user))
         return result
 
-    async def settle(self, worker: str, settlement: Settlement) -> None:
+    async def mark_sending(self, worker: str, held: Sequence[tuple[int, int]]) -> set[int]:
+        """The ids among `held` (id, attempts) that this worker still holds, now "sending"."""
+        marked = await self.repos.reminders.mark_sending(worker, held, self.runtime.clock.now())
+        await self.repos.commit()
+        return marked
+
+    async def renew(
+        self, worker: str, held: Sequence[tuple[int, int]], lease: timedelta
+    ) -> set[int]:
+        """Extend this worker's leases; returns the ids it still holds."""
+        kept = await self.repos.reminders.renew(worker, held, self.runtime.clock.now() + lease)
+        await self.repos.commit()
+        return kept
+
+    async def reap(self) -> int:
+        """Give the claims of dead or stalled workers back to the queue."""
+        reaped = await self.repos.reminders.reap(self.runtime.clock.now())
+        await self.repos.commit()
+        return reaped
+
+    async def settle(self, worker: str, results: Sequence[tuple[DueReminder, Delivery]]) -> None:
         now = self.runtime.clock.now()
-        await self.repos.reminders.mark_sent(settlement.sent, worker, now)
-        for due in settlement.unreachable:
-            await self.repos.reminders.fail(due.id, worker, "unreachable")
-            await self.repos.users.set_reachable(due.user.id, False)
-        for due, error in settlement.retry:
-            backoff = timedelta(seconds=min(300, 5 * 2 ** (due.attempts - 1)))
-            await self.repos.reminders.release(due.id, worker, now + backoff, error)
-        for due, error in settlement.failed:
-            await self.repos.reminders.fail(due.id, worker, error)
-        await self.repos.reminders.finish(settlement.skipped, worker, "cancelled")
+        rows: list[Settle] = []
+        blocked: set[int] = set()
+        for due, delivery in results:
+            row = _settle_row(due, delivery, now)
+            if row is not None:
+                rows.append(row)
+            if delivery.outcome is Outcome.HELD and delivery.error == "blocked":
+                blocked.add(due.user.id)
+        await self.repos.reminders.settle(worker, rows)
+        for user_id in sorted(blocked):  # after the reminders, in id order: no lock cycles
+            await self.repos.users.set_reachable(user_id, False)
         await self.repos.commit()
 
     async def counts(self) -> dict[str, int]:
         return await self.repos.reminders.counts()
 
 
-def deliverable(due: DueReminder) -> bool:
-    """Worth sending: the activity is still open and the user can be reached."""
-    user = due.user
-    return due.activity.completed_at is None and user.is_reachable and bool(user.telegram_id)
+def _settle_row(due: DueReminder, delivery: Delivery, now: datetime) -> Settle | None:
+    outcome, error = delivery.outcome, delivery.error or None
+    if outcome is Outcome.SENT:
+        return Settle(due.id, due.attempts, "sent", at=delivery.at or now)
+    if outcome is Outcome.LOST:
+        return None
+    if outcome is Outcome.DEFER:
+        wait = timedelta(seconds=max(delivery.retry_after, 1.0))
+        return Settle(
+            due.id, due.attempts, "pending", not_before=now + wait, error=error, counted=False
+        )
+    if outcome is Outcome.RELEASED:
+        return Settle(due.id, due.attempts, "pending", counted=False)
+    if outcome is Outcome.RETRY and due.attempts < MAX_ATTEMPTS:
+        backoff = min(RETRY_BACKOFF_CAP, timedelta(seconds=5 * 2 ** max(due.attempts - 1, 0)))
+        return Settle(due.id, due.attempts, "pending", not_before=now + backoff, error=error)
+    if outcome in (Outcome.RETRY, Outcome.FAILED):
+        return Settle(due.id, due.attempts, "failed", error=error or outcome.value)
+    return Settle(due.id, due.attempts, outcome.value, error=error)  # cancelled, held
+
+
+def undeliverable(due: DueReminder) -> Delivery | None:
+    """Why a claimed reminder is not worth sending now, or None when it is."""
+    if due.activity.completed_at is not None:
+        return Delivery(Outcome.CANCELLED)
+    if not due.user.is_reachable or not due.user.telegram_id:
+        return Delivery(Outcome.HELD, "unreachable")
+    return None

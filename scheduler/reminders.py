@@ -1,31 +1,144 @@
-"""The reminder engine: claim due rows from the shared database, deliver, settle.
+"""The reminder engine: claim due rows from the shared database, deliver, settle each result.
 
-APScheduler calls `tick()` every few seconds in every instance (`max_instances=1`,
-`coalesce=True`); several instances on one PostgreSQL take disjoint batches.
+Every instance runs one engine against the shared database. APScheduler only wakes it
+(`wake()`, every `REMINDER_POLL_SECONDS`); the engine keeps a pipeline of at most `budget`
+claimed reminders, which is what it can send in half a lease at its rate:
+
+- **claim** in one short transaction: at most `per_user` reminders of one user, and none of a
+  user who has one in flight with any worker, so a chat is paced by one worker at a time;
+- **gate**: right before its HTTP call a reminder is marked "sending" (group-committed with the
+  others ready at that moment); a reminder this worker no longer holds is not sent;
+- **settle** each result as soon as it is known (group-committed, retried until it is written,
+  never dropped); a "sent" counts even against a claim taken meanwhile;
+- **renew** the leases of what it still holds every quarter lease, and give back the expired
+  claims of dead workers;
+- a 429 asking to wait longer than a quarter lease hands the chat's reminders back with
+  `not_before` instead of holding them;
+- **stop** (SIGTERM): no new claims or sends, the sends in flight finish and are settled, the
+  rest is handed back at once: a deploy repeats nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import os
 import socket
+import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Generic, TypeVar
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
-from crm.reminders import DueReminder, Outcome, Settlement, deliverable
+from crm.reminders import Delivery, DueReminder, Outcome, ReminderService, undeliverable
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[DueReminder], Awaitable[tuple[Outcome, str]]]
+Gate = Callable[[], Awaitable[bool]]
+Deliver = Callable[[DueReminder, Gate], Awaitable[Delivery]]
+T = TypeVar("T")
+R = TypeVar("R")
+
+QUIET_LOG_SECONDS = 60.0  # one log line per cause per minute while the database is away
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class GroupCommit(Generic[T, R]):
+    """Items submitted while a write runs go together in the next write (group commit): one
+    transaction per burst, and no added wait when the engine is idle."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._write = write
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        return future
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    results = await self._write([item for item, _ in batch])
+                except BaseException as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(
+                                exc if isinstance(exc, Exception) else asyncio.CancelledError()
+                            )
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._task = None
+
+
+@dataclass(eq=False)
+class _Held:
+    """A reminder this worker holds, from claim to settle."""
+
+    due: DueReminder
+    phase: str = "queued"  # queued → sending (marked, its request may be out) → done
+    lost: bool = False  # renewal found it taken again or gone
+    refused: str = ""  # why the gate withdrew it: "lost" | "stopping"
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class _QuietLog:
+    """Logs a repeating failure once per cause per minute, as one line."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], float] = {}
+
+    def failure(self, what: str, exc: BaseException) -> None:
+        key = (what, type(exc).__name__)
+        now = time.monotonic()
+        if now - self._last.get(key, -math.inf) >= QUIET_LOG_SECONDS:
+            self._last[key] = now
+            log.warning("reminders: %s failed (%s); retrying", what, describe(exc))
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line cause without bound parameters (they may hold names or phones)."""
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig if exc.orig is not None else exc
+        return f"{type(orig).__name__}: {str(orig).splitlines()[0][:200]}"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database (or the network to it) failed, rather than our code."""
+    return isinstance(exc, (DBAPIError, SQLAlchemyTimeout, OSError, TimeoutError))
+
+
+def _conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (PostgreSQL) or a busy SQLite: worth one retry."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+    return state in ("40P01", "40001") or "database is locked" in str(orig)
 
 
 class ReminderEngine:
@@ -39,46 +152,261 @@ class ReminderEngine:
         batch_size: int = 500,
         lease: timedelta = timedelta(seconds=60),
         concurrency: int = 64,
+        rate: float = math.inf,
+        chat_interval: float = 0.0,
     ) -> None:
+        """`rate` (sends per second) and `chat_interval` are the sender's limits: the claim
+        takes what can be sent within half a lease at that rate, and at most what one chat
+        can be sent within a twelfth of a lease."""
         self.sessionmaker = sessionmaker
         self.runtime = runtime
         self.deliver = deliver
         self.worker = worker or worker_name()
-        self.batch_size = batch_size
         self.lease = lease
-        self.concurrency = asyncio.Semaphore(concurrency)
+        seconds = lease.total_seconds()
+        if math.isinf(rate):
+            self.budget = batch_size
+        else:
+            self.budget = max(1, min(batch_size, math.floor(rate * seconds / 2)))
+        if chat_interval > 0:
+            self.per_user = max(1, min(self.budget, math.ceil(seconds / 12 / chat_interval)))
+        else:
+            self.per_user = self.budget
+        self.chat_gap = timedelta(seconds=chat_interval)
+        self.max_wait = seconds / 4  # a longer 429 wait hands the chat's reminders back
+        self.beat = seconds / 4  # lease renewal and reaping
+        self._slots = asyncio.Semaphore(concurrency)
+        self._held: dict[int, _Held] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._marker: GroupCommit[_Held, bool] = GroupCommit(self._write_sending)
+        self._settler: GroupCommit[tuple[DueReminder, Delivery], None] = GroupCommit(
+            self._write_results
+        )
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._abandon = False  # stop() gave up waiting for the database
+        self._loops: list[asyncio.Task[None]] = []
+        self._quiet = _QuietLog()
 
-    async def run_once(self) -> int:
-        """One batch: claim, deliver concurrently (the sender paces), settle. Returns the count."""
-        async with self.sessionmaker() as session:
-            due = await Crm(session, self.runtime).reminders.claim(
-                self.worker, self.batch_size, self.lease
-            )
-        if not due:
-            return 0
-        settlement = Settlement()
-        await asyncio.gather(*(self._one(reminder, settlement) for reminder in due))
-        async with self.sessionmaker() as session:
-            await Crm(session, self.runtime).reminders.settle(self.worker, settlement)
-        return len(due)
+    # --- running ---------------------------------------------------------------------------
+    @property
+    def in_flight(self) -> int:
+        return len(self._held)
 
-    async def _one(self, reminder: DueReminder, settlement: Settlement) -> None:
-        if not deliverable(reminder):
-            settlement.add(reminder, Outcome.SKIPPED)
-            return
-        async with self.concurrency:
-            try:
-                outcome, error = await self.deliver(reminder)
-            except Exception as exc:  # a bug in rendering must not stall the queue
-                log.exception("reminder %s could not be delivered", reminder.id)
-                outcome, error = Outcome.RETRY, type(exc).__name__
-        settlement.add(reminder, outcome, error)
+    def start(self) -> None:
+        """Run the pipeline and the lease keeper in the background until `stop()`."""
+        if not self._loops:
+            self._loops = [
+                asyncio.create_task(self._loop(), name="reminders"),
+                asyncio.create_task(self._keep_leases(), name="reminder-leases"),
+            ]
+
+    async def wake(self) -> None:
+        """APScheduler's interval job: look for due reminders now (returns at once)."""
+        self._wake.set()
 
     async def tick(self) -> int:
-        """Drain what is due now, batch after batch."""
+        """Drain what is due now: claim, deliver, settle, until nothing more can be claimed.
+        Returns how many reminders were claimed. (Tests and benchmarks; `start` in production.)"""
+        await self._transaction(lambda s: s.reap())
         total = 0
         while True:
-            count = await self.run_once()
+            count = await self._fill()
+            await self._drain()
             total += count
-            if count < self.batch_size:
+            if count == 0:
                 return total
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming and sending; finish and settle the sends in flight; hand back the rest.
+
+        Waits up to `timeout` seconds for in-flight sends and for the database; what cannot be
+        settled by then is left to its lease (and may be sent again by another worker)."""
+        self._stopping = True
+        self._wake.set()
+        if self._loops:
+            claims, leases = self._loops
+            leases.cancel()
+            # A claim under way is let finish, so what it took is known and handed back.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(claims), timeout)
+            claims.cancel()
+            for task in self._loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._loops = []
+        for held in list(self._held.values()):
+            if held.phase == "queued" and held.task is not None:
+                held.refused = "stopping"
+                held.task.cancel()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            if pending:
+                self._abandon = True
+                log.error(
+                    "reminders: %d could not be settled before shutdown; "
+                    "their leases will hand them to another worker",
+                    len(pending),
+                )
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending, timeout=1.0)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._fill()
+
+    async def _keep_leases(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.beat)
+            await self._renew()
+
+    # --- claiming --------------------------------------------------------------------------
+    async def _fill(self) -> int:
+        claimed = 0
+        while not self._stopping:
+            room = self.budget - len(self._held)
+            if room <= 0:
+                break
+            try:
+                due = await self._transaction(
+                    lambda s, room=room: s.claim(  # type: ignore[misc]  # bound default
+                        self.worker,
+                        room,
+                        self.lease,
+                        per_user=self.per_user,
+                        chat_gap=self.chat_gap,
+                    )
+                )
+            except Exception as exc:
+                self._quiet.failure("claim", exc)
+                break
+            for reminder in due:
+                self._start(reminder)
+            claimed += len(due)
+            if len(due) < room:
+                break
+        return claimed
+
+    def _start(self, due: DueReminder) -> None:
+        held = _Held(due)
+        self._held[due.id] = held
+        task = asyncio.create_task(self._one(held))
+        held.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not self._stopping and len(self._held) <= self.budget // 2:
+            self._wake.set()  # room for more: do not wait for the next poll
+
+    async def _drain(self) -> None:
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    # --- one reminder ----------------------------------------------------------------------
+    async def _one(self, held: _Held) -> None:
+        due = held.due
+        delivery: Delivery | None
+        try:
+            delivery = undeliverable(due)
+            if delivery is None:
+                async with self._slots:
+                    delivery = await self.deliver(due, lambda: self._gate(held))
+        except asyncio.CancelledError:
+            # stop() withdrew it before its send, or gave up waiting for a send in flight.
+            delivery = Delivery(Outcome.RELEASED) if held.phase == "queued" else None
+        except Exception as exc:
+            if held.phase == "queued" and unavailable(exc):
+                # The gate could not reach the database: nothing went out; hand it back.
+                delivery = Delivery(Outcome.RELEASED)
+            else:
+                log.exception("reminder %s could not be delivered", due.id)
+                delivery = Delivery(Outcome.RETRY, type(exc).__name__)
+        if delivery is not None and delivery.outcome is Outcome.LOST:
+            delivery = Delivery(Outcome.RELEASED) if held.refused == "stopping" else None
+        held.phase = "done"
+        try:
+            if delivery is not None:
+                await self._settler.submit((due, delivery))
+        except Exception:
+            pass  # logged by the settler; the lease hands the row to another worker
+        finally:
+            self._held.pop(due.id, None)
+
+    async def _gate(self, held: _Held) -> bool:
+        """Right before the request: mark it "sending", or withdraw it."""
+        if held.phase == "sending":
+            return True  # the sender retrying the same message
+        if held.lost:
+            held.refused = "lost"
+            return False
+        if self._stopping:
+            held.refused = "stopping"
+            return False
+        if not await self._marker.submit(held):
+            held.refused = "lost"
+            return False
+        held.phase = "sending"
+        return True
+
+    # --- writes ----------------------------------------------------------------------------
+    async def _write_sending(self, batch: list[_Held]) -> list[bool]:
+        attempts = [held.due.attempt for held in batch]
+        try:
+            marked = await self._transaction(lambda s: s.mark_sending(self.worker, attempts))
+        except Exception as exc:
+            self._quiet.failure("marking reminders as sending", exc)
+            raise
+        return [held.due.id in marked for held in batch]
+
+    async def _write_results(self, batch: list[tuple[DueReminder, Delivery]]) -> list[None]:
+        delay = 0.05
+        while True:
+            try:
+                await self._transaction(lambda s: s.settle(self.worker, batch))
+                return [None] * len(batch)
+            except Exception as exc:
+                self._quiet.failure("recording results", exc)
+                if self._abandon:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _renew(self) -> None:
+        # Settled-but-not-yet-written ones too: a "sent" waiting for the database keeps its row.
+        held = [h for h in self._held.values() if not h.lost]
+        attempts = [h.due.attempt for h in held]
+        try:
+            kept = await self._transaction(
+                lambda s: s.renew(self.worker, attempts, self.lease)
+            )
+            reaped = await self._transaction(lambda s: s.reap())
+        except Exception as exc:
+            self._quiet.failure("renewing leases", exc)
+            return
+        for h in held:
+            if h.due.id not in kept and h.phase == "queued":
+                h.lost = True  # taken again or gone: its gate will withdraw it
+        if reaped:
+            log.info("reminders: %d expired claim(s) handed back to the queue", reaped)
+            self._wake.set()
+
+    async def _transaction(self, work: Callable[[ReminderService], Awaitable[T]]) -> T:
+        """One unit of work on a fresh session; a deadlock or busy database is retried once."""
+        for attempt in (1, 2):
+            try:
+                async with self.sessionmaker() as session:
+                    return await work(Crm(session, self.runtime).reminders)
+            except DBAPIError as exc:
+                if attempt == 2 or not _conflict(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+
+async def drain(engines: Sequence[ReminderEngine]) -> int:
+    """Tick several engines at once (tests): how many reminders they claimed together."""
+    return sum(await asyncio.gather(*(engine.tick() for engine in engines)))

@@ -28,8 +28,10 @@ def create_scheduler(
         replace_existing=True,
     )
     if reminders is not None:
+        # Only a wake-up call: the engine runs its own pipeline, so this job returns at once
+        # and never overlaps itself ("maximum number of running instances reached").
         scheduler.add_job(
-            reminders.tick,
+            reminders.wake,
             IntervalTrigger(seconds=reminder_poll_seconds),
             id="send_due_reminders",
             replace_existing=True,

@@ -21,9 +21,9 @@ from crm.errors import AccessDenied, InvalidValue
 from crm.modes import CrmMode
 from crm.parsing import parse_line
 from crm.permissions import Actor
-from crm.reminders import DueReminder, Outcome
+from crm.reminders import Delivery, DueReminder, Outcome
 from crm.users import actor_of
-from scheduler.reminders import ReminderEngine
+from scheduler.reminders import Gate, ReminderEngine
 from storage.models import Activity, Reminder
 from tests.harness import FakeClock
 
@@ -52,16 +52,19 @@ async def pending(crm: Crm, activity_id: int) -> list[tuple[int, datetime, str]]
 
 
 class Recorder:
-    """A delivery function that records what it was asked to send."""
+    """A delivery function that records what it was asked to send (after its gate let it)."""
 
-    def __init__(self, outcome: Outcome = Outcome.SENT) -> None:
+    def __init__(self, outcome: Outcome = Outcome.SENT, error: str = "") -> None:
         self.sent: list[tuple[int, datetime]] = []
         self.outcome = outcome
+        self.error = error
         self.clock: FakeClock | None = None
 
-    async def __call__(self, due: DueReminder) -> tuple[Outcome, str]:
+    async def __call__(self, due: DueReminder, gate: Gate) -> Delivery:
+        if not await gate():
+            return Delivery(Outcome.LOST)
         self.sent.append((due.id, self.clock.now() if self.clock else due.due_at))
-        return self.outcome, ""
+        return Delivery(self.outcome, self.error)
 
 
 def test_offsets() -> None:
@@ -269,18 +272,35 @@ async def test_engine_outcomes(
         await ReminderEngine(sessionmaker, runtime, retry, worker="w").tick() == 0
     )  # backing off
     clock.advance(seconds=6)
-    blocked = Recorder(Outcome.UNREACHABLE)
+    blocked = Recorder(Outcome.HELD, "blocked")
     assert await ReminderEngine(sessionmaker, runtime, blocked, worker="w").tick() == 1
     async with sessionmaker() as session:
         crm = Crm(session, runtime)
         user = await crm.repos.users.get(anna.user_id)
         assert user is not None and user.is_reachable is False
-        assert await crm.reminders.counts() == {"failed": 1}
+        # Held for her, not cancelled: she may come back.
+        assert await crm.reminders.counts() == {"held": 1}
+        # A snooze settles every reminder of hers due until then, the held one too.
         await crm.activities.snooze(anna, activity.id, Snooze(minutes=15), "Europe/Warsaw")
+        assert await crm.reminders.counts() == {"pending": 1}
     clock.advance(minutes=16)
     skipped = Recorder()
     assert await ReminderEngine(sessionmaker, runtime, skipped, worker="w").tick() == 1
-    assert skipped.sent == []  # unreachable users are not sent to
+    assert skipped.sent == []  # unreachable users are not sent to...
+    async with sessionmaker() as session:
+        assert await Crm(session, runtime).reminders.counts() == {"held": 1}
+    async with sessionmaker() as session:
+        crm = Crm(session, runtime)
+        user = await crm.repos.users.get(anna.user_id)
+        assert user is not None
+        assert await crm.users.mark_reachable(user) == 1  # ...until she writes again
+    assert await ReminderEngine(sessionmaker, runtime, skipped, worker="w").tick() == 1
+    assert len(skipped.sent) == 1
+    async with sessionmaker() as session:
+        crm = Crm(session, runtime)
+        assert await crm.reminders.counts() == {"sent": 1}
+        user = await crm.repos.users.get(anna.user_id)
+        assert user is not None and user.is_reachable is True
 
 
 async def test_a_worker_dying_mid_batch_loses_nothing(
@@ -300,13 +320,16 @@ async def test_a_worker_dying_mid_batch_loses_nothing(
             )
         clock.advance(minutes=1)
         # A worker claims a batch and dies before delivering: its claims hold for the lease.
-        claimed = await crm.reminders.claim("dead-worker", 8, timedelta(seconds=60))
+        claimed = await crm.reminders.claim(
+            "dead-worker", 8, timedelta(seconds=60), per_user=8
+        )
         assert len(claimed) == 8
     recorder = Recorder()
     survivor = ReminderEngine(sessionmaker, runtime, recorder, worker="survivor")
-    assert await survivor.tick() == 12
+    # Anna's chat is held by the dead worker: nobody else paces messages to her meanwhile.
+    assert await survivor.tick() == 0
     clock.advance(seconds=61)  # the lease ran out
-    assert await survivor.tick() == 8
+    assert await survivor.tick() == 20
     assert len(recorder.sent) == 20 and len({rid for rid, _ in recorder.sent}) == 20
     async with sessionmaker() as session:
         assert await Crm(session, runtime).reminders.counts() == {"sent": 20}

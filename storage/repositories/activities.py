@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, text, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, raiseload
+from sqlalchemy.orm import aliased, raiseload
 
 from storage.models import Activity, ActivityBinding, ActivityParticipant, Reminder
 
@@ -88,29 +88,68 @@ class ClaimedReminder:
     user_id: int
     due_at: datetime
     kind: str
+    attempts: int  # with the worker's name, the attempt id: a re-claim changes it
+
+
+# Statuses of a reminder that a worker holds (with a lease).
+IN_FLIGHT = ("claimed", "sending")
+# Statuses from which a "sent" result still counts: a send Telegram accepted wins over a claim
+# taken meanwhile, so the other worker's gate refuses it instead of sending it again.
+UNSETTLED = ("pending", "claimed", "sending")
+# Serializes claims across PostgreSQL instances (claims are one short transaction each): two
+# concurrent claims could otherwise both see a chat as free and both take its reminders.
+CLAIM_LOCK = 0x43524D52  # "CRMR"
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """One reminder's result, as the engine hands it to the repository."""
+
+    id: int
     attempts: int
+    status: str  # sent | held | failed | cancelled | pending (released)
+    at: datetime | None = None  # sent: when Telegram accepted it
+    not_before: datetime | None = None  # pending: not to be claimed before then
+    error: str | None = None
+    counted: bool = True  # pending: False gives the claim back (a shutdown, a 429 wait)
 
 
 class ReminderRepo:
-    """The reminder outbox. Claims are single statements, so they are atomic on both backends."""
+    """The reminder outbox. Every statement that changes a claim is atomic on both backends;
+    rows are locked in id order, so two workers settling at once cannot deadlock."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @property
+    def _postgres(self) -> bool:
+        bind = self.session.bind
+        return bind is not None and bind.dialect.name == "postgresql"
 
     def add(self, reminder: Reminder) -> None:
         self.session.add(reminder)
 
     async def cancel_pending(
-        self, activity_id: int, user_id: int | None = None, kind: str | None = None
+        self,
+        activity_id: int,
+        user_id: int | None = None,
+        kind: str | None = None,
+        due_until: datetime | None = None,
     ) -> None:
-        """Drop reminders not yet sent (deleted, so a new one may take the same moment)."""
+        """Drop reminders not yet sent (deleted, so a new one may take the same moment).
+
+        A reminder already being sent ("sending") is left alone: its message is on its way.
+        """
         query = delete(Reminder).where(
-            Reminder.activity_id == activity_id, Reminder.status.in_(("pending", "claimed"))
+            Reminder.activity_id == activity_id,
+            Reminder.status.in_(("pending", "claimed", "held")),
         )
         if user_id is not None:
             query = query.where(Reminder.user_id == user_id)
         if kind is not None:
             query = query.where(Reminder.kind == kind)
+        if due_until is not None:
+            query = query.where(Reminder.due_at <= due_until)
         await self.session.execute(query, execution_options={"synchronize_session": False})
 
     async def delete_unsent(self, activity_id: int, user_id: int, due_at: datetime) -> None:
@@ -134,104 +173,212 @@ class ReminderRepo:
     async def get(self, reminder_id: int) -> Reminder | None:
         return await self.session.get(Reminder, reminder_id)
 
+    # --- claims ------------------------------------------------------------------------------
     async def claim(
-        self, worker: str, now: datetime, lease_until: datetime, limit: int
-    ) -> list[ClaimedReminder]:
-        """Claim up to `limit` due reminders, taking back expired claims first.
-
-        PostgreSQL: `FOR UPDATE SKIP LOCKED` in a MATERIALIZED CTE, so concurrent workers take
-        disjoint rows and the planner cannot re-run the subquery and lock more than `limit`.
-        SQLite: one UPDATE … RETURNING, atomic because SQLite has one writer at a time.
-        Two statements rather than one OR: each is served in order by `(status, due_at)`, so
-        a claim costs O(batch) however large the backlog is.
-        """
-        expired = and_(Reminder.status == "claimed", Reminder.lease_until < now)
-        claimed = await self._claim(worker, expired, Reminder.lease_until, lease_until, limit)
-        if len(claimed) < limit:
-            due = and_(Reminder.status == "pending", Reminder.due_at <= now)
-            claimed += await self._claim(
-                worker, due, Reminder.due_at, lease_until, limit - len(claimed)
-            )
-        return claimed
-
-    async def _claim(
         self,
         worker: str,
-        condition: ColumnElement[bool],
-        order: InstrumentedAttribute[Any],
+        now: datetime,
         lease_until: datetime,
         limit: int,
+        *,
+        per_user: int,
+        chat_gap: timedelta = timedelta(0),
     ) -> list[ClaimedReminder]:
-        returning = (
-            Reminder.id,
-            Reminder.activity_id,
-            Reminder.user_id,
-            Reminder.due_at,
-            Reminder.kind,
-            Reminder.attempts,
-        )
-        values = {
-            "status": "claimed",
-            "claimed_by": worker,
-            "lease_until": lease_until,
-            "attempts": Reminder.attempts + 1,
-        }
-        candidates = select(Reminder.id).where(condition).order_by(order).limit(limit)
-        bind = self.session.bind
-        if bind is not None and bind.dialect.name == "postgresql":
-            due = (
-                candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        """Claim up to `limit` due reminders, at most `per_user` for one user, and none for a
+        user who has a reminder in flight (with any worker) or was sent one less than
+        `chat_gap` ago: one chat is served by one worker at a time, so its pacing holds across
+        instances.
+
+        PostgreSQL: claims are serialized by a transaction-level advisory lock, and the
+        candidates are locked `FOR UPDATE SKIP LOCKED` in a MATERIALIZED CTE (the planner
+        cannot re-run it and lock more). SQLite has one writer at a time. The scan is served
+        in order by `(status, due_at)`; the in-flight test by `(user_id, status, sent_at)`.
+        """
+        if self._postgres:
+            await self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+        other = aliased(Reminder)
+        busy = exists().where(
+            other.user_id == Reminder.user_id,
+            or_(
+                other.status.in_(IN_FLIGHT),
+                and_(other.status == "sent", other.sent_at > now - chat_gap),
             )
-            query = update(Reminder).where(Reminder.id == due.c.id)
-        else:
-            query = update(Reminder).where(Reminder.id.in_(candidates.scalar_subquery()))
+            if chat_gap > timedelta(0)
+            else other.status.in_(IN_FLIGHT),
+        )
+        candidates = (
+            select(Reminder.id, Reminder.user_id, Reminder.due_at)
+            .where(
+                Reminder.status == "pending",
+                Reminder.due_at <= now,
+                or_(Reminder.not_before.is_(None), Reminder.not_before <= now),
+                ~busy,
+            )
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit * 2)
+        )
+        if self._postgres:
+            candidates = candidates.with_for_update(skip_locked=True, of=Reminder)
+        cte = candidates.cte("candidates")
+        if self._postgres:
+            cte = cte.prefix_with("MATERIALIZED")
+        rank = (
+            func.row_number()
+            .over(partition_by=cte.c.user_id, order_by=(cte.c.due_at, cte.c.id))
+            .label("rank")
+        )
+        ranked = select(cte.c.id, cte.c.due_at, rank).subquery("ranked")
+        chosen = (
+            select(ranked.c.id)
+            .where(ranked.c.rank <= per_user)
+            .order_by(ranked.c.due_at, ranked.c.id)
+            .limit(limit)
+        )
+        query = (
+            update(Reminder)
+            .where(Reminder.id.in_(chosen.scalar_subquery()))
+            .values(
+                status="claimed",
+                claimed_by=worker,
+                lease_until=lease_until,
+                attempts=Reminder.attempts + 1,
+            )
+            .returning(
+                Reminder.id,
+                Reminder.activity_id,
+                Reminder.user_id,
+                Reminder.due_at,
+                Reminder.kind,
+                Reminder.attempts,
+            )
+        )
         rows = await self.session.execute(
-            query.values(**values).returning(*returning),
-            execution_options={"synchronize_session": False},
+            query, execution_options={"synchronize_session": False}
         )
-        return [ClaimedReminder(*row) for row in rows.all()]
+        return sorted((ClaimedReminder(*row) for row in rows.all()), key=_claim_order)
 
-    async def mark_sent(self, ids: Sequence[int], worker: str, now: datetime) -> None:
-        if ids:
-            await self.session.execute(
-                update(Reminder)
-                .where(
-                    Reminder.id.in_(ids),
-                    Reminder.claimed_by == worker,
-                    Reminder.status == "claimed",
-                )
-                .values(status="sent", sent_at=now, lease_until=None),
-                execution_options={"synchronize_session": False},
-            )
-
-    async def release(self, reminder_id: int, worker: str, retry_at: datetime, error: str) -> None:
-        await self.session.execute(
+    async def mark_sending(
+        self, worker: str, held: Sequence[tuple[int, int]], now: datetime
+    ) -> set[int]:
+        """Just before their HTTP calls: the reminders this worker still holds become
+        "sending". Returns the ids that did; the others were lost (re-claimed, completed,
+        deleted) and must not be sent."""
+        if not held:
+            return set()
+        await self._lock(id for id, _ in held)
+        rows = await self.session.execute(
             update(Reminder)
             .where(
-                Reminder.id == reminder_id,
+                tuple_(Reminder.id, Reminder.attempts).in_(sorted(held)),
                 Reminder.claimed_by == worker,
                 Reminder.status == "claimed",
             )
-            .values(status="pending", due_at=retry_at, lease_until=None, last_error=error[:255]),
+            .values(status="sending", last_error=None)
+            .returning(Reminder.id),
             execution_options={"synchronize_session": False},
         )
+        return {row[0] for row in rows.all()}
 
-    async def finish(self, ids: Sequence[int], worker: str, status: str) -> None:
-        if ids:
+    async def renew(
+        self, worker: str, held: Sequence[tuple[int, int]], lease_until: datetime
+    ) -> set[int]:
+        """Extend the lease of what this worker still holds; returns the ids it still holds."""
+        if not held:
+            return set()
+        await self._lock(id for id, _ in held)
+        rows = await self.session.execute(
+            update(Reminder)
+            .where(
+                tuple_(Reminder.id, Reminder.attempts).in_(sorted(held)),
+                Reminder.claimed_by == worker,
+                Reminder.status.in_(IN_FLIGHT),
+            )
+            .values(lease_until=lease_until)
+            .returning(Reminder.id),
+            execution_options={"synchronize_session": False},
+        )
+        return {row[0] for row in rows.all()}
+
+    async def reap(self, now: datetime) -> int:
+        """Claims whose lease ran out (their worker died or stalled) go back to the queue.
+
+        A reminder that was "sending" may have reached the user: it is the only kind that can
+        repeat, and says so in `last_error`.
+        """
+        expired = select(Reminder.id).where(
+            Reminder.status.in_(IN_FLIGHT), Reminder.lease_until < now
+        )
+        ids = [row[0] for row in (await self.session.execute(expired)).all()]
+        if not ids:
+            return 0
+        await self._lock(ids)
+        result = await self.session.execute(
+            update(Reminder)
+            .where(
+                Reminder.id.in_(ids),
+                Reminder.status.in_(IN_FLIGHT),
+                Reminder.lease_until < now,
+            )
+            .values(
+                status="pending",
+                claimed_by=None,
+                lease_until=None,
+                last_error=case(
+                    (Reminder.status == "sending", "lease expired while sending"),
+                    else_="lease expired",
+                ),
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]  # CursorResult
+
+    async def settle(self, worker: str, results: Sequence[Settle]) -> None:
+        """Record results, rows locked in id order. "sent" counts whoever holds the row now
+        (the message is out: nobody may send it again); every other result only applies while
+        this worker still holds that attempt."""
+        if not results:
+            return
+        await self._lock(r.id for r in results)
+        sent = [r for r in results if r.status == "sent"]
+        for at, group in _grouped(sent, lambda r: r.at):
             await self.session.execute(
                 update(Reminder)
-                .where(Reminder.id.in_(ids), Reminder.claimed_by == worker)
-                .values(status=status, lease_until=None),
+                .where(Reminder.id.in_([r.id for r in group]), Reminder.status.in_(UNSETTLED))
+                .values(status="sent", sent_at=at, lease_until=None, claimed_by=worker),
+                execution_options={"synchronize_session": False},
+            )
+        others = [r for r in results if r.status != "sent"]
+        key = lambda r: (r.status, r.not_before, r.error, r.counted)  # noqa: E731
+        for (status, not_before, error, counted), group in _grouped(others, key):
+            values: dict[str, Any] = {"status": status, "lease_until": None}
+            if status == "pending":
+                values |= {"claimed_by": None, "not_before": not_before}
+                if not counted:
+                    values["attempts"] = Reminder.attempts - 1
+            if error is not None:
+                values["last_error"] = error[:255]
+            await self.session.execute(
+                update(Reminder)
+                .where(
+                    tuple_(Reminder.id, Reminder.attempts).in_(
+                        sorted((r.id, r.attempts) for r in group)
+                    ),
+                    Reminder.claimed_by == worker,
+                    Reminder.status.in_(IN_FLIGHT),
+                )
+                .values(**values),
                 execution_options={"synchronize_session": False},
             )
 
-    async def fail(self, reminder_id: int, worker: str, error: str) -> None:
-        await self.session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.claimed_by == worker)
-            .values(status="failed", lease_until=None, last_error=error[:255]),
-            execution_options={"synchronize_session": False},
-        )
+    async def _lock(self, ids: Iterable[int]) -> None:
+        """Lock rows in id order before changing them (PostgreSQL; SQLite has one writer)."""
+        if self._postgres:
+            await self.session.execute(
+                select(Reminder.id)
+                .where(Reminder.id.in_(sorted(set(ids))))
+                .order_by(Reminder.id)
+                .with_for_update()
+            )
 
     async def release_held(self, user_id: int) -> int:
         """Reminders held while the user was unreachable go back to the queue, due now."""
@@ -248,3 +395,19 @@ class ReminderRepo:
             text("SELECT status, count(*) FROM reminders GROUP BY status")
         )
         return {row[0]: int(row[1]) for row in rows.all()}
+
+
+def _claim_order(claim: ClaimedReminder) -> tuple[datetime, int]:
+    return claim.due_at, claim.id
+
+
+K = TypeVar("K")
+
+
+def _grouped(
+    results: Sequence[Settle], key: Callable[[Settle], K]
+) -> list[tuple[K, list[Settle]]]:
+    groups: dict[K, list[Settle]] = {}
+    for result in results:
+        groups.setdefault(key(result), []).append(result)
+    return list(groups.items())
