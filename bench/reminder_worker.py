@@ -7,15 +7,17 @@ fake Bot API (`create_bot`) — and a `Sender`, prints `{"ready": true}`, then a
 command per line with one JSON line:
 
 - `{"cmd": "ceiling", "mode": "noop"|"http", "batch": B}`: one `ReminderEngine.tick()` (it
-  drains everything due, batch after batch). `noop` delivers with a function that returns
-  `Outcome.SENT` at once (claim + load + settle only); `http` with the product's
+  drains everything due, claim after claim). `noop` delivers with a function that passes the
+  gate and returns `Outcome.SENT` (claim + load + mark "sending" + settle, per message, as in
+  production); `http` with the product's
   `make_deliver` (render the message, `Sender.send_message` over HTTP) with the send limits
   lifted. Reports the count, start and end (`time.monotonic`, comparable across processes on
   Linux) and the process CPU time. `"profile": PATH` runs it under cProfile and dumps there.
 - `{"cmd": "lateness", "batch": B, "poll": P, "limits": "lifted"|"telegram", "expect": K,
   "timeout": T}`: the engine as in production — `scheduler.setup.create_scheduler`, an
   APScheduler `AsyncIOScheduler` interval job calling `tick()` every P seconds — with
-  `make_deliver` wrapped to take the moment each message was accepted by the Bot API. Runs
+  `make_deliver` wrapped to take the moment each message was accepted by the Bot API, the
+  engine started as `crmbot` starts it (a pipeline that APScheduler wakes). Runs
   until K reminders were sent (or T seconds), then reports each one's lateness (sent − due).
 - `{"cmd": "quit"}`.
 """
@@ -48,8 +50,8 @@ from bot.i18n import create_i18n
 from bot.reminders import make_deliver
 from bot.sender import Sender, SendLimits
 from crm.context import Runtime
-from crm.reminders import DueReminder, Outcome
-from scheduler.reminders import Deliver, ReminderEngine
+from crm.reminders import Delivery, DueReminder, Outcome
+from scheduler.reminders import Deliver, Gate, ReminderEngine
 from scheduler.setup import create_scheduler
 from storage.db import create_engine, create_sessionmaker
 
@@ -70,24 +72,12 @@ def bench_settings(database_url: str, api_url: str) -> Settings:
     )
 
 
-async def noop_deliver(_: DueReminder) -> tuple[Outcome, str]:
-    return Outcome.SENT, ""
-
-
-class TimedEngine(ReminderEngine):
-    """The product's engine, with each tick's duration written down (nothing else changed)."""
-
-    ticks: list[float]
-    idle: asyncio.Event  # clear while a tick runs
-
-    async def tick(self) -> int:
-        started = time.monotonic()
-        self.idle.clear()
-        try:
-            return await super().tick()
-        finally:
-            self.idle.set()
-            self.ticks.append(time.monotonic() - started)
+async def noop_deliver(due: DueReminder, gate: Gate) -> Delivery:
+    """Sends nothing, but goes through the gate as a real send does: each reminder is marked
+    "sending" and then settled, as in production (per-message settling)."""
+    if not await gate():
+        return Delivery(Outcome.LOST)
+    return Delivery(Outcome.SENT)
 
 
 class Worker:
@@ -106,7 +96,7 @@ class Worker:
     def deliver(self, mode: str, limits: SendLimits = LIFTED) -> Deliver:
         if mode == "noop":
             return noop_deliver
-        return make_deliver(Sender(self.bot, limits), self.i18n, self.runtime)
+        return make_deliver(Sender(self.bot, limits), self.i18n, self.runtime, max_wait=15.0)
 
     async def ceiling(self, command: dict[str, Any]) -> dict[str, Any]:
         engine = ReminderEngine(
@@ -140,39 +130,42 @@ class Worker:
         late: list[float] = []
         done = asyncio.Event()
 
-        async def recording(due: DueReminder) -> tuple[Outcome, str]:
-            outcome, error = await inner(due)
-            if outcome is Outcome.SENT:
+        async def recording(due: DueReminder, gate: Gate) -> Delivery:
+            delivery = await inner(due, gate)
+            if delivery.outcome is Outcome.SENT:
                 late.append((datetime.now(UTC) - due.due_at).total_seconds())
                 if len(late) >= expect:
                     done.set()
-            return outcome, error
+            return delivery
 
-        engine = TimedEngine(
-            self.sessionmaker, self.runtime, recording, batch_size=int(command["batch"])
+        engine = ReminderEngine(
+            self.sessionmaker,
+            self.runtime,
+            recording,
+            batch_size=int(command["batch"]),
+            rate=limits.global_per_second,
+            chat_interval=limits.per_chat_interval,
         )
-        engine.ticks = []
-        engine.idle = asyncio.Event()
-        engine.idle.set()
         scheduler = create_scheduler(
             self.sessionmaker, self.runtime, engine, reminder_poll_seconds=float(command["poll"])
         )
         cpu = time.process_time()
+        engine.start()
         scheduler.start()
         try:
             await asyncio.wait_for(done.wait(), float(command["timeout"]))
         except TimeoutError:
             pass
         finally:
-            # No new ticks; let the one in flight settle its batch (a reminder is `sent` once
-            # committed) — shutting down would cancel it.
+            # As `crmbot` stops: no new wake-ups, the sends in flight settle, the rest go back.
             scheduler.pause()
-            await engine.idle.wait()
+            await asyncio.sleep(0)
             scheduler.shutdown(wait=False)
+            await engine.stop()
         return {
             "late": [round(x, 5) for x in late],
-            "ticks": len(engine.ticks),
-            "tick_max": max(engine.ticks, default=0.0),
+            "ticks": 0,  # the engine is a pipeline now: no batches to count
+            "tick_max": 0.0,
             "cpu": time.process_time() - cpu,
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -97,6 +98,11 @@ class Background:
     async def stop(self) -> None:
         """Stop waking; let the reminders in flight finish and settle; hand back the rest."""
         if self.scheduler.running:
+            # A wake-up submitted a moment ago is let finish: APScheduler would log a cancelled
+            # job as an error with a traceback.
+            self.scheduler.pause()
+            for _ in range(3):
+                await asyncio.sleep(0)
             self.scheduler.shutdown(wait=False)
         await self.engine.stop(self.grace)
 

@@ -115,9 +115,9 @@ class ReminderService:
         await self.repos.commit()
         return kept
 
-    async def reap(self) -> int:
+    async def reap(self, lease: timedelta) -> int:
         """Give the claims of dead or stalled workers back to the queue."""
-        reaped = await self.repos.reminders.reap(self.runtime.clock.now())
+        reaped = await self.repos.reminders.reap(self.runtime.clock.now(), lease)
         await self.repos.commit()
         return reaped
 

@@ -21,6 +21,7 @@ claimed reminders, which is what it can send in half a lease at its rate:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -165,13 +166,19 @@ class ReminderEngine:
         self.lease = lease
         seconds = lease.total_seconds()
         if math.isinf(rate):
-            self.budget = batch_size
+            self.max_budget = batch_size
         else:
-            self.budget = max(1, min(batch_size, math.floor(rate * seconds / 2)))
+            self.max_budget = max(1, min(batch_size, math.floor(rate * seconds / 2)))
         if chat_interval > 0:
-            self.per_user = max(1, min(self.budget, math.ceil(seconds / 12 / chat_interval)))
+            self.per_user = max(1, min(self.max_budget, math.ceil(seconds / 12 / chat_interval)))
         else:
-            self.per_user = self.budget
+            self.per_user = self.max_budget
+        # What this worker really achieves (a busy CPU, a slow Bot API) bounds the claim too:
+        # twice what it finished in the last half lease, i.e. what it sends in one lease at its
+        # current rate; never less than a tenth of the maximum, so a burst starts at once.
+        self._floor = max(self.per_user, self.max_budget // 10, 1)
+        self._window = seconds / 2
+        self._finished_at: collections.deque[float] = collections.deque()
         self.chat_gap = timedelta(seconds=chat_interval)
         self.max_wait = seconds / 4  # a longer 429 wait hands the chat's reminders back
         self.beat = seconds / 4  # lease renewal and reaping
@@ -193,6 +200,15 @@ class ReminderEngine:
     def in_flight(self) -> int:
         return len(self._held)
 
+    @property
+    def budget(self) -> int:
+        """How many reminders this worker may hold now."""
+        now = time.monotonic()
+        finished = self._finished_at
+        while finished and finished[0] < now - self._window:
+            finished.popleft()
+        return max(self._floor, min(self.max_budget, 2 * len(finished)))
+
     def start(self) -> None:
         """Run the pipeline and the lease keeper in the background until `stop()`."""
         if not self._loops:
@@ -208,7 +224,7 @@ class ReminderEngine:
     async def tick(self) -> int:
         """Drain what is due now: claim, deliver, settle, until nothing more can be claimed.
         Returns how many reminders were claimed. (Tests and benchmarks; `start` in production.)"""
-        await self._transaction(lambda s: s.reap())
+        await self._transaction(lambda s: s.reap(self.lease))
         total = 0
         while True:
             count = await self._fill()
@@ -259,8 +275,11 @@ class ReminderEngine:
             await self._fill()
 
     async def _keep_leases(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time() + self.beat
         while not self._stopping:
-            await asyncio.sleep(self.beat)
+            await asyncio.sleep(max(0.0, next_beat - loop.time()))
+            next_beat += self.beat  # a fixed rate: a slow renewal does not push the next one
             await self._renew()
 
     # --- claiming --------------------------------------------------------------------------
@@ -292,6 +311,9 @@ class ReminderEngine:
 
     def _start(self, due: DueReminder) -> None:
         held = _Held(due)
+        older = self._held.get(due.id)
+        if older is not None:
+            older.lost = True  # our own expired claim, taken again: the new attempt sends it
         self._held[due.id] = held
         task = asyncio.create_task(self._one(held))
         held.task = task
@@ -300,7 +322,7 @@ class ReminderEngine:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not self._stopping and len(self._held) <= self.budget // 2:
+        if not self._stopping and len(self._held) <= self._floor:
             self._wake.set()  # room for more: do not wait for the next poll
 
     async def _drain(self) -> None:
@@ -329,13 +351,15 @@ class ReminderEngine:
         if delivery is not None and delivery.outcome is Outcome.LOST:
             delivery = Delivery(Outcome.RELEASED) if held.refused == "stopping" else None
         held.phase = "done"
+        self._finished_at.append(time.monotonic())
         try:
             if delivery is not None:
                 await self._settler.submit((due, delivery))
         except Exception:
             pass  # logged by the settler; the lease hands the row to another worker
         finally:
-            self._held.pop(due.id, None)
+            if self._held.get(due.id) is held:
+                del self._held[due.id]
 
     async def _gate(self, held: _Held) -> bool:
         """Right before the request: mark it "sending", or withdraw it."""
@@ -384,7 +408,7 @@ class ReminderEngine:
             kept = await self._transaction(
                 lambda s: s.renew(self.worker, attempts, self.lease)
             )
-            reaped = await self._transaction(lambda s: s.reap())
+            reaped = await self._transaction(lambda s: s.reap(self.lease))
         except Exception as exc:
             self._quiet.failure("renewing leases", exc)
             return

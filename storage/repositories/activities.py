@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, text, tuple_, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, raiseload
 
@@ -184,35 +184,46 @@ class ReminderRepo:
         per_user: int,
         chat_gap: timedelta = timedelta(0),
     ) -> list[ClaimedReminder]:
-        """Claim up to `limit` due reminders, at most `per_user` for one user, and none for a
-        user who has a reminder in flight (with any worker) or was sent one less than
-        `chat_gap` ago: one chat is served by one worker at a time, so its pacing holds across
-        instances.
+        """Claim up to `limit` due reminders, keeping at most `per_user` of one user in flight
+        with this worker, and none of a user who has one in flight with another worker or was
+        sent one by another worker less than `chat_gap` ago: one chat is served by one worker
+        at a time, so its pacing holds across instances, and a worker keeps the chat it serves
+        (its sender knows when that chat may have the next message).
 
         PostgreSQL: claims are serialized by a transaction-level advisory lock, and the
         candidates are locked `FOR UPDATE SKIP LOCKED` in a MATERIALIZED CTE (the planner
         cannot re-run it and lock more). SQLite has one writer at a time. The scan is served
-        in order by `(status, due_at)`; the in-flight test by `(user_id, status, sent_at)`.
+        in order by `(status, due_at)`; the per-user tests by `(user_id, status, sent_at)`.
         """
         if self._postgres:
             await self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+        # Two EXISTS rather than one with an OR: each is one range of (user_id, status, …),
+        # where an OR lets the planner scan every in-flight row once per candidate.
         other = aliased(Reminder)
-        busy = exists().where(
-            other.user_id == Reminder.user_id,
-            or_(
+        busy = [
+            exists().where(
+                other.user_id == Reminder.user_id,
                 other.status.in_(IN_FLIGHT),
-                and_(other.status == "sent", other.sent_at > now - chat_gap),
+                other.claimed_by != worker,
             )
-            if chat_gap > timedelta(0)
-            else other.status.in_(IN_FLIGHT),
-        )
+        ]
+        if chat_gap > timedelta(0):
+            sent = aliased(Reminder)
+            busy.append(
+                exists().where(
+                    sent.user_id == Reminder.user_id,
+                    sent.status == "sent",
+                    sent.sent_at > now - chat_gap,
+                    sent.claimed_by != worker,
+                )
+            )
         candidates = (
             select(Reminder.id, Reminder.user_id, Reminder.due_at)
             .where(
                 Reminder.status == "pending",
                 Reminder.due_at <= now,
                 or_(Reminder.not_before.is_(None), Reminder.not_before <= now),
-                ~busy,
+                *(~b for b in busy),
             )
             .order_by(Reminder.due_at, Reminder.id)
             .limit(limit * 2)
@@ -227,10 +238,21 @@ class ReminderRepo:
             .over(partition_by=cte.c.user_id, order_by=(cte.c.due_at, cte.c.id))
             .label("rank")
         )
-        ranked = select(cte.c.id, cte.c.due_at, rank).subquery("ranked")
+        mine = aliased(Reminder)
+        held = (
+            select(func.count())
+            .where(
+                mine.user_id == cte.c.user_id,
+                mine.claimed_by == worker,
+                mine.status.in_(IN_FLIGHT),
+            )
+            .scalar_subquery()
+            .label("held")
+        )
+        ranked = select(cte.c.id, cte.c.due_at, rank, held).subquery("ranked")
         chosen = (
             select(ranked.c.id)
-            .where(ranked.c.rank <= per_user)
+            .where(ranked.c.rank + ranked.c.held <= per_user)
             .order_by(ranked.c.due_at, ranked.c.id)
             .limit(limit)
         )
@@ -265,19 +287,23 @@ class ReminderRepo:
         deleted) and must not be sent."""
         if not held:
             return set()
-        await self._lock(id for id, _ in held)
+        # By id (an index probe), not by (id, attempts) row values, which PostgreSQL turns into
+        # a long OR; a row that this worker re-claimed meanwhile is filtered out after.
+        expected = dict(held)
+        await self._lock(expected)
         rows = await self.session.execute(
             update(Reminder)
             .where(
-                tuple_(Reminder.id, Reminder.attempts).in_(sorted(held)),
+                Reminder.id.in_(sorted(expected)),
                 Reminder.claimed_by == worker,
                 Reminder.status == "claimed",
+                Reminder.lease_until >= now,  # an expired claim may be re-taken any moment
             )
-            .values(status="sending", last_error=None)
-            .returning(Reminder.id),
+            .values(status="sending")
+            .returning(Reminder.id, Reminder.attempts),
             execution_options={"synchronize_session": False},
         )
-        return {row[0] for row in rows.all()}
+        return {id for id, attempts in rows.all() if expected[id] == attempts}
 
     async def renew(
         self, worker: str, held: Sequence[tuple[int, int]], lease_until: datetime
@@ -285,40 +311,39 @@ class ReminderRepo:
         """Extend the lease of what this worker still holds; returns the ids it still holds."""
         if not held:
             return set()
-        await self._lock(id for id, _ in held)
+        expected = dict(held)
+        await self._lock(expected)
         rows = await self.session.execute(
             update(Reminder)
             .where(
-                tuple_(Reminder.id, Reminder.attempts).in_(sorted(held)),
+                Reminder.id.in_(sorted(expected)),
                 Reminder.claimed_by == worker,
                 Reminder.status.in_(IN_FLIGHT),
             )
             .values(lease_until=lease_until)
-            .returning(Reminder.id),
+            .returning(Reminder.id, Reminder.attempts),
             execution_options={"synchronize_session": False},
         )
-        return {row[0] for row in rows.all()}
+        return {id for id, attempts in rows.all() if expected[id] == attempts}
 
-    async def reap(self, now: datetime) -> int:
+    async def reap(self, now: datetime, lease: timedelta) -> int:
         """Claims whose lease ran out (their worker died or stalled) go back to the queue.
 
         A reminder that was "sending" may have reached the user: it is the only kind that can
-        repeat, and says so in `last_error`.
+        repeat, so it is given one more lease for its worker to record the result (a worker
+        cut off from the database settles when it is back), and says so in `last_error`.
         """
-        expired = select(Reminder.id).where(
-            Reminder.status.in_(IN_FLIGHT), Reminder.lease_until < now
+        expired = or_(
+            and_(Reminder.status == "claimed", Reminder.lease_until < now),
+            and_(Reminder.status == "sending", Reminder.lease_until < now - lease),
         )
-        ids = [row[0] for row in (await self.session.execute(expired)).all()]
+        ids = [row[0] for row in (await self.session.execute(select(Reminder.id).where(expired)))]
         if not ids:
             return 0
         await self._lock(ids)
         result = await self.session.execute(
             update(Reminder)
-            .where(
-                Reminder.id.in_(ids),
-                Reminder.status.in_(IN_FLIGHT),
-                Reminder.lease_until < now,
-            )
+            .where(Reminder.id.in_(ids), expired)
             .values(
                 status="pending",
                 claimed_by=None,
@@ -360,9 +385,9 @@ class ReminderRepo:
             await self.session.execute(
                 update(Reminder)
                 .where(
-                    tuple_(Reminder.id, Reminder.attempts).in_(
-                        sorted((r.id, r.attempts) for r in group)
-                    ),
+                    # By id: a result of an older attempt of this worker's may land on a newer
+                    # one, which then finds its row changed and withdraws (nothing repeats).
+                    Reminder.id.in_(sorted(r.id for r in group)),
                     Reminder.claimed_by == worker,
                     Reminder.status.in_(IN_FLIGHT),
                 )
