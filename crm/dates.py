@@ -13,7 +13,15 @@ phrases the grammar does not know ("next week", "w przyszłym tygodniu", "12/1")
 
 Wall-clock times are interpreted in the user's IANA zone with zoneinfo and then converted to
 UTC, so "jutro 10:00" is 10:00 on the user's clock on both sides of a DST change. Durations
-in minutes and hours ("za 2 godziny") are exact: they are added to `now` in UTC.
+in minutes and hours ("za 2 godziny") are exact: they are added to `now` in UTC and the
+result is put on the minute (10:17:43 + 2 h is 12:17).
+
+A bare number right after a day is the hour ("jutro 12 zadzwonić", "в четверг 14"), and so
+is one before a day ("12 jutro"); a small one followed by more words is a count ("jutro 2
+oferty"). Parts of day give a sensible hour ("rano" 9:00, "przed południem" 10:00, "днём"
+13:00, "evening" 18:00) that a following hour refines ("wieczorem o 7" is 19:00). Days in the
+past ("wczoraj", "вчера", "dziś o 18" at 20:30) are read, not dropped: `past_deadline` tells
+the caller, who asks or refuses instead of saying "no date found".
 """
 
 from __future__ import annotations
@@ -1105,7 +1113,7 @@ def parse_deadline(
     with a time still ahead), with "next"/"w przyszły"/"в следующую" the one in next week;
     a day-month without a year the next such date. Minutes and hours are exact durations,
     days and weeks calendar days. Explicit days are kept even if past ("dziś 10:00" at
-    14:00), so the caller must echo the result back.
+    14:00, "wczoraj"): the caller checks `past_deadline` and asks or refuses.
     """
     found = _parse(
         text,
