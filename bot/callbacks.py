@@ -64,10 +64,19 @@ class ModeCb(CallbackData, prefix="md"):
 
 
 class ActCb(CallbackData, prefix="ac"):
-    """An activity button: done, snooze (s15, s60, tmr), open the element."""
+    """An activity button: done, snooze (s15, s60, tmr), open (the activity's card), edit,
+    move (reschedule), del (asks), delok (deletes), delno."""
 
     action: str
     id: int
+
+
+class TodoCb(CallbackData, prefix="td"):
+    """The answer to "that time has passed today": tmr (same time tomorrow), keep, no.
+
+    What it answers about is in the dialog's FSM data, never here."""
+
+    action: str
 
 
 class PickCb(CallbackData, prefix="pk"):

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConvCb, DupCb, ElCb, ListCb
-from bot.fmt import fmt_datetime, fmt_money
+from bot.fmt import fmt_datetime, fmt_money, fmt_when
 from bot.labels import dictionary_name, entity_name, pipeline_name, stage_name
 from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
@@ -154,6 +154,10 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
         what = _("done: {subject}").format(
             subject=html.quote(short(str(data.get("subject", "")), 200))
         )
+    elif entry.kind == "activity_deleted":
+        what = _("activity deleted: {subject}").format(
+            subject=html.quote(short(str(data.get("subject", "")), 200))
+        )
     elif entry.kind == "pipeline":
         what = _("moved to another pipeline")
     elif entry.kind == "changed" and data.get("field") == "source":
@@ -280,6 +284,6 @@ def element_activities(activities: Sequence[Activity], timezone: str, now: datet
     lines = ["", _("<b>Open activities</b>")]
     for activity in activities:
         mark = "⚠️ " if activity.deadline < now else ""
-        when = fmt_datetime(activity.deadline, timezone, "short")
+        when = fmt_when(activity.deadline, timezone)  # the one deadline style (bot/fmt.py)
         lines.append(f"• {mark}{when} {html.quote(short(activity.subject, 80))}")
     return lines

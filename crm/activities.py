@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from crm.codes import ElementRef
-from crm.dates import Deadline, parse_deadline, parse_when
+from crm.dates import Deadline, PastDeadline, parse_deadline, parse_when, past_deadline
 from crm.elements import ElementService
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
@@ -45,6 +45,15 @@ def parse_offsets(value: str | None) -> tuple[int, ...]:
     if not offsets or len(offsets) > MAX_OFFSETS:
         raise InvalidValue("reminders", value[:64])
     return tuple(sorted(offsets, reverse=True))
+
+
+def due_offsets(deadline: datetime, offsets: Sequence[int], now: datetime) -> tuple[int, ...]:
+    """The reminder offsets still ahead of `now` for this deadline, largest first."""
+    return tuple(
+        offset
+        for offset in sorted(set(offsets), reverse=True)
+        if deadline - timedelta(minutes=offset) >= now - timedelta(seconds=1)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +132,8 @@ class ActivityService:
             user = await self.repos.users.get(user_id)
             offsets = parse_offsets(user.reminder_offsets if user else None)
         now = self.runtime.clock.now()
-        for offset in sorted(set(offsets), reverse=True):
+        for offset in due_offsets(activity.deadline, offsets, now):  # none for the past
             due = activity.deadline - timedelta(minutes=offset)
-            if due < now - timedelta(seconds=1):
-                continue  # that moment has passed: no reminder for the past
             self.repos.reminders.add(
                 Reminder(
                     activity_id=activity.id,
@@ -145,6 +152,16 @@ class ActivityService:
     def read_when(self, user: User, text: str) -> datetime | None:
         """`text` as a whole read as a moment, in the user's language and time zone."""
         return parse_when(text, **self._reading(user))
+
+    def past(self, user: User, at: datetime) -> PastDeadline | None:
+        """Whether a deadline typed now is already past (and what the user may have meant).
+
+        A deadline is never created overdue without the user's word: the dialog asks about
+        "dziś o 18" at 20:30 (tomorrow 18:00?) and refuses "wczoraj 10:00".
+        """
+        return past_deadline(
+            at, now=self.runtime.clock.now(), timezone=self.runtime.config.timezone_of(user)
+        )
 
     def _reading(self, user: User) -> dict[str, Any]:
         config = self.runtime.config
@@ -212,13 +229,37 @@ class ActivityService:
             await self.repos.commit()
         return activity
 
-    async def delete(self, actor: Actor, activity_id: int) -> None:
+    async def editable(self, actor: Actor, activity_id: int) -> Activity:
+        """The activity, if `actor` may change it (edit rights on every bound element)."""
+        return await self._editable(actor, activity_id)
+
+    async def delete(self, actor: Actor, activity_id: int) -> Activity:
+        """Delete the activity and its reminders; the element's history keeps a line of it."""
         activity = await self._editable(actor, activity_id)
-        await self.repos.activities.delete(activity)
+        subject, ref = activity.subject, primary_ref(activity)
+        await self.repos.activities.delete(activity)  # its reminders go with it (FK cascade)
+        if ref is not None:
+            await self.elements.record(
+                actor, ref, "activity_deleted", id=activity_id, subject=subject
+            )
         await self.repos.commit()
+        return activity
+
+    async def edit_subject(self, actor: Actor, activity_id: int, subject: str) -> Activity:
+        subject = " ".join(subject.split())[:MAX_SUBJECT]
+        if not subject:
+            raise InvalidValue("subject", "")
+        activity = await self._editable(actor, activity_id)
+        if subject != activity.subject:
+            activity.subject = subject
+            activity.updated_at = self.runtime.clock.now()
+            await self.repos.commit()
+        return activity
 
     async def reschedule(self, actor: Actor, activity_id: int, deadline: datetime) -> Activity:
         """A new deadline replaces every pending reminder: no duplicates, none for the old time."""
+        if deadline.tzinfo is None:
+            raise InvalidValue("deadline", "naive")
         activity = await self._editable(actor, activity_id)
         if activity.completed_at is not None:
             raise InvalidValue("activity", "completed")

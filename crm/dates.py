@@ -13,7 +13,15 @@ phrases the grammar does not know ("next week", "w przyszłym tygodniu", "12/1")
 
 Wall-clock times are interpreted in the user's IANA zone with zoneinfo and then converted to
 UTC, so "jutro 10:00" is 10:00 on the user's clock on both sides of a DST change. Durations
-in minutes and hours ("za 2 godziny") are exact: they are added to `now` in UTC.
+in minutes and hours ("za 2 godziny") are exact: they are added to `now` in UTC and the
+result is put on the minute (10:17:43 + 2 h is 12:17).
+
+A bare number right after a day is the hour ("jutro 12 zadzwonić", "в четверг 14"), and so
+is one before a day ("12 jutro"); a small one followed by more words is a count ("jutro 2
+oferty"). Parts of day give a sensible hour ("rano" 9:00, "przed południem" 10:00, "днём"
+13:00, "evening" 18:00) that a following hour refines ("wieczorem o 7" is 19:00). Days in the
+past ("wczoraj", "вчера", "dziś o 18" at 20:30) are read, not dropped: `past_deadline` tells
+the caller, who asks or refuses instead of saying "no date found".
 """
 
 from __future__ import annotations
@@ -30,7 +38,14 @@ from zoneinfo import ZoneInfo
 
 from crm.locales import SUPPORTED_LOCALES
 
-__all__ = ["Deadline", "parse_deadline", "parse_when"]
+__all__ = [
+    "SEPARATORS",
+    "Deadline",
+    "PastDeadline",
+    "parse_deadline",
+    "parse_when",
+    "past_deadline",
+]
 
 # Only the start of a message can hold the deadline, so nothing past this many words is ever
 # looked at: a 10k-character paste costs the same as a short one.
@@ -95,13 +110,29 @@ class _Lang:
 
 
 _PL = _Lang(
-    day_offsets={"dzis": 0, "dzisiaj": 0, "jutro": 1, "pojutrze": 2},
-    day_phrases={},
+    day_offsets={
+        "dzis": 0,
+        "dzisiaj": 0,
+        "jutro": 1,
+        "jutra": 1,  # "do jutra"
+        "pojutrze": 2,
+        "wczoraj": -1,
+        "przedwczoraj": -2,
+    },
+    day_phrases={
+        ("do", "konca", "dnia"): (0, time(18)),
+        ("pod", "koniec", "dnia"): (0, time(17)),
+    },
     parts_of_day={
         ("rano",): (time(9), False),
+        ("z", "rana"): (time(9), False),
+        ("z", "samego", "rana"): (time(8), False),
+        ("przed", "poludniem"): (time(10), False),
         ("w", "poludnie"): (time(12), True),
         ("po", "poludniu"): (time(15), False),
+        ("popoludniu",): (time(15), False),
         ("wieczorem",): (time(18), False),
+        ("pod", "wieczor"): (time(17), False),
     },
     clock_preps={
         ("o",): True,
@@ -110,6 +141,10 @@ _PL = _Lang(
         ("godz",): True,
         ("na",): False,
         ("na", "godz"): True,
+        ("ok",): True,
+        ("okolo",): True,
+        ("do",): False,
+        ("przed",): False,
     },
     hour_words=frozenset(),
     minute_words=frozenset(),
@@ -119,7 +154,8 @@ _PL = _Lang(
         ("wieczorem",): "pm",
         ("w", "nocy"): "night",
     },
-    day_preps={"w": False, "we": False, "na": True},
+    # "do piątku", "do jutra", "do 15.01": the deadline is that day
+    day_preps={"w": False, "we": False, "na": True, "do": True},
     weekday_mods={
         "nastepny": True,
         "nastepna": True,
@@ -144,6 +180,14 @@ _PL = _Lang(
         "sobote": 5,
         "niedziela": 6,
         "niedziele": 6,
+        # genitive, after "do": "do piątku"
+        "poniedzialku": 0,
+        "wtorku": 1,
+        "srody": 2,
+        "czwartku": 3,
+        "piatku": 4,
+        "soboty": 5,
+        "niedzieli": 6,
     },
     weekday_abbreviations={
         "pon": 0,
@@ -206,19 +250,33 @@ _PL = _Lang(
 )
 
 _RU = _Lang(
-    day_offsets={"сегодня": 0, "завтра": 1, "послезавтра": 2},
-    day_phrases={},
+    day_offsets={"сегодня": 0, "завтра": 1, "послезавтра": 2, "вчера": -1, "позавчера": -2},
+    day_phrases={
+        ("до", "конца", "дня"): (0, time(18)),
+        ("к", "концу", "дня"): (0, time(18)),
+    },
     parts_of_day={
         ("утром",): (time(9), False),
+        ("с", "утра"): (time(9), False),
+        ("до", "обеда"): (time(11), False),
         ("в", "полдень"): (time(12), True),
+        ("в", "обед"): (time(13), False),
         ("днем",): (time(13), False),
+        ("после", "обеда"): (time(14), False),
         ("вечером",): (time(18), False),
     },
-    clock_preps={("в",): True, ("к",): False, ("на",): False},
+    clock_preps={
+        ("в",): True,
+        ("к",): False,
+        ("на",): False,
+        ("около",): True,
+        ("до",): False,
+    },
     hour_words=frozenset({"час", "часа", "часов", "ч"}),
     minute_words=frozenset({"минута", "минуту", "минуты", "минут", "мин"}),
     meridiems={("утра",): "am", ("дня",): "pm", ("вечера",): "pm", ("ночи",): "night"},
-    day_preps={"в": False, "во": False, "на": True},
+    # "до пятницы", "к пятнице", "до 15.01": the deadline is that day
+    day_preps={"в": False, "во": False, "на": True, "до": True, "к": True, "ко": True},
     weekday_mods={
         "следующий": True,
         "следующую": True,
@@ -243,6 +301,21 @@ _RU = _Lang(
         "субботу": 5,
         "воскресенье": 6,
         "воскресение": 6,
+        # genitive after "до", dative after "к": "до пятницы", "к пятнице"
+        "понедельника": 0,
+        "вторника": 1,
+        "среды": 2,
+        "четверга": 3,
+        "пятницы": 4,
+        "субботы": 5,
+        "воскресенья": 6,
+        "понедельнику": 0,
+        "вторнику": 1,
+        "среде": 2,
+        "четвергу": 3,
+        "пятнице": 4,
+        "субботе": 5,
+        "воскресенью": 6,
     },
     weekday_abbreviations={"пн": 0, "вт": 1, "ср": 2, "чт": 3, "пт": 4, "сб": 5, "вс": 6},
     months={
@@ -296,10 +369,13 @@ _RU = _Lang(
 )
 
 _EN = _Lang(
-    day_offsets={"today": 0, "tomorrow": 1},
+    day_offsets={"today": 0, "tomorrow": 1, "yesterday": -1},
     day_phrases={
         ("day", "after", "tomorrow"): (2, None),
         ("the", "day", "after", "tomorrow"): (2, None),
+        ("by", "end", "of", "day"): (0, time(18)),
+        ("by", "the", "end", "of", "day"): (0, time(18)),
+        ("eod",): (0, time(18)),
         ("tonight",): (0, time(20)),
         ("this", "morning"): (0, time(9)),
         ("this", "afternoon"): (0, time(15)),
@@ -316,7 +392,13 @@ _EN = _Lang(
         ("evening",): (time(18), False),
         ("in", "the", "evening"): (time(18), True),
     },
-    clock_preps={("at",): True, ("by",): False, ("around",): False},
+    clock_preps={
+        ("at",): True,
+        ("by",): False,
+        ("around",): True,
+        ("about",): True,
+        ("before",): False,
+    },
     hour_words=frozenset({"o'clock", "oclock"}),
     minute_words=frozenset(),
     meridiems={
@@ -329,7 +411,7 @@ _EN = _Lang(
         ("in", "the", "evening"): "pm",
         ("at", "night"): "night",
     },
-    day_preps={"on": True, "by": True},
+    day_preps={"on": True, "by": True, "until": True, "till": True},
     weekday_mods={"next": True, "this": False, "coming": False},
     weekdays={
         "monday": 0,
@@ -452,7 +534,7 @@ def _vocabulary(locale: str) -> _Lang:
 
 # --- tokens -----------------------------------------------------------------------------
 
-_FOLD = str.maketrans("ąćęłńóśźżё", "acelnoszze")
+_FOLD = str.maketrans("ąćęłńóśźżё", "acelnoszz\u0435")  # ё -> Cyrillic е
 _EDGE_PUNCTUATION = ",;:!?()[]{}\"'«»„”“…"
 _WORD = re.compile(r"\S+")
 
@@ -514,6 +596,8 @@ class _Phrase:
     duration: timedelta | None = None
     weak_day: bool = False
     weak_clock: bool = False
+    # The clock came from a part of day ("wieczorem", "tonight"): an hour may still refine it.
+    part_of_day: bool = False
 
 
 _HOUR_MINUTE = re.compile(r"(\d{1,2})[:.](\d{2})")
@@ -584,12 +668,26 @@ class _Reader:
             phrase.day = spec
         while pos < len(self.words):
             day = self.day(pos) if phrase.day is None else None
+            after_day = phrase.day is not None
             if day is not None and (day[1] is None or phrase.clock is None):
                 phrase.day, clock, pos, phrase.weak_day = day
                 if clock is not None:  # "2026-12-01T10:00", "tonight"
                     phrase.clock = clock
-            elif phrase.clock is None and (found := self.clock(pos)) is not None:
-                phrase.clock, pos, phrase.weak_clock = found
+                    # "tonight" is a part of day, "2026-12-01T10:00" an exact time
+                    phrase.part_of_day = not _DIGIT.search(self.word(pos - 1))
+            elif phrase.clock is None and (found := self.clock(pos, after_day)) is not None:
+                phrase.clock, pos, phrase.weak_clock, phrase.part_of_day = found
+            elif (
+                phrase.part_of_day
+                and phrase.clock is not None
+                and (exact := self.clock(pos, after_day=True, parts=False)) is not None
+            ):
+                # "jutro wieczorem o 7", "завтра днём в 2", "tonight at 9": the hour is meant
+                # within that part of the day.
+                clock, pos = exact[0], exact[1]
+                if phrase.clock.hour >= 12 and clock.hour < 12:
+                    clock = clock.replace(hour=clock.hour + 12)
+                phrase.clock, phrase.weak_clock, phrase.part_of_day = clock, False, False
             else:
                 break
             phrase.end = pos
@@ -633,8 +731,11 @@ class _Reader:
             )
             if delta > timedelta(days=MAX_RELATIVE_DAYS):
                 return None
-            # Whole seconds: "za 0,333 godziny" must not leave microseconds behind.
-            return timedelta(seconds=round(delta.total_seconds())), pos
+            # Whole minutes ("za 0,333 godziny" is 20 minutes); under a minute is no deadline.
+            minutes = round(delta.total_seconds() / 60)
+            if minutes < 1:
+                return None
+            return timedelta(minutes=minutes), pos
         if days != int(days) or months != int(months):
             return None  # "za pół dnia" has no clear calendar meaning
         if days + 31 * months > MAX_RELATIVE_DAYS:
@@ -741,19 +842,35 @@ class _Reader:
 
     # -- clock: "10:00", "o 15", "в 3 часа дня", "at 3pm", "15.30", "jutro rano" --
 
-    def clock(self, pos: int) -> tuple[time, int, bool] | None:
-        if (part := self.lookup(pos, self.v.parts_of_day)) is not None:
+    def clock(
+        self, pos: int, after_day: bool = False, *, parts: bool = True
+    ) -> tuple[time, int, bool, bool] | None:
+        """(clock, end, weak, from a part of day)."""
+        if parts and (part := self.lookup(pos, self.v.parts_of_day)) is not None:
             (clock, strong), end = part
-            return clock, end, not strong
+            return clock, end, not strong, True
         bare_hour_ok = False
         if (prep := self.lookup(pos, self.v.clock_preps)) is not None:
             bare_hour_ok, pos = prep
-        found = self.hour_minute(pos, bare_hour_ok=bare_hour_ok)
+        found = self.hour_minute(pos, bare_hour_ok=bare_hour_ok, after_day=after_day)
         if found is None:
             return None
-        return found[0], found[1], False
+        return found[0], found[1], False, False
 
-    def hour_minute(self, pos: int, *, bare_hour_ok: bool) -> tuple[time, int] | None:
+    def bare_hour(self, hour: int, pos: int, *, after_day: bool) -> bool:
+        """Is a bare number ("jutro 12", "12 jutro") an hour rather than a count?
+
+        Right after a day a number from 6 to 23 is the hour ("jutro 12 zadzwonić", "в четверг
+        14"), and so is any hour ending the text ("jutro 3"); a small number before more
+        words is a count ("jutro 2 oferty"). Before a day ("12 jutro") it is the hour.
+        """
+        if after_day:
+            return 6 <= hour <= 23 or pos >= len(self.words)
+        return 0 <= hour <= 23 and pos < len(self.words) and self.day(pos) is not None
+
+    def hour_minute(
+        self, pos: int, *, bare_hour_ok: bool, after_day: bool = False
+    ) -> tuple[time, int] | None:
         word = self.word(pos)
         if match := _ATTACHED_MERIDIEM.fullmatch(word):  # "3pm", "10:30am"
             hour = _with_meridiem(int(match[1]), "pm" if match[3][0] == "p" else "am")
@@ -766,7 +883,7 @@ class _Reader:
         elif _HOUR.fullmatch(word):
             hour, minute = int(word), 0
             pos += 1
-            explicit = bare_hour_ok
+            explicit = bare_hour_ok or self.bare_hour(hour, pos, after_day=after_day)
             if self.word(pos) in self.v.hour_words:  # "в 10 часов", "10 o'clock"
                 explicit = True
                 pos += 1
@@ -799,6 +916,11 @@ def _instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=zone).astimezone(UTC)
 
 
+def _minute(moment: datetime) -> datetime:
+    """A relative deadline on the minute: "za 2 godziny" at 10:17:43 is 12:17."""
+    return moment.replace(second=0, microsecond=0)
+
+
 def _add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
@@ -826,7 +948,7 @@ def _resolve(
     phrase: _Phrase, now: datetime, zone: ZoneInfo, default_time: time
 ) -> tuple[datetime, bool] | None:
     if phrase.duration is not None:
-        return now + phrase.duration, False
+        return _minute(now + phrase.duration), False
     today = now.astimezone(zone).date()
     clock = phrase.clock if phrase.clock is not None else default_time
     all_day = phrase.clock is None
@@ -918,7 +1040,7 @@ def _fallback(
         elif not has_time:
             at, all_day = _instant(found.date(), default_time, zone), True  # "next week"
         elif found.microsecond == _BASE_MICROSECOND:
-            at, all_day = now + (found - base), False  # a duration: exact, like the grammar
+            at, all_day = _minute(now + (found - base)), False  # a duration, like the grammar
         else:
             at, all_day = _instant(found.date(), found.time(), zone), False
         if not now < at < now + timedelta(days=MAX_RELATIVE_DAYS):
@@ -929,7 +1051,8 @@ def _fallback(
 
 # --- API --------------------------------------------------------------------------------
 
-_SEPARATORS = " \t\r\n,;:-–—"
+# What may stand between the deadline and the subject ("jutro 10:00 - zadzwonić").
+SEPARATORS = " \t\r\n,;:-–—"
 
 
 def _parse(
@@ -990,7 +1113,7 @@ def parse_deadline(
     with a time still ahead), with "next"/"w przyszły"/"в следующую" the one in next week;
     a day-month without a year the next such date. Minutes and hours are exact durations,
     days and weeks calendar days. Explicit days are kept even if past ("dziś 10:00" at
-    14:00), so the caller must echo the result back.
+    14:00, "wczoraj"): the caller checks `past_deadline` and asks or refuses.
     """
     found = _parse(
         text,
@@ -1004,8 +1127,8 @@ def parse_deadline(
         return None
     at, all_day, tokens, length = found
     end = tokens[length - 1].end
-    matched = text[tokens[0].start : end].rstrip(_SEPARATORS)
-    rest = text[end:].lstrip(_SEPARATORS).strip()
+    matched = text[tokens[0].start : end].rstrip(SEPARATORS)
+    rest = text[end:].lstrip(SEPARATORS).strip()
     return Deadline(at=at, matched=matched, rest=rest, all_day=all_day)
 
 
@@ -1027,3 +1150,28 @@ def parse_when(
         whole=True,
     )
     return None if found is None else found[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PastDeadline:
+    """A deadline that has already passed when it was typed.
+
+    `tomorrow` is the same wall-clock time on the next day when the deadline was earlier
+    today ("dziś o 18" sent at 20:30: tomorrow 18:00 was probably meant); None when it was
+    an earlier day ("wczoraj 10:00"), which no guess can repair.
+    """
+
+    at: datetime
+    tomorrow: datetime | None
+
+
+def past_deadline(at: datetime, *, now: datetime, timezone: str) -> PastDeadline | None:
+    """None if `at` is still ahead of `now`; else what the user may have meant instead."""
+    if at > now:
+        return None
+    zone = ZoneInfo(timezone)
+    local = at.astimezone(zone)
+    if local.date() != now.astimezone(zone).date():
+        return PastDeadline(at=at, tomorrow=None)
+    tomorrow = _instant(local.date() + timedelta(days=1), local.time(), zone)
+    return PastDeadline(at=at, tomorrow=tomorrow if tomorrow > now else None)

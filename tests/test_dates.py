@@ -238,7 +238,7 @@ def test_locale_is_tried_first_then_the_others(text: str, locale: str, expected:
         ("W Piątek O 15 Demo", "W Piątek O 15", "Demo"),
         ("jutro 2 oferty wysłać", "jutro", "2 oferty wysłać"),
         ("o 15 2 oferty", "o 15", "2 oferty"),
-        ("25.12 15 prezentów", "25.12", "15 prezentów"),
+        ("25.12 3 prezenty", "25.12", "3 prezenty"),
         ("1 grudnia 1500 zł faktura", "1 grudnia", "1500 zł faktura"),
         ("jutro w biurze", "jutro", "w biurze"),
     ],
@@ -271,14 +271,12 @@ def test_matched_and_rest_keep_the_original_text(text: str, matched: str, rest: 
         ("3 раза позвонить", "ru"),
         ("в офисе", "ru"),
         ("через дорогу", "ru"),
-        ("вчера", "ru"),
         ("call Jan tomorrow", "en"),
         ("2 offers", "en"),
         ("a a a a", "en"),
         ("sat down with Jan", "en"),
         ("may the force", "en"),
         ("now", "en"),
-        ("yesterday", "en"),
         ("at the office", "en"),
         ("in 0 minutes", "en"),
     ],
@@ -347,7 +345,8 @@ def test_cherez_2_chasa_is_two_hours_ahead(text: str, locale: str) -> None:
     now = datetime(2026, 10, 21, 11, 17, 42, 123456, tzinfo=UTC)
     result = parse_deadline(text, now=now, timezone=MSK, locale=locale)
     assert result is not None
-    assert result.at == now + timedelta(hours=2)
+    # two hours ahead, on the minute: seconds are dropped from relative deadlines
+    assert result.at == datetime(2026, 10, 21, 13, 17, tzinfo=UTC)
     assert result.all_day is False
 
 

@@ -14,13 +14,18 @@ async def test_todo_in_one_line_polish(harness: Harness) -> None:
     replies = await anna.send("/todo D1 jutro 10:00 zadzwonić do Jana")
     assert texts(replies) == [
         "✅ Utworzono działanie: zadzwonić do Jana\n"
-        "Termin: śr., 25 lis 2026, 10:00 (Europe/Warsaw)\n"
+        "Termin: śr., 25 lis 2026, 10:00 (Warszawa)\n"
         "Dotyczy: /D1\n"
         "Przypomnienia: 15 minut przed, w chwili terminu"
     ]
-    assert [b["text"] for b in replies[0].buttons] == ["✅ Zrobione", "Otwórz"]
+    assert [b["text"] for b in replies[0].buttons] == [
+        "✅ Zrobione",
+        "✏️ Edytuj",
+        "🕒 Przełóż",
+        "🗑 Usuń",
+    ]
     card = texts(await anna.send("/D1"))[0]
-    assert "<b>Otwarte działania</b>\n• 25.11.2026, 10:00 zadzwonić do Jana" in card
+    assert "<b>Otwarte działania</b>\n• śr., 25 lis 2026, 10:00 zadzwonić do Jana" in card
     contact = texts(await anna.send("/C1"))[0]
     assert "zadzwonić do Jana" in contact  # bound to the deal's contact too
 
@@ -44,7 +49,7 @@ async def test_todo_dialog_and_bad_dates_russian(harness: Harness) -> None:
     assert texts(await ivan.send("через 2 часа")) == ["Что нужно сделать?"]
     created = texts(await ivan.send("отправить договор"))[0]
     # 09:00 UTC + 2 h = 11:00 UTC = 12:00 in Warsaw (his time zone is the default one).
-    assert "Срок: вт, 24 нояб. 2026\u202fг., 12:00 (Europe/Warsaw)" in created
+    assert "Срок: вт, 24 нояб. 2026\u202fг., 12:00 (Варшава)" in created
     assert "Напоминания: за 15 минут, в момент срока" in created
 
 
@@ -56,7 +61,7 @@ async def test_today_and_done_button(harness: Harness) -> None:
     await anna.send("/todo D1 jutro 10:00 telefon")
     replies = await anna.send("/today")
     assert texts(replies) == [
-        "<b>Dziś i po terminie</b>\n1. 24.11.2026, 12:00 wysłać ofertę — /D1"
+        "<b>Dziś i po terminie</b>\n1. wt., 24 lis 2026, 12:00 wysłać ofertę — /D1"
     ]
     replies = await anna.press("✅ 1")
     assert replies[0].params["text"] == "Zrobione: wysłać ofertę"
@@ -98,8 +103,18 @@ async def test_reminder_arrives_with_buttons_and_snoozes(
     assert [c.chat_id for c in again] == [ivan.id]
     ivan.inbox.extend(again)
 
-    opened = texts(await ivan.press("Открыть"))
-    assert "<b>D1</b> · сделка · Поставка" in opened[0]
+    # "Open" shows the activity itself, with its element's code to tap.
+    opened = await ivan.press("Открыть")
+    assert texts(opened) == [
+        "📌 Дело: позвонить клиенту\nСрок: ср, 25 нояб. 2026\u202fг., 10:00 (Варшава)\nК: /D1"
+    ]
+    (view,) = [c for c in opened if c.method == "sendMessage"]
+    assert [b["text"] for b in view.buttons] == [
+        "✅ Готово",
+        "✏️ Изменить",
+        "🕒 Перенести",
+        "🗑 Удалить",
+    ]
     replies = await ivan.press("✅ Готово")
     assert replies[0].params["text"] == "Выполнено: позвонить клиенту"
     clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
