@@ -307,9 +307,7 @@ _MONEY_RE = re.compile(
 _MONEY_TAIL_RE = re.compile(rf"(?:{_MULT})|{_SP}?(?:{_CURRENCY_AFTER})", re.IGNORECASE)
 # `zł` in front of a number is money only where money is looked for: in `5000 zł 600 100 200`
 # that `zł` belongs to 5000 and the phone stays a phone.
-_MONEY_HEAD_RE = re.compile(
-    rf"(?:{_currency_before_pattern(_CODES)}){_SP}?\Z", re.IGNORECASE
-)
+_MONEY_HEAD_RE = re.compile(rf"(?:{_currency_before_pattern(_CODES)}){_SP}?\Z", re.IGNORECASE)
 
 
 def _currency_code(token: str) -> str:
@@ -692,7 +690,9 @@ def extract_company(text: str) -> tuple[str | None, str]:
             sole_trader = match.group().upper() == "ИП"
             taken: list[_Token] = []
             for k, token in enumerate(after):
-                initials = sole_trader and _INITIALS_RE.fullmatch(text[token.start : token.end + 1])
+                initials = sole_trader and _INITIALS_RE.fullmatch(
+                    text[token.start : token.end + 1]
+                )
                 if len(taken) >= 3 or not (initials or (token.word and _company_word(token))):
                     break
                 if taken and not _joined(taken[-1], token) and not initials:
