@@ -40,8 +40,10 @@ __all__ = [
     "fold_word",
     "is_cyrillic",
     "is_known_russian",
+    "name_readings",
     "name_tokens",
     "russian_nominative",
+    "russian_readings",
     "same_company",
     "same_person",
     "search_key",
@@ -198,42 +200,58 @@ def russian_nominative(words: Sequence[str]) -> list[str]:
     """`["Иваном", "Петровым"]` → `["Иван", "Петров"]`; words already nominative stay as typed.
 
     The case and gender come from the first name; the other words take the reading of the same
-    case and gender (`Анной Петровой` → Анна Петрова, not Петров).
+    case and gender (`Анной Петровой` → Анна Петрова, not Петров). When the form fits two
+    people (`Руслану Лебедеву`: to Ruslan Lebedev, or Ruslana Lebedeva as the object) the
+    likelier reading is taken; `russian_readings` gives them all.
     """
+    return russian_readings(words)[0]
+
+
+def russian_readings(words: Sequence[str]) -> list[list[str]]:
     if not any(is_cyrillic(w) for w in words):
-        return list(words)
+        return [list(words)]
     parsed = [_ru_parses(w.lower()) if is_cyrillic(w) else () for w in words]
-    anchor = None
+    anchors: list[Any] = []
     for options in parsed:
-        names = [p for p in options if "Name" in p.tag]
-        if names:
-            if any(p.tag.case == "nomn" for p in names):
-                return list(words)  # Алена is Алена, not the genitive of Ален
-            anchor = names[0]
+        anchors = [p for p in options if "Name" in p.tag]
+        if anchors:
             break
-    if anchor is None or anchor.tag.case not in _RU_CASES:
-        return list(words)
-    case, gender = anchor.tag.case, anchor.tag.gender
-    out: list[str] = []
-    for word, options in zip(words, parsed, strict=True):
-        chosen = next(
-            (
-                p
-                for p in options
-                if ({"Name", "Surn", "Patr"} & set(p.tag.grammemes))
-                and p.tag.case == case
-                and p.tag.gender in (gender, "ms-f", None)
-                and p.tag.number != "plur"
-            ),
-            None,
-        )
-        inflected = chosen.inflect({"nomn", "sing"}) if chosen is not None else None
-        if inflected is None:
-            out.append(word)
+    if not anchors or any(str(p.tag.case) == "nomn" for p in anchors):
+        return [list(words)]  # Алена is Алена, not the genitive of Ален
+    if not _morph().word_is_known(anchors[0].word):
+        return [list(words)]  # a guess (a typo such as Маия) is not declined
+    readings: list[list[str]] = []
+    for anchor in anchors:
+        # Grammemes compared as strings: pymorphy3 raises on comparing with one of another kind.
+        case, gender = str(anchor.tag.case), str(anchor.tag.gender)
+        if case not in _RU_CASES:
             continue
-        new = inflected.word.replace("ё", "е") if "ё" not in word.lower() else inflected.word
-        out.append(_like(word, new))
-    return out
+        reading = [
+            _nominative(word, options, case, gender)
+            for word, options in zip(words, parsed, strict=True)
+        ]
+        if reading not in readings:
+            readings.append(reading)
+    return readings or [list(words)]
+
+
+def _nominative(word: str, options: Sequence[Any], case: str, gender: str) -> str:
+    chosen = next(
+        (
+            p
+            for p in options
+            if ({"Name", "Surn", "Patr"} & set(p.tag.grammemes))
+            and str(p.tag.case) == case
+            and (p.tag.gender is None or str(p.tag.gender) == gender or "ms-f" in p.tag)
+            and "plur" not in p.tag
+        ),
+        None,
+    )
+    inflected = chosen.inflect({"nomn", "sing"}) if chosen is not None else None
+    if inflected is None:
+        return word
+    new = inflected.word.replace("ё", "е") if "ё" not in word.lower() else inflected.word
+    return _like(word, new)
 
 
 def _like(original: str, word: str) -> str:
@@ -245,17 +263,23 @@ def _like(original: str, word: str) -> str:
 
 # --- whole names ------------------------------------------------------------------------------
 @lru_cache(maxsize=65536)
-def name_tokens(name: str) -> tuple[str, ...]:
-    """The folded words of a name, Russian ones in the nominative, salutations dropped."""
+def name_readings(name: str) -> tuple[tuple[str, ...], ...]:
+    """The folded words of a name, Russian ones in the nominative (every reading of a form
+    that fits two people), salutations dropped."""
     words = [w.rstrip(".") for w in _WORD_RE.findall(name)]
     words = [w for w in words if fold_word(w) not in _HONORIFICS]
-    words = russian_nominative(words)
-    return tuple(fold_word(w) for w in words if w)
+    return tuple(
+        tuple(fold_word(w) for w in reading if w) for reading in russian_readings(words)
+    )
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    return name_readings(name)[0]
 
 
 def search_key(name: str) -> str:
     """Extra text stored with a name so candidates are found whatever its spelling."""
-    return " ".join(name_tokens(name))
+    return " ".join(dict.fromkeys(t for reading in name_readings(name) for t in reading))
 
 
 def _known_surname(token: str) -> bool:
@@ -274,9 +298,11 @@ def _surname_lemma(token: str) -> str | None:
 
 
 def _is_first(token: str) -> bool:
-    return bool(first_name_groups(token)) or (is_cyrillic(token) and analyse(token).first)
+    """A first name of the lists (not every rare name pymorphy3 knows: `Арем` may be a typo)."""
+    return bool(first_name_groups(token))
 
 
+@lru_cache(maxsize=262144)
 def _token_match(a: str, b: str) -> int | None:
     """0: the same word (or a variant of the same first name); 1: a typo or an initial; None."""
     if a == b:
@@ -291,19 +317,27 @@ def _token_match(a: str, b: str) -> int | None:
         return None  # Maria and Marta, Jan and Jana: two names, not a typo
     if _known_surname(a) and _known_surname(b) and _surname_lemma(a) != _surname_lemma(b):
         return None  # Kotow and Krotow
-    shortest = min(len(a), len(b))
-    distance = OSA.distance(a, b, score_cutoff=1)
-    if distance > 1:
+    if min(len(a), len(b)) < 3 or OSA.distance(a, b, score_cutoff=1) > 1:
         return None
-    if shortest >= 4:
-        return 1
-    # Three letters: only two swapped letters (`Jna` for `Jan`), never another letter.
-    return 1 if shortest == 3 and len(a) == len(b) and sorted(a) == sorted(b) else None
+    if max(len(a), len(b)) >= 4:
+        return 1  # `Kowalsky`, `Soa` for `Sowa`, `Adm` for `Adam`
+    # Three letters each: only two swapped letters (`Jna` for `Jan`), never another letter.
+    return 1 if sorted(a) == sorted(b) else None
 
 
 def same_person(a: str, b: str) -> bool:
     """Whether two written names are very likely one person (see the module docstring)."""
-    return _same_tokens(name_tokens(a), name_tokens(b))
+    return any(
+        _same_tokens(x, y) for x in name_readings(a) for y in name_readings(b)
+    )
+
+
+def _two_pairs(a: str, b: str, c: str, d: str) -> bool:
+    first = _token_match(a, b)
+    if first is None:
+        return False
+    second = _token_match(c, d)
+    return second is not None and first + second <= 1
 
 
 def _same_tokens(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
@@ -311,9 +345,12 @@ def _same_tokens(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
         return False
     if len(first) == 1 or len(second) == 1:
         return len(first) == len(second) == 1 and _token_match(first[0], second[0]) == 0
-    short, long_ = sorted((first, second), key=len)
+    short, long_ = (first, second) if len(first) <= len(second) else (second, first)
     if len(long_) - len(short) > 1 or len(long_) > 4:
         return False
+    if len(short) == len(long_) == 2:  # the usual case, without the general search
+        (a, b), (c, d) = short, long_
+        return _two_pairs(a, c, b, d) or _two_pairs(a, d, b, c)
     for chosen in itertools.permutations(long_, len(short)):
         fuzzy = 0
         for x, y in zip(short, chosen, strict=True):
@@ -338,7 +375,7 @@ def candidate_needles(name: str) -> list[str]:
     """
     needles: list[str] = []
     typed = [w.rstrip(".").casefold() for w in _WORD_RE.findall(name)]
-    for word in [*typed, *name_tokens(name)]:
+    for word in [*typed, *(t for reading in name_readings(name) for t in reading)]:
         if len(word) < 3 or fold_word(word) in _HONORIFICS:
             continue
         needles.extend((word[:3], word[-3:]))

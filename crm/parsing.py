@@ -850,6 +850,31 @@ def _person_from(tokens: Sequence[_Token], i: int) -> _Person | None:
     )
 
 
+def _initial_person(text: str, tokens: Sequence[_Token]) -> _Person | None:
+    """`J. Kowalski`, `Kowalski J.`: an initial with its dot beside a surname (by list or ending;
+    a capitalised word alone is not enough, `J Kowalski` without the dot is not a name)."""
+    for i, token in enumerate(tokens):
+        if not (len(token.core) == 1 and token.core.isupper()):
+            continue
+        if text[token.end : token.end + 1] != ".":
+            continue
+        for k in (i + 1, i - 1):
+            if not 0 <= k < len(tokens):
+                continue
+            other = tokens[k]
+            if k < i and not _joined(other, token):
+                continue
+            if k > i and other.open_before:
+                continue
+            if other.word and names.analyse(other.core).surname and not _acronym(other.core):
+                surname = _styled(other.core)
+                initial = token.core + "."
+                words = [initial, surname] if k > i else [surname, initial]
+                start, end = (token.start, other.end) if k > i else (other.start, token.end + 1)
+                return _Person(start, end, " ".join(words), initial, surname, True)
+    return None
+
+
 def _find_person(text: str) -> tuple[_Person | None, str]:
     tokens = _tokens(text)
     best: tuple[_Person, int] | None = None
@@ -864,7 +889,10 @@ def _find_person(text: str) -> tuple[_Person | None, str]:
         if person.has_surname:
             break
     if best is None:
-        return None, _tidy(text)
+        initialled = _initial_person(text, tokens)
+        if initialled is None:
+            return None, _tidy(text)
+        best = (initialled, 0)
     person, _ = best
     start, end = person.start, person.end
     k = next(n for n, t in enumerate(tokens) if t.start == start) - 1
