@@ -216,7 +216,7 @@ def russian_readings(words: Sequence[str]) -> list[list[str]]:
         anchors = [p for p in options if "Name" in p.tag]
         if anchors:
             break
-    if not anchors or any(str(p.tag.case) == "nomn" for p in anchors):
+    if not anchors or any(str(p.tag.case) == "nomn" and "sing" in p.tag for p in anchors):
         return [list(words)]  # Алена is Алена, not the genitive of Ален
     if not _morph().word_is_known(anchors[0].word):
         return [list(words)]  # a guess (a typo such as Маия) is not declined
@@ -268,9 +268,7 @@ def name_readings(name: str) -> tuple[tuple[str, ...], ...]:
     that fits two people), salutations dropped."""
     words = [w.rstrip(".") for w in _WORD_RE.findall(name)]
     words = [w for w in words if fold_word(w) not in _HONORIFICS]
-    return tuple(
-        tuple(fold_word(w) for w in reading if w) for reading in russian_readings(words)
-    )
+    return tuple(tuple(fold_word(w) for w in reading if w) for reading in russian_readings(words))
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
@@ -327,9 +325,7 @@ def _token_match(a: str, b: str) -> int | None:
 
 def same_person(a: str, b: str) -> bool:
     """Whether two written names are very likely one person (see the module docstring)."""
-    return any(
-        _same_tokens(x, y) for x in name_readings(a) for y in name_readings(b)
-    )
+    return any(_same_tokens(x, y) for x in name_readings(a) for y in name_readings(b))
 
 
 def _two_pairs(a: str, b: str, c: str, d: str) -> bool:

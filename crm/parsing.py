@@ -118,7 +118,7 @@ def _collapse(text: str) -> str:
 
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"\s+([,.;:!?)\]])")
 _SPACE_AFTER_OPEN_RE = re.compile(r"([(\[])\s+")
-_EMPTY_BRACKETS_RE = re.compile(r"\(\s*\)|\[\s*\]")
+_EMPTY_BRACKETS_RE = re.compile(r"\(\s*\)|\[\s*\]|\"\s*\"|«\s*»|„\s*[”“]|“\s*”")
 _REPEATED_SEPARATORS_RE = re.compile(r"([,;])(?:\s*[,;])+")
 _EDGE_JUNK = " ,;:|/-–—"
 
@@ -304,7 +304,10 @@ _MONEY_RE = re.compile(
     re.IGNORECASE,
 )
 # Used to keep amounts such as `500 000 000 zł` from being taken as (valid) phone numbers.
-_MONEY_TAIL_RE = re.compile(rf"(?:{_MULT})|{_SP}?(?:{_CURRENCY_AFTER})", re.IGNORECASE)
+# A currency followed by a number is that number's (`600 100 200 zł 800`: a phone, then 800 zł).
+_MONEY_TAIL_RE = re.compile(
+    rf"(?:{_MULT})|{_SP}?(?:{_CURRENCY_AFTER})(?!{_SP}?[0-9])", re.IGNORECASE
+)
 # `zł` in front of a number is money only where money is looked for: in `5000 zł 600 100 200`
 # that `zł` belongs to 5000 and the phone stays a phone.
 _MONEY_HEAD_RE = re.compile(rf"(?:{_currency_before_pattern(_CODES)}){_SP}?\Z", re.IGNORECASE)
@@ -728,10 +731,10 @@ def extract_company(text: str) -> tuple[str | None, str]:
                 taken = [before[-1]]  # a lowercase line: `acme sp. z o.o.`
             if taken:
                 start = taken[0].start
+    company = _collapse(text[start:end])
     head = [t for t in tokens if t.end <= start]
     if head and head[-1].core.lower() in _PREPOSITIONS and not head[-1].closed_after:
         start = head[-1].start  # `Wdrożenie dla ACME Sp. z o.o.` → Wdrożenie
-    company = _collapse(text[start:end])
     return company, _tidy(text[:start] + " " + text[end:])
 
 
@@ -833,8 +836,8 @@ def _person_from(tokens: Sequence[_Token], i: int) -> _Person | None:
             names.analyse(before.core).surname or before.core[0].isupper()
         ):
             last = i - 1  # Kowalski Jan, Петров Иван Иванович
-    if info.ambiguous and last is None and i > 0:
-        return None  # `plan Max`, `Вера в успех`: a name only beside a surname or first
+    if info.ambiguous and last is None:
+        return None  # `plan Max`, `Вера в успех`: a name only beside a surname
     order = sorted([*first, *([last] if last is not None else []),
                     *([patronymic] if patronymic is not None else [])])  # fmt: skip
     words = [tokens[k].core for k in order]
