@@ -27,32 +27,32 @@ Wdrożenie CRM 12 000 zł Jan Kowalski +48 600 100 200 | Jan Kowalski | | +48600
 Сделка с Иваном Петровым 200 тыс. руб | Иван Петров | | | | 200000.00 RUB | Сделка
 Abonament 900 zł | | | | | 900.00 PLN | Abonament
 Naprawa serwera 900 zł | | | | | 900.00 PLN | Naprawa serwera
-jan kowalski +48 600 100 200 | Jan Kowalski | | +48600100200 | | | 
+jan kowalski +48 600 100 200 | Jan Kowalski | | +48600100200 | | |
 anna nowak 601 200 300 oferta | Anna Nowak | | +48601200300 | | | oferta
-JAN KOWALSKI 600-100-200 | JAN KOWALSKI | | +48600100200 | | | 
+JAN KOWALSKI 600-100-200 | JAN KOWALSKI | | +48600100200 | | |
 Kowalski Jan 600 100 200 wycena | Kowalski Jan | | +48600100200 | | | wycena
 strona www dla Anny Nowak 3000 zł | | | | | 3000.00 PLN | strona www dla Anny Nowak
 oferta na szkolenie Piotr Wiśniewski 5 tys. zł | Piotr Wiśniewski | | | | 5000.00 PLN | oferta na szkolenie
-Piotr Wiśniewski, 602 300 400, piotr.w@gmail.com | Piotr Wiśniewski | | +48602300400 | piotr.w@gmail.com | | 
-"Magda Lewandowska" magda@lewandowska.pl | Magda Lewandowska | | | magda@lewandowska.pl | | 
-Katarzyna Wójcik (kasia@wp.pl) 1500 złotych | Katarzyna Wójcik | | | kasia@wp.pl | 1500.00 PLN | 
+Piotr Wiśniewski, 602 300 400, piotr.w@gmail.com | Piotr Wiśniewski | | +48602300400 | piotr.w@gmail.com | |
+"Magda Lewandowska" magda@lewandowska.pl | Magda Lewandowska | | | magda@lewandowska.pl | |
+Katarzyna Wójcik (kasia@wp.pl) 1500 złotych | Katarzyna Wójcik | | | kasia@wp.pl | 1500.00 PLN |
 Tomasz Zieliński tel. 603 400 500 | Tomasz Zieliński | | +48603400500 | | | tel.
 Pani Anna Nowak oferta 2500 PLN | Anna Nowak | | | | 2500.00 PLN | oferta
 pan Marek Kamiński 22 123 45 67 serwis | Marek Kamiński | | +48221234567 | | | serwis
 Łukasz Żółkiewski sklep 1,5 mln zł | Łukasz Żółkiewski | | | | 1500000.00 PLN | sklep
 Lukasz Zolkiewski sklep 1,5 mln zl | Lukasz Zolkiewski | | | | 1500000.00 PLN | sklep
-Michał Dąbrowski michal@dabrowski.com.pl +48 604 500 600 | Michał Dąbrowski | | +48604500600 | michal@dabrowski.com.pl | | 
-Ewa Kozłowska 0048 605 600 700 zł 800 | Ewa Kozłowska | | +48605600700 | | 800.00 PLN | 
+Michał Dąbrowski michal@dabrowski.com.pl +48 604 500 600 | Michał Dąbrowski | | +48604500600 | michal@dabrowski.com.pl | |
+Ewa Kozłowska 0048 605 600 700 zł 800 | Ewa Kozłowska | | +48605600700 | | 800.00 PLN |
 Marcin Mazur — remont biura — 45 000 zł | Marcin Mazur | | | | 45000.00 PLN | remont biura
 remont biura 45 000 zł Marcin Mazur | Marcin Mazur | | | | 45000.00 PLN | remont biura
 Krzysztof Jankowski 50 dolarów konsultacja | Krzysztof Jankowski | | | | 50.00 USD | konsultacja
 Agnieszka Kwiatkowska €300 tłumaczenie | Agnieszka Kwiatkowska | | | | 300.00 EUR | tłumaczenie
 Zofia Krawczyk 300 EUR tłumaczenie umowy | Zofia Krawczyk | | | | 300.00 EUR | tłumaczenie umowy
 Grzegorz Piotrowski 10k audyt | Grzegorz Piotrowski | | | | 10000.00 PLN | audyt
-Dorota Grabowska 2 tys. zł | Dorota Grabowska | | | | 2000.00 PLN | 
-Janek Zając 600100200 | Janek Zając | | +48600100200 | | | 
-Kasia Pawłowska kasia.p@onet.pl | Kasia Pawłowska | | | kasia.p@onet.pl | | 
-Basia Michalska 600 100 200, 601 200 300 | Basia Michalska | | +48600100200 +48601200300 | | | 
+Dorota Grabowska 2 tys. zł | Dorota Grabowska | | | | 2000.00 PLN |
+Janek Zając 600100200 | Janek Zając | | +48600100200 | | |
+Kasia Pawłowska kasia.p@onet.pl | Kasia Pawłowska | | | kasia.p@onet.pl | |
+Basia Michalska 600 100 200, 601 200 300 | Basia Michalska | | +48600100200 +48601200300 | | |
 Jakub Król https://krol.pl 7000 zł | Jakub Król | | | | 7000.00 PLN | https://krol.pl
 Wiktoria Wieczorek www.wieczorek.pl strona | Wiktoria Wieczorek | | | | | www.wieczorek.pl strona
 Szymon Jabłoński faktura 2024/15 | Szymon Jabłoński | | | | | faktura 2024/15
@@ -60,31 +60,31 @@ Zamówienie 15 szt. Adam Wróbel 3000 zł | Adam Wróbel | | | | 3000.00 PLN | Z
 Order 15 John Smith $300 | John Smith | | | | 300.00 USD | Order 15
 John Smith john@smith.co.uk website redesign £2,000 | John Smith | | | john@smith.co.uk | 2000.00 GBP | website redesign
 Mary Johnson +44 20 7946 0958 consulting | Mary Johnson | | +442079460958 | | | consulting
-mr James Brown 500 USD | James Brown | | | | 500.00 USD | 
+mr James Brown 500 USD | James Brown | | | | 500.00 USD |
 Dr. Emily Davis second opinion 1500 USD | Emily Davis | | | | 1500.00 USD | second opinion
 website for Michael Miller 3k USD | Michael Miller | | | | 3000.00 USD | website
-Sarah Wilson sarah@wilson.io | Sarah Wilson | | | sarah@wilson.io | | 
+Sarah Wilson sarah@wilson.io | Sarah Wilson | | | sarah@wilson.io | |
 Robert Taylor 1500 dollars logo | Robert Taylor | | | | 1500.00 USD | logo
 David Moore Ltd 20 000 USD licence | | David Moore Ltd | | | 20000.00 USD | licence
 Acme LLC onboarding $5,000 | | Acme LLC | | | 5000.00 USD | onboarding
 Müller GmbH Maschinen 10 000 EUR | | Müller GmbH | | | 10000.00 EUR | Maschinen
-ACME Sp. z o.o. +48 22 100 20 30 biuro@acme.pl | | ACME Sp. z o.o. | +48221002030 | biuro@acme.pl | | 
+ACME Sp. z o.o. +48 22 100 20 30 biuro@acme.pl | | ACME Sp. z o.o. | +48221002030 | biuro@acme.pl | |
 Wdrożenie CRM dla ACME Sp. z o.o. 25 000 zł | | ACME Sp. z o.o. | | | 25000.00 PLN | Wdrożenie CRM
 Budimex S.A. przetarg 2 mln zł | | Budimex S.A. | | | 2000000.00 PLN | przetarg
 Kowalski i Syn Sp. j. dostawa 4000 zł | | Kowalski i Syn Sp. j. | | | 4000.00 PLN | dostawa
 "Piekarnia Nowak" sp.j. chleb 800 zł | | "Piekarnia Nowak" sp.j. | | | 800.00 PLN | chleb
-Jan Kowalski ACME Sp. z o.o. 600 100 200 | Jan Kowalski | ACME Sp. z o.o. | +48600100200 | | | 
-Anna Nowak, Nowak Consulting S.A., anna@nowak.pl | Anna Nowak | Nowak Consulting S.A. | | anna@nowak.pl | | 
+Jan Kowalski ACME Sp. z o.o. 600 100 200 | Jan Kowalski | ACME Sp. z o.o. | +48600100200 | | |
+Anna Nowak, Nowak Consulting S.A., anna@nowak.pl | Anna Nowak | Nowak Consulting S.A. | | anna@nowak.pl | |
 Transport Sp. k. 2500 zł przewóz | | Transport Sp. k. | | | 2500.00 PLN | przewóz
 Ремонт офиса ООО «Ромашка» 150 000 руб | | ООО «Ромашка» | | | 150000.00 RUB | Ремонт офиса
 ООО "Вектор" поставка 50к руб | | ООО "Вектор" | | | 50000.00 RUB | поставка
-ООО Ромашка Иван Петров 8 916 123-45-67 | Иван Петров | ООО Ромашка | +79161234567 | | | 
+ООО Ромашка Иван Петров 8 916 123-45-67 | Иван Петров | ООО Ромашка | +79161234567 | | |
 АО «Газпром нефть» тендер 5 млн руб | | АО «Газпром нефть» | | | 5000000.00 RUB | тендер
 ИП Иванов И.И. 30 000 руб сайт | | ИП Иванов И.И. | | | 30000.00 RUB | сайт
 Иван Петров 8 (916) 123-45-67 10к руб поставка оборудования | Иван Петров | | +79161234567 | | 10000.00 RUB | поставка оборудования
-Пётр Сидоров +7 916 123 45 67 ivan@mail.ru | Пётр Сидоров | | +79161234567 | ivan@mail.ru | | 
-иван петров 89161234567 | Иван Петров | | +79161234567 | | | 
-ИВАН ПЕТРОВ 8-916-123-45-67 | ИВАН ПЕТРОВ | | +79161234567 | | | 
+Пётр Сидоров +7 916 123 45 67 ivan@mail.ru | Пётр Сидоров | | +79161234567 | ivan@mail.ru | |
+иван петров 89161234567 | Иван Петров | | +79161234567 | | |
+ИВАН ПЕТРОВ 8-916-123-45-67 | ИВАН ПЕТРОВ | | +79161234567 | | |
 Петров Иван Иванович поставка 100 000 руб | Петров Иван Иванович | | | | 100000.00 RUB | поставка
 Мария Ивановна Сидорова 5000 рублей консультация | Мария Ивановна Сидорова | | | | 5000.00 RUB | консультация
 Звонок от Марии Сидоровой 8 916 765 43 21 | Мария Сидорова | | +79167654321 | | | Звонок
@@ -93,14 +93,14 @@ Transport Sp. k. 2500 zł przewóz | | Transport Sp. k. | | | 2500.00 PLN | prze
 Письмо Ольге Морозовой olga@yandex.ru | Ольга Морозова | | | olga@yandex.ru | | Письмо
 Сергей Волков 1500 долларов консалтинг | Сергей Волков | | | | 1500.00 USD | консалтинг
 Наталья Лебедева 5000 злотых перевод | Наталья Лебедева | | | | 5000.00 PLN | перевод
-Алёна Соколова 300 евро | Алёна Соколова | | | | 300.00 EUR | 
-Алена Семенова 300 EUR | Алена Семенова | | | | 300.00 EUR | 
+Алёна Соколова 300 евро | Алёна Соколова | | | | 300.00 EUR |
+Алена Семенова 300 EUR | Алена Семенова | | | | 300.00 EUR |
 Дмитрий Новиков 2 млн ₽ проект | Дмитрий Новиков | | | | 2000000.00 RUB | проект
-Екатерина Козлова 1 500,50 руб. | Екатерина Козлова | | | | 1500.50 RUB | 
+Екатерина Козлова 1 500,50 руб. | Екатерина Козлова | | | | 1500.50 RUB |
 Андрей Попов, 8 (495) 123-45-67, склад | Андрей Попов | | +74951234567 | | | склад
 поставка оборудования Михаил Орлов 2,5 млн руб | Михаил Орлов | | | | 2500000.00 RUB | поставка оборудования
 заказ 15 шт для Ирины Павловой | Ирина Павлова | | | | | заказ 15 шт
-Татьяна Васильева tanya.v@mail.ru +7 (903) 111-22-33 | Татьяна Васильева | | +79031112233 | tanya.v@mail.ru | | 
+Татьяна Васильева tanya.v@mail.ru +7 (903) 111-22-33 | Татьяна Васильева | | +79031112233 | tanya.v@mail.ru | |
 господин Иван Петров 50к руб аудит | Иван Петров | | | | 50000.00 RUB | аудит
 Поставка 100 000 руб | | | | | 100000.00 RUB | Поставка
 Заказ Иванова 5000 руб | | | | | 5000.00 RUB | Заказ Иванова
@@ -111,27 +111,27 @@ serwis 5000 zł i 300 EUR dopłaty | | | | | 5000.00 PLN | serwis i 300 EUR dop�
 budżet 500 000 000 zł | | | | | 500000000.00 PLN | budżet
 kontakt jan.600100200@sms.pl | | | | jan.600100200@sms.pl | | kontakt
 biuro@firma.pl zapytanie | | | | biuro@firma.pl | | zapytanie
-+48 600 100 200 | | | +48600100200 | | | 
++48 600 100 200 | | | +48600100200 | | |
 600 100 200 oferta | | | +48600100200 | | | oferta
 spotkanie 12.05.2025 10:30 | | | | | | spotkanie 12.05.2025 10:30
 Windows 11 licencje 20 szt. | | | | | | Windows 11 licencje 20 szt.
-Jan Kowalski ul. Długa 12/34 00-950 Warszawa | Jan Kowalski | | | | | 
-Anna Nowak, ul. Marszałkowska 10 m. 5, 00-001 Warszawa, 601 200 300 | Anna Nowak | | +48601200300 | | | 
+Jan Kowalski ul. Długa 12/34 00-950 Warszawa | Jan Kowalski | | | | |
+Anna Nowak, ul. Marszałkowska 10 m. 5, 00-001 Warszawa, 601 200 300 | Anna Nowak | | +48601200300 | | |
 Piotr Nowak al. Jana Pawła II 27 Kraków 602 300 400 | Piotr Nowak | | +48602300400 | | | Kraków
 dostawa ul. 3 Maja 5 Jan Kowalski 600 100 200 | Jan Kowalski | | +48600100200 | | | dostawa
-Иван Петров г. Москва, ул. Тверская, д. 1, кв. 5 | Иван Петров | | | | | 
-Анна Смирнова ул. Ленина 15 8 916 123 45 67 | Анна Смирнова | | +79161234567 | | | 
-John Smith 221 Baker Street, Apt 5 +44 20 7946 0958 | John Smith | | +442079460958 | | | 
+Иван Петров г. Москва, ул. Тверская, д. 1, кв. 5 | Иван Петров | | | | |
+Анна Смирнова ул. Ленина 15 8 916 123 45 67 | Анна Смирнова | | +79161234567 | | |
+John Smith 221 Baker Street, Apt 5 +44 20 7946 0958 | John Smith | | +442079460958 | | |
 Jan Kowalski -5000 zł zwrot | Jan Kowalski | | | | -5000.00 PLN | zwrot
-Иван Петров −3000 руб | Иван Петров | | | | -3000.00 RUB | 
-Anna Nowak - 5000 zł | Anna Nowak | | | | 5000.00 PLN | 
-Ola Kaczmarek 200 zł 601 200 300 | Ola Kaczmarek | | +48601200300 | | 200.00 PLN | 
-Max Mustermann 1000 EUR | Max Mustermann | | | | 1000.00 EUR | 
+Иван Петров −3000 руб | Иван Петров | | | | -3000.00 RUB |
+Anna Nowak - 5000 zł | Anna Nowak | | | | 5000.00 PLN |
+Ola Kaczmarek 200 zł 601 200 300 | Ola Kaczmarek | | +48601200300 | | 200.00 PLN |
+Max Mustermann 1000 EUR | Max Mustermann | | | | 1000.00 EUR |
 plan Max 500 zł | | | | | 500.00 PLN | plan Max
 spotkanie 3 maja 10:00 | | | | | | spotkanie 3 maja 10:00
 Вера в успех 100 руб | | | | | 100.00 RUB | Вера в успех
-Вера Иванова 8 916 123 45 67 | Вера Иванова | | +79161234567 | | | 
-J. Kowalski 600 100 200 | J. Kowalski | | +48600100200 | | | 
+Вера Иванова 8 916 123 45 67 | Вера Иванова | | +79161234567 | | |
+J. Kowalski 600 100 200 | J. Kowalski | | +48600100200 | | |
 """
 
 
