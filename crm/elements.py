@@ -7,14 +7,14 @@ writes; callers (Telegram handlers, a future REST API) never decide access thems
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz
 from sqlalchemy import inspect as sa_inspect
 
+from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
 from crm.enums import EntityType, Operation
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 _RELATIONSHIPS = {"responsible", "stage", "status", "pipeline", "contact", "company"}
 MAX_TITLE = 255
 MAX_COMMENT = 4000
-NAME_SIMILARITY = 90  # rapidfuzz token_sort_ratio at or above this is "a very similar name"
+NAME_CANDIDATES = 200  # stored names compared with a new one, those sharing most words first
 
 
 def fold(*parts: str | None) -> str:
@@ -72,33 +72,48 @@ class ElementInput:
     """What a person gave for a new element, whatever front end they used."""
 
     title: str = ""
-    name: str | None = None
-    company: str | None = None
+    name: str | None = None  # a person's name; None when the line named nobody
+    company: str | None = None  # a company's name (read from a legal form: `ACME Sp. z o.o.`)
     phones: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     amount: Decimal | None = None
     currency: str | None = None
     comment: str | None = None
     source: str | None = None
+    first_name: str | None = None  # parts of `name` when known (`Kowalski Jan`)
+    last_name: str | None = None
+    address: str | None = None  # kept in the client's comment: the models have no field for it
 
     @classmethod
     def from_parsed(cls, parsed: ParsedLine, **extra: Any) -> ElementInput:
         return cls(
             title=parsed.rest[:MAX_TITLE],
             name=parsed.name,
+            company=parsed.company,
             phones=parsed.phones,
             emails=parsed.emails,
             amount=parsed.money.amount if parsed.money else None,
             currency=parsed.money.currency if parsed.money else None,
+            first_name=parsed.first_name,
+            last_name=parsed.last_name,
+            address=parsed.address,
             **extra,
         )
 
     @property
     def has_person(self) -> bool:
-        return bool(self.name or self.phones or self.emails)
+        """Whether a new deal gets a contact: a name, or a phone/e-mail with no company to
+        hold it (a number is never dropped). `Abonament 900 zł` names nobody: no contact."""
+        return bool(self.name or ((self.phones or self.emails) and not self.company))
 
     def is_empty(self) -> bool:
-        return not (self.title or self.has_person or self.company or self.amount is not None)
+        return not (
+            self.title
+            or self.has_person
+            or self.company
+            or self.amount is not None
+            or self.address
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +182,18 @@ class ElementService:
         """`/deal`, `/contact`, `/company`, and `/lead` as typed (no mode logic here)."""
         if data.is_empty():
             raise InvalidValue("text", "")
+        if data.amount is not None and data.amount < 0:
+            raise InvalidValue("amount", str(data.amount))
         self.runtime.policy.require(
             actor, entity, Operation.ADD, Owner(actor.user_id, actor.department_id)
         )
         element: Element
         if entity is EntityType.CONTACT:
-            element = await self._new_contact(actor, data, name=data.name or data.title)
-            created = (ref_of(element),)
+            company = await self._new_company(actor, data, people=False) if data.company else None
+            element = await self._new_contact(
+                actor, data, name=data.name or data.title, company=company
+            )
+            created = (ref_of(element), *([ref_of(company)] if company else []))
         elif entity is EntityType.COMPANY:
             element = await self._new_company(actor, data)
             created = (ref_of(element),)
@@ -197,19 +217,33 @@ class ElementService:
     async def mode(self) -> CrmMode:
         return (await self.runtime.catalog.get(self.repos)).mode
 
-    async def _new_contact(self, actor: Actor, data: ElementInput, name: str | None) -> Contact:
+    async def _new_contact(
+        self,
+        actor: Actor,
+        data: ElementInput,
+        name: str | None,
+        company: Company | None = None,
+        *,
+        title_in_comment: bool = True,
+    ) -> Contact:
         name = (
             name
             or (data.phones[0] if data.phones else "")
             or (data.emails[0] if data.emails else "")
         )
+        if data.name and name == data.name and (data.first_name or data.last_name):
+            first, last = data.first_name, data.last_name
+        else:
+            first, last = _split_name(name)
+        remark = data.comment or (data.title if data.name and title_in_comment else None)
         contact = await self.repos.elements.add(
             Contact(
                 name=name[:MAX_TITLE],
-                first_name=_split_name(name)[0],
-                last_name=_split_name(name)[1],
-                comment=_comment(data.comment or (data.title if data.name else None)),
-                search_text=fold(name),
+                first_name=first[:120] if first else None,
+                last_name=last[:120] if last else None,
+                company_id=company.id if company else None,
+                comment=_comment(_with_address(remark, data.address)),
+                search_text=fold(name, names.search_key(name)),
                 **self._authored(actor, data),
             )
         )
@@ -217,19 +251,26 @@ class ElementService:
         await self.record(actor, ref_of(contact), "created")
         return contact
 
-    async def _new_company(self, actor: Actor, data: ElementInput) -> Company:
-        title = " ".join(p for p in (data.name, data.title) if p) or data.company or ""
+    async def _new_company(
+        self, actor: Actor, data: ElementInput, *, people: bool = True
+    ) -> Company:
+        """`/company`, or the company a deal or contact line named. `people=False`: a contact
+        is created beside it and takes the phones, e-mails and address."""
+        others = " ".join(p for p in (data.name, data.title) if p)
+        title = data.company or others
         if not title:
             title = data.phones[0] if data.phones else (data.emails[0] if data.emails else "")
+        remark = data.comment or (others if data.company and people else None)
         company = await self.repos.elements.add(
             Company(
                 title=title[:MAX_TITLE],
-                comment=_comment(data.comment),
+                comment=_comment(_with_address(remark, data.address if people else None)),
                 search_text=fold(title),
                 **self._authored(actor, data),
             )
         )
-        await self._add_communications(EntityType.COMPANY, company.id, data)
+        if people:
+            await self._add_communications(EntityType.COMPANY, company.id, data)
         await self.record(actor, ref_of(company), "created")
         return company
 
@@ -242,8 +283,10 @@ class ElementService:
                 contact_name=data.name,
                 company_title=data.company,
                 status_id=statuses[0].id,
-                comment=_comment(data.comment),
-                search_text=fold(title, data.name, data.company),
+                comment=_comment(_with_address(data.comment, data.address)),
+                search_text=fold(
+                    title, data.name, data.company, names.search_key(data.name or "")
+                ),
                 **self._money(data),
                 **self._authored(actor, data),
             )
@@ -255,27 +298,45 @@ class ElementService:
     async def _new_deal_with_contact(
         self, actor: Actor, data: ElementInput
     ) -> tuple[Deal, tuple[ElementRef, ...]]:
-        contact = await self._new_contact(actor, data, data.name) if data.has_person else None
+        contact = None
+        company = None
+        if data.company:
+            # With nobody named the company holds the phones, e-mails and address.
+            company = await self._new_company(
+                actor, replace(data, title="", name=None), people=not data.has_person
+            )
+        if data.has_person:
+            contact = await self._new_contact(
+                actor, data, data.name, company, title_in_comment=False
+            )
         catalog = await self.runtime.catalog.get(self.repos)
         pipeline = catalog.default_pipeline
         stage = catalog.stages[pipeline.id][0]
         now = self.runtime.clock.now()
-        title = data.title or data.name or (data.phones[0] if data.phones else "") or ""
+        title = (
+            data.title
+            or data.name
+            or data.company
+            or (data.phones[0] if data.phones else "")
+            or ""
+        )
+        address = None if contact or company else data.address
         deal = await self.repos.elements.add(
             Deal(
                 title=title[:MAX_TITLE],
                 pipeline_id=pipeline.id,
                 stage_id=stage.id,
                 contact_id=contact.id if contact else None,
-                comment=_comment(data.comment),
-                search_text=fold(title, data.name),
+                company_id=company.id if company else None,
+                comment=_comment(_with_address(data.comment, address)),
+                search_text=fold(title, data.name, data.company),
                 stage_changed_at=now,
                 **self._money(data),
                 **self._authored(actor, data),
             )
         )
         await self.record(actor, ref_of(deal), "created", stage=stage.id)
-        created = (ref_of(deal), ref_of(contact)) if contact else (ref_of(deal),)
+        created = (ref_of(deal), *(ref_of(e) for e in (contact, company) if e is not None))
         return deal, created
 
     def _authored(self, actor: Actor, data: ElementInput) -> dict[str, Any]:
@@ -338,28 +399,28 @@ class ElementService:
         return result
 
     async def _similar_names(self, entity: EntityType, name: str) -> list[Element]:
-        folded = fold(name)
-        tokens = [token for token in folded.split() if len(token) >= 3]
-        if not tokens:
+        """Stored names that are this person (crm/names.py decides), or for a company a very
+        similar company name. The candidates come from the repository: those sharing most
+        word beginnings and endings with the name first."""
+        needles = names.candidate_needles(name)
+        if not needles:
             return []
-        # Candidates share a word's first letters (a typo at the end still matches); those
-        # holding the whole name come first, so an exact duplicate is never cut off by the limit.
-        needles = list(dict.fromkeys(token[:4] for token in tokens))[:3]
-        models = [Company] if entity is EntityType.COMPANY else [Contact, Lead]
+        company = entity is EntityType.COMPANY
+        models = [Company] if company else [Contact, Lead]
+        same = names.same_company if company else names.same_person
         found: list[Element] = []
         for model in models:
-            candidates = await self.repos.elements.by_text(
-                model, needles, None, limit=200, prefer=folded
+            candidates = await self.repos.elements.name_candidates(
+                model, needles, limit=NAME_CANDIDATES
             )
             for candidate in candidates:
-                other = (
-                    candidate.name
-                    if isinstance(candidate, Contact)
-                    else (
-                        candidate.contact_name if isinstance(candidate, Lead) else candidate.title
-                    )
-                )
-                if other and fuzz.token_sort_ratio(folded, fold(other)) >= NAME_SIMILARITY:
+                if isinstance(candidate, Contact):
+                    other = candidate.name
+                elif isinstance(candidate, Lead):
+                    other = candidate.contact_name
+                else:
+                    other = candidate.title
+                if other and same(name, other):
                     found.append(candidate)
         return found
 
@@ -480,6 +541,10 @@ def _split_name(name: str) -> tuple[str | None, str | None]:
     if len(parts) < 2:
         return (parts[0][:120] if parts else None), None
     return parts[0][:120], " ".join(parts[1:])[:120]
+
+
+def _with_address(text: str | None, address: str | None) -> str | None:
+    return "\n".join(p for p in (text, address) if p) or None
 
 
 def _comment(text: str | None) -> str | None:

@@ -84,9 +84,19 @@ async def create(
     force: bool = False,
 ) -> None:
     region = region_for_locale(crm.users.locale_of(user))
-    data = ElementInput.from_parsed(
-        parse_line(text, region=region, default_currency=crm.runtime.config.base_currency)
-    )
+    parsed = parse_line(text, region=region, default_currency=crm.runtime.config.base_currency)
+    if parsed.money is not None and parsed.money.amount < 0:
+        # Refused, never made positive; the next line is read as this element again.
+        await state.set_state(CreateForm.details)
+        await state.update_data(entity=entity.value)
+        await message.answer(
+            _(
+                "An amount cannot be negative. Send the line again with the amount as a "
+                "positive number, for example <code>5000 zł</code>; /cancel to stop."
+            )
+        )
+        return
+    data = ElementInput.from_parsed(parsed)
     if data.is_empty():
         await message.answer(prompt(entity))
         return

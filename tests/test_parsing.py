@@ -37,6 +37,8 @@ def test_polish_lead_line() -> None:
         emails=("jan@firma.pl",),
         money=money("5000.00", "PLN"),
         rest="strona internetowa",
+        first_name="Jan",
+        last_name="Kowalski",
     )
 
 
@@ -52,6 +54,8 @@ def test_russian_deal_line() -> None:
         emails=(),
         money=money("10000.00", "RUB"),
         rest="поставка оборудования",
+        first_name="Иван",
+        last_name="Петров",
     )
 
 
@@ -63,6 +67,8 @@ def test_contact_line_with_local_phone_format() -> None:
         emails=("anna.nowak@example.com",),
         money=None,
         rest="",
+        first_name="Anna",
+        last_name="Nowak",
     )
 
 
@@ -454,7 +460,11 @@ def test_telegram_username_is_not_an_email() -> None:
     ],
 )
 def test_names(text: str, name: str, rest: str) -> None:
-    assert parse_line(text) == ParsedLine(name, (), (), None, rest)
+    parsed = parse_line(text)
+    assert (parsed.name, parsed.phones, parsed.emails, parsed.money, parsed.rest) == (
+        name, (), (), None, rest
+    )  # fmt: skip
+    assert (parsed.company, parsed.address) == (None, None)
     assert extract_name(text) == (name, rest)
 
 
@@ -462,18 +472,14 @@ def test_names(text: str, name: str, rest: str) -> None:
     "text",
     [
         "strona www",
-        "strona www Jan Kowalski",  # the name must come first
         "поставка оборудования",
         "CRM wdrożenie",
         "IT Kowalski",
-        "JAN KOWALSKI",  # short all-caps words read as acronyms
         "Order 15",
         "Zamówienie sklep",
         "Заказ Иванова",
         "Windows 11 licencje",  # one capitalised word directly before a number
         "J Kowalski",  # one letter is an initial, not a name
-        "jan kowalski",
-        "123 Jan",
         "<b>Jan</b>",
         "Jan2 Kowalski",
         "Pani z recepcji",  # a salutation without a name stays in the text
@@ -492,28 +498,46 @@ def test_no_name_line_with_money() -> None:
     )
 
 
+# Issue 11: a name was only read at the start of the line and only when capitalised; the old
+# expectations here ("strona www Jan Kowalski", "JAN KOWALSKI", "jan kowalski", "123 Jan" have
+# no name) were the defect.
 @pytest.mark.parametrize(
-    "text",
+    ("text", "name", "rest"),
     [
-        "Kowalski Sp. z o.o.",
-        "Kowalski sp. z o.o. strona",
-        "Kowalski spółka Sp.z o.o.",
-        "Nowak S.A. dostawa",
-        "Kowalski i Syn Sp. j.",
-        "Kowalski Sp.k.",
-        "Acme LLC",
-        "Smith Ltd website",
-        "Müller GmbH Maschinen",
-        "Ромашка ООО поставка",
-        "ООО Ромашка",
-        "ИП Иванов",
-        "Иванов АО",
+        ("strona www Jan Kowalski", "Jan Kowalski", "strona www"),
+        ("JAN KOWALSKI", "JAN KOWALSKI", ""),
+        ("jan kowalski", "Jan Kowalski", ""),
+        ("123 Jan", "Jan", "123"),
     ],
 )
-def test_company_forms_mean_no_person_name(text: str) -> None:
+def test_names_anywhere_and_in_any_case(text: str, name: str, rest: str) -> None:
+    assert extract_name(text) == (name, rest)
+
+
+# Issue 11: a legal form used to mean only "no person here", the company stayed in the title.
+@pytest.mark.parametrize(
+    ("text", "company", "rest"),
+    [
+        ("Kowalski Sp. z o.o.", "Kowalski Sp. z o.o.", ""),
+        ("Kowalski sp. z o.o. strona", "Kowalski sp. z o.o.", "strona"),
+        ("Kowalski spółka Sp.z o.o.", "Kowalski spółka Sp.z o.o.", ""),
+        ("Nowak S.A. dostawa", "Nowak S.A.", "dostawa"),
+        ("Kowalski i Syn Sp. j.", "Kowalski i Syn Sp. j.", ""),
+        ("Kowalski Sp.k.", "Kowalski Sp.k.", ""),
+        ("Acme LLC", "Acme LLC", ""),
+        ("Smith Ltd website", "Smith Ltd", "website"),
+        ("Müller GmbH Maschinen", "Müller GmbH", "Maschinen"),
+        ("Ромашка ООО поставка", "Ромашка ООО", "поставка"),
+        ("ООО Ромашка", "ООО Ромашка", ""),
+        ("ИП Иванов", "ИП Иванов", ""),
+        ("Иванов АО", "Иванов АО", ""),
+    ],
+)
+def test_company_forms_mark_the_company(text: str, company: str, rest: str) -> None:
     parsed = parse_line(f"{text} 5000 zł 600 100 200")
     assert parsed.name is None
-    assert parsed.rest == text
+    assert parsed.company == company
+    assert parsed.rest == rest
     assert parsed.money == money("5000.00", "PLN")
     assert parsed.phones == (PL_PHONE,)
 
@@ -538,7 +562,7 @@ def test_empty_brackets_left_by_a_phone_are_removed() -> None:
 # --- hostile and odd input --------------------------------------------------------------------
 @pytest.mark.parametrize("text", ["", " ", "\n\t ", "\x00\x01\x02", "\u200b\ufeff"])
 def test_empty_input(text: str) -> None:
-    assert parse_line(text) == ParsedLine(None, (), (), None, "")
+    assert parse_line(text) == ParsedLine(None, (), (), None, "", None, None, None, None)
 
 
 def test_control_and_format_characters_are_stripped() -> None:

@@ -149,6 +149,31 @@ class ElementRepo:
             )
         return (await self.session.scalars(query.order_by(*order).limit(limit))).unique().all()
 
+    async def name_candidates(
+        self, model: type[E], needles: Sequence[str], limit: int
+    ) -> Sequence[E]:
+        """Elements whose folded search text holds any of `needles`, those holding the most
+        first, then the newest: the ones the duplicate-name rule (crm/names.py) looks at.
+
+        Ranking by the count keeps an old exact or one-typo duplicate ahead of hundreds of
+        newer elements that only share a surname.
+        """
+        if not needles:
+            return []
+        hits = [
+            case((model.search_text.contains(n, autoescape=True), 1), else_=0) for n in needles
+        ]
+        score = hits[0]
+        for hit in hits[1:]:
+            score = score + hit
+        query = (
+            select(model)
+            .where(or_(*(model.search_text.contains(n, autoescape=True) for n in needles)))
+            .order_by(score.desc(), model.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).unique().all()
+
     async def by_ids(self, model: type[E], ids: Sequence[int], scope: Scope | None) -> Sequence[E]:
         if not ids:
             return []
