@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.dispatcher import CrmDispatcher
 from bot.factory import (
     create_bot,
     create_dispatcher,
@@ -46,7 +47,7 @@ class App:
     i18n: I18n
     storage: BaseStorage
     bot: Bot
-    dp: Dispatcher
+    dp: CrmDispatcher
     sender: Sender
 
     def scheduler(self) -> AsyncIOScheduler:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from crm.codes import ElementRef
 from crm.dates import Deadline, parse_deadline, parse_when
+from crm.effects import Effect, note
 from crm.elements import ElementService
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
@@ -214,6 +215,7 @@ class ActivityService:
 
     async def delete(self, actor: Actor, activity_id: int) -> None:
         activity = await self._editable(actor, activity_id)
+        note(self.repos.session, Effect("activity_deleted", primary_ref(activity), activity.id))
         await self.repos.activities.delete(activity)
         await self.repos.commit()
 
@@ -228,6 +230,9 @@ class ActivityService:
         await self.repos.session.flush()
         for user_id in sorted(self._people(activity)):
             await self._schedule(activity, user_id, None)
+        note(
+            self.repos.session, Effect("activity_rescheduled", primary_ref(activity), activity.id)
+        )
         await self.repos.commit()
         return activity
 
@@ -253,6 +258,7 @@ class ActivityService:
         self.repos.reminders.add(
             Reminder(activity_id=activity.id, user_id=actor.user_id, due_at=due, kind="snooze")
         )
+        note(self.repos.session, Effect("activity_snoozed", primary_ref(activity), activity.id))
         await self.repos.commit()
         return due
 
