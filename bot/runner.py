@@ -7,6 +7,7 @@ import gc
 import logging
 import secrets
 import signal
+from typing import Any
 
 from aiogram import Bot
 from aiogram.methods import TelegramMethod
@@ -64,6 +65,10 @@ class WebhookHandler(SimpleRequestHandler):
     failed after the effect was committed (a redelivery would not repeat it anyway).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rejections = Throttle()  # a flood of bad requests logs one line a minute
+
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         if not self.secret_token:
             return True
@@ -74,7 +79,7 @@ class WebhookHandler(SimpleRequestHandler):
     async def handle(self, request: web.Request) -> web.Response:
         bot = await self.resolve_bot(request)
         if not self.verify_secret(request.headers.get(SECRET_HEADER, ""), bot):
-            if _rejections.allow("secret"):
+            if self.rejections.allow("secret"):
                 log.warning("webhook request with a wrong secret token from %s", request.remote)
             return web.Response(text="Unauthorized", status=401)
         try:
@@ -83,7 +88,7 @@ class WebhookHandler(SimpleRequestHandler):
                 raise ValueError("not a JSON object")
             update = Update.model_validate(raw, context={"bot": bot})
         except ValueError as exc:  # JSON, encoding and pydantic validation errors alike
-            if _rejections.allow("body"):
+            if self.rejections.allow("body"):
                 log.warning("webhook request that is not an update: %s", type(exc).__name__)
             return web.Response(text="Bad Request", status=400)
         dispatcher = self.dispatcher
@@ -96,9 +101,6 @@ class WebhookHandler(SimpleRequestHandler):
             )
         method = result if isinstance(result, TelegramMethod) else None
         return web.Response(body=self._build_response_writer(bot=bot, result=method))
-
-
-_rejections = Throttle()
 
 
 def create_webhook_app(app: App) -> web.Application:

@@ -57,7 +57,7 @@ class Journal:
         self.committed.extend(self.pending)
         self.pending.clear()
 
-    def _rolled_back(self, _session: Session) -> None:
+    def _rolled_back(self, _session: Session, _previous: object) -> None:
         self.pending.clear()
 
 

@@ -132,6 +132,15 @@ class FakeTelegram:
                 await response.read()
                 return response.status
 
+    async def post_raw(
+        self, url: str, body: bytes, headers: dict[str, str] | list[tuple[str, bytes]]
+    ) -> int:
+        """POST any bytes with any headers (a hostile or broken caller); return the status."""
+        async with ClientSession() as http:
+            async with http.post(url, data=body, headers=headers, timeout=15) as response:
+                await response.read()
+                return response.status
+
     def _remember_chat(self, update: dict[str, Any]) -> None:
         for key in ("message", "edited_message"):
             if key in update:

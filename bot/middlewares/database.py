@@ -126,7 +126,7 @@ class DatabaseMiddleware(BaseMiddleware):
                 outcome.committed = True
                 outcome._marker_in_transaction = False
 
-        def after_rollback(_sync: Session) -> None:
+        def after_rollback(_sync: Session, _previous: object) -> None:
             outcome._marker_in_transaction = False
 
         event.listen(session, "before_commit", before_commit)

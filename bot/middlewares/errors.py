@@ -14,6 +14,7 @@ from bot.middlewares.outages import outage_cause
 from bot.replies import describe_error, notify_event
 from crm.codes import ElementRef
 from crm.effects import Effect
+from crm.enums import EntityType
 from crm.errors import CrmError
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,11 @@ _ACTIVITIES = frozenset({"activity", "activity_done", "activity_rescheduled", "a
 
 def describe_effects(effects: Sequence[Effect]) -> str:
     """What a committed update did, for when its own reply could not be shown."""
-    created = _refs(effects, lambda kind: kind == "created")
+    # A deal before the contact made with it: the element the person asked for comes first.
+    created = sorted(
+        _refs(effects, lambda kind: kind == "created"),
+        key=lambda ref: _CREATED_ORDER.index(ref.entity),
+    )
     # Everything else the timeline records of an element: stage, note, responsible, source, …
     changed = [
         ref
@@ -114,6 +119,9 @@ def describe_effects(effects: Sequence[Effect]) -> str:
     if not lines and any(e.kind == "activity_deleted" for e in effects):
         lines.append(_("The activity was deleted; the reply could not be shown."))
     return "\n".join(lines) or _("Your change was saved, but the reply could not be shown.")
+
+
+_CREATED_ORDER = [EntityType.DEAL, EntityType.LEAD, EntityType.COMPANY, EntityType.CONTACT]
 
 
 def _refs(effects: Sequence[Effect], kind_matches: Callable[[str], bool]) -> list[ElementRef]:
