@@ -125,7 +125,7 @@ async def test_failure_before_any_commit_changes_nothing_and_says_so(harness: Ha
 
 async def test_two_instances_get_the_same_update_at_once_one_deal(harness: Harness) -> None:
     anna = await harness.member(Role.REP, "Anna")
-    update = anna.message_update("/deal Jan Kowalski 5000 zł strona")
+    update = anna.message_update("/deal strona internetowa 5000 zł")
     start = len(harness.tg.calls)
     results = await asyncio.gather(harness.post(update), harness.post(update))
     assert [r.status for r in results] == [200, 200]
