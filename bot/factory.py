@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.dispatcher import CrmDispatcher
+from bot.edits import NotModifiedIsDone
 from bot.i18n import CrmI18nMiddleware
 from bot.middlewares import (
     AccessGateMiddleware,
@@ -56,6 +57,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         if settings.telegram.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
     token = settings.telegram.bot_token
+    session.middleware(NotModifiedIsDone())
     return Bot(
         token=token.get_secret_value() if token else OFFLINE_TOKEN,
         session=session,
