@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.utils.i18n import I18n
@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.dispatcher import CrmDispatcher
 from bot.factory import (
     create_bot,
     create_dispatcher,
@@ -48,7 +49,7 @@ class App:
     i18n: I18n
     storage: BaseStorage
     bot: Bot
-    dp: Dispatcher
+    dp: CrmDispatcher
     sender: Sender
 
     def background(self) -> Background:

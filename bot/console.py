@@ -135,7 +135,8 @@ class Console:
                 return
         else:
             update = Update(update_id=next(self._update_ids), message=self._message(line))
-        await self.app.dp.feed_update(self.app.bot, update)
+        # The console's update ids restart at 1 every session: no "handled before" markers.
+        await self.app.dp.feed_update(self.app.bot, update, remember_update=False)
 
     def _message(self, text: str) -> Message:
         return Message(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -20,6 +20,8 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.dispatcher import CrmDispatcher
+from bot.edits import NotModifiedIsDone
 from bot.i18n import CrmI18nMiddleware
 from bot.middlewares import (
     AccessGateMiddleware,
@@ -55,6 +57,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         if settings.telegram.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
     token = settings.telegram.bot_token
+    session.middleware(NotModifiedIsDone())
     return Bot(
         token=token.get_secret_value() if token else OFFLINE_TOKEN,
         session=session,
@@ -77,6 +80,9 @@ def create_storage(settings: Settings, prefix: str = "crm") -> BaseStorage:
 
         return RedisStorage.from_url(
             settings.redis.redis_url,
+            # An unreachable Redis fails an update within seconds (a localized "try again"
+            # and 503), instead of hanging it; the client reconnects by itself afterwards.
+            connection_kwargs={"socket_connect_timeout": 5, "socket_timeout": 5},
             key_builder=DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True),
         )
     return MemoryStorage()
@@ -90,11 +96,12 @@ def create_dispatcher(
     i18n: I18n,
     storage: BaseStorage,
     sender: Sender,
-) -> Dispatcher:
+) -> CrmDispatcher:
     isolation = None
     if hasattr(storage, "create_isolation") and settings.redis.redis_url:
         isolation = storage.create_isolation()
-    dp = Dispatcher(
+    dp = CrmDispatcher(
+        i18n=i18n,
         storage=storage,
         events_isolation=isolation,
         settings=settings,

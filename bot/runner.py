@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 import signal
+from typing import Any
 
+from aiogram import Bot
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from bot.app import App
+from bot.dispatcher import CrmDispatcher, ServiceUnavailable
+from bot.middlewares.outages import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +54,66 @@ async def run_polling(app: App) -> None:
     )
 
 
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class WebhookHandler(SimpleRequestHandler):
+    """aiogram's handler, answering what Telegram's retry logic needs to hear.
+
+    401 for a wrong (or undecodable) secret and 400 for a body that is not an update, both
+    without a traceback; 503 while the database or Redis is unreachable, so that Telegram
+    delivers the update again; 200 once the update is handled — also when only its reply
+    failed after the effect was committed (a redelivery would not repeat it anyway).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rejections = Throttle()  # a flood of bad requests logs one line a minute
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        if not self.secret_token:
+            return True
+        # Header values are decoded with surrogateescape; compare bytes, whatever was sent.
+        given = telegram_secret_token.encode("utf-8", "surrogateescape")
+        return secrets.compare_digest(given, self.secret_token.encode())
+
+    async def handle(self, request: web.Request) -> web.Response:
+        bot = await self.resolve_bot(request)
+        if not self.verify_secret(request.headers.get(SECRET_HEADER, ""), bot):
+            if self.rejections.allow("secret"):
+                log.warning("webhook request with a wrong secret token from %s", request.remote)
+            return web.Response(text="Unauthorized", status=401)
+        try:
+            raw = await request.json(loads=bot.session.json_loads)
+            if not isinstance(raw, dict):
+                raise ValueError("not a JSON object")
+            update = Update.model_validate(raw, context={"bot": bot})
+        except ValueError as exc:  # JSON, encoding and pydantic validation errors alike
+            if self.rejections.allow("body"):
+                log.warning("webhook request that is not an update: %s", type(exc).__name__)
+            return web.Response(text="Bad Request", status=400)
+        dispatcher = self.dispatcher
+        assert isinstance(dispatcher, CrmDispatcher)
+        try:
+            result = await dispatcher.feed_update_or_refuse(bot, update, **self.data)
+        except ServiceUnavailable:
+            return web.Response(
+                text="Service Unavailable", status=503, headers={"Retry-After": "60"}
+            )
+        method = result if isinstance(result, TelegramMethod) else None
+        return web.Response(body=self._build_response_writer(bot=bot, result=method))
+
+
 def create_webhook_app(app: App) -> web.Application:
     """The aiohttp application: the webhook route and a health check for load balancers.
 
-    Updates are handled before Telegram gets its 200 (`handle_in_background=False`): if the
-    process dies mid-update, Telegram delivers it again instead of it being lost.
+    Updates are handled before Telegram gets its answer (`handle_in_background=False`): if the
+    process dies mid-update, Telegram delivers it again instead of it being lost, and the
+    `processed_updates` marker keeps a committed one from being handled twice.
     """
     secret = app.settings.webhook.webhook_secret
     web_app = web.Application(client_max_size=1024 * 1024)
-    SimpleRequestHandler(
+    WebhookHandler(
         dispatcher=app.dp,
         bot=app.bot,
         secret_token=secret.get_secret_value() if secret else None,

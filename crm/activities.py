@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from crm.codes import ElementRef
 from crm.dates import Deadline, PastDeadline, parse_deadline, parse_when, past_deadline
+from crm.effects import Effect, note
 from crm.elements import ElementService
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
@@ -237,6 +238,7 @@ class ActivityService:
         """Delete the activity and its reminders; the element's history keeps a line of it."""
         activity = await self._editable(actor, activity_id)
         subject, ref = activity.subject, primary_ref(activity)
+        note(self.repos.session, Effect("activity_deleted", ref, activity_id))
         await self.repos.activities.delete(activity)  # its reminders go with it (FK cascade)
         if ref is not None:
             await self.elements.record(
@@ -269,6 +271,9 @@ class ActivityService:
         await self.repos.session.flush()
         for user_id in sorted(self._people(activity)):
             await self._schedule(activity, user_id, None)
+        note(
+            self.repos.session, Effect("activity_rescheduled", primary_ref(activity), activity.id)
+        )
         await self.repos.commit()
         return activity
 
@@ -296,6 +301,7 @@ class ActivityService:
         self.repos.reminders.add(
             Reminder(activity_id=activity.id, user_id=actor.user_id, due_at=due, kind="snooze")
         )
+        note(self.repos.session, Effect("activity_snoozed", primary_ref(activity), activity.id))
         await self.repos.commit()
         return due
 

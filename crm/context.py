@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.catalog import CatalogCache
 from crm.clock import Clock, SystemClock
+from crm.effects import Journal, journal_of
 from crm.permissions import AccessPolicy
 from storage.models import User
 from storage.repositories import Repos
@@ -45,6 +46,11 @@ class Crm:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.repos = Repos(session)
         self.runtime = runtime
+
+    @property
+    def journal(self) -> Journal:
+        """What this unit of work did (`crm.effects`): noted by the services, kept on commit."""
+        return journal_of(self.repos.session)
 
     @cached_property
     def users(self) -> UserService:

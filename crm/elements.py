@@ -17,6 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
+from crm.effects import Effect, note
 from crm.enums import EntityType, Operation
 from crm.errors import InvalidValue, NotFound
 from crm.modes import CrmMode
@@ -467,6 +468,8 @@ class ElementService:
 
     # --- timeline ----------------------------------------------------------------------------
     async def record(self, actor: Actor | None, ref: ElementRef, kind: str, **data: Any) -> None:
+        activity_id = data.get("id") if kind.startswith("activity") else None
+        note(self.repos.session, Effect(kind, ref, activity_id))  # what the reply tells, if any
         await self.repos.elements.add_timeline(
             TimelineEntry(
                 entity=ref.entity.value,

@@ -20,3 +20,13 @@ async def purge_expired_invites(
     if removed:
         log.info("removed %d expired invite(s)", removed)
     return removed
+
+
+async def purge_processed_updates(
+    sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime
+) -> int:
+    async with sessionmaker() as session:
+        removed = await maintenance.purge_processed_updates(Crm(session, runtime))
+    if removed:
+        log.info("forgot %d processed update marker(s)", removed)
+    return removed

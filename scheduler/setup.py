@@ -27,6 +27,13 @@ def create_scheduler(
         id="purge_expired_invites",
         replace_existing=True,
     )
+    scheduler.add_job(
+        jobs.purge_processed_updates,
+        IntervalTrigger(hours=1),
+        kwargs={"sessionmaker": sessionmaker, "runtime": runtime},
+        id="purge_processed_updates",
+        replace_existing=True,
+    )
     if reminders is not None:
         # Only a wake-up call: the engine runs its own pipeline, so this job returns at once
         # and never overlaps itself ("maximum number of running instances reached").

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,128 @@ _STRING_FIELDS = {
     "text", "caption", "parse_mode", "callback_query_id", "url", "secret_token",
     "description", "short_description", "name", "language_code", "inline_message_id",
 }  # fmt: skip
+
+
+# What Telegram enforces (https://core.telegram.org/bots/api): a bot that breaks a rule gets 400
+# there, so it gets 400 here — and the harness fails the test (`FakeTelegram.violations`).
+MAX_TEXT = 4096  # characters of a message text after entities parsing (UTF-16 code units)
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64  # bytes
+MAX_ALERT = 200  # answerCallbackQuery text
+HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+    "code", "pre", "blockquote", "tg-emoji",
+}  # fmt: skip
+HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*)?)>")
+_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+
+
+# One sequence for every fake in the process: Telegram never gives two updates of a bot the same
+# id, and two instances behind a balancer (two fakes in one test) share one database of
+# processed update ids.
+_UPDATE_IDS = itertools.count(1)
+
+
+class BadRequest(Exception):
+    """A rule of Telegram's broken: answered 400 with Telegram's own description."""
+
+
+class NotModified(BadRequest):
+    """An edit to what the message already shows."""
+
+
+def parse_html(text: str) -> str:
+    """The plain text of a `parse_mode=HTML` message, or BadRequest as Telegram words it."""
+    plain: list[str] = []
+    stack: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "<":
+            match = _TAG.match(text, i)
+            offset = len(text[:i].encode())
+            if match is None:
+                raise BadRequest(
+                    f"can't parse entities: Unclosed start tag at byte offset {offset}"
+                )
+            closing, name, attrs = match.group(1), match.group(2).lower(), match.group(3)
+            if name not in HTML_TAGS:
+                raise BadRequest(
+                    f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {offset}'
+                )
+            if closing:
+                if not stack or stack[-1] != name:
+                    raise BadRequest(
+                        f"can't parse entities: Unexpected end tag at byte offset {offset}"
+                    )
+                stack.pop()
+            else:
+                if name == "span" and "tg-spoiler" not in attrs:
+                    raise BadRequest(
+                        'can\'t parse entities: Tag "span" must have class "tg-spoiler" '
+                        f"at byte offset {offset}"
+                    )
+                stack.append(name)
+            i = match.end()
+        elif char == "&":
+            match = _ENTITY.match(text, i)
+            if match is None:
+                plain.append("&")  # Telegram leaves a lone ampersand as it is
+                i += 1
+                continue
+            body = match.group(1)
+            if body.startswith("#x"):
+                plain.append(chr(int(body[2:], 16)))
+            elif body.startswith("#"):
+                plain.append(chr(int(body[1:])))
+            elif body in HTML_ENTITIES:
+                plain.append(HTML_ENTITIES[body])
+            else:
+                offset = len(text[:i].encode())
+                raise BadRequest(
+                    f'can\'t parse entities: Unsupported HTML entity "&{body};" at byte offset '
+                    f"{offset}"
+                )
+            i = match.end()
+        else:
+            plain.append(char)
+            i += 1
+    if stack:
+        raise BadRequest(
+            f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\""
+        )
+    return "".join(plain)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_text(params: dict[str, Any], key: str = "text") -> None:
+    """Raise BadRequest where Telegram would refuse the text or caption of a message."""
+    if key not in params:
+        return
+    raw = str(params[key])
+    plain = parse_html(raw) if str(params.get("parse_mode") or "").upper() == "HTML" else raw
+    limit = MAX_TEXT if key == "text" else MAX_CAPTION
+    if key == "text" and not plain.strip():
+        raise BadRequest("message text is empty")
+    if utf16_len(plain) > limit:
+        raise BadRequest("message is too long" if key == "text" else "message caption is too long")
+
+
+def check_markup(params: dict[str, Any]) -> None:
+    markup = params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if not str(button.get("text") or "").strip():
+                raise BadRequest("inline keyboard button text is empty")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+                raise BadRequest("BUTTON_DATA_INVALID")
 
 
 @dataclass
@@ -67,13 +190,16 @@ class FakeTelegram:
         }
         self.calls: list[Call] = []
         self.failures: list[Failure] = []
+        # Calls Telegram would have refused (400): a test that expects one clears the list.
+        self.violations: list[tuple[str, str]] = []
+        self.not_modified = 0  # edits refused as changing nothing (the bot must take it calmly)
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
         self.webhook: dict[str, Any] | None = None
         self._pending: list[dict[str, Any]] = []
         self._confirmed = 0  # every update_id below this was handed out and acknowledged
         self._changed = asyncio.Condition()
-        self._update_ids = itertools.count(1)
+        self._update_ids = _UPDATE_IDS
         self._message_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -132,6 +258,15 @@ class FakeTelegram:
                 await response.read()
                 return response.status
 
+    async def post_raw(
+        self, url: str, body: bytes, headers: dict[str, str] | list[tuple[str, bytes]]
+    ) -> int:
+        """POST any bytes with any headers (a hostile or broken caller); return the status."""
+        async with ClientSession() as http:
+            async with http.post(url, data=body, headers=headers, timeout=15) as response:
+                await response.read()
+                return response.status
+
     def _remember_chat(self, update: dict[str, Any]) -> None:
         for key in ("message", "edited_message"):
             if key in update:
@@ -177,6 +312,12 @@ class FakeTelegram:
             call.result = await self._result(method.lower(), params, files)
         except KeyError as exc:
             return _error(400, f"Bad Request: {exc.args[0]}")
+        except NotModified as exc:  # a race the bot cannot avoid: not a violation
+            self.not_modified += 1
+            return _error(400, f"Bad Request: {exc}")
+        except BadRequest as exc:
+            self.violations.append((method, str(exc)))
+            return _error(400, f"Bad Request: {exc}")
         if self.on_call is not None:
             self.on_call(call)
         return web.json_response({"ok": True, "result": call.result})
@@ -212,11 +353,29 @@ class FakeTelegram:
             return await self._get_updates(params)
         if method == "getme":
             return self.bot_user
+        if method in ("sendmessage", "senddocument", "sendphoto", "editmessagetext"):
+            check_text(
+                params, "text" if method in ("sendmessage", "editmessagetext") else "caption"
+            )
+        if method in ("sendmessage", "senddocument", "sendphoto", "editmessagetext",
+                      "editmessagereplymarkup"):  # fmt: skip
+            check_markup(params)
+        if (
+            method == "answercallbackquery"
+            and utf16_len(str(params.get("text") or "")) > MAX_ALERT
+        ):
+            raise BadRequest("MESSAGE_TOO_LONG")
         if method in ("sendmessage", "senddocument", "sendphoto"):
             return self._new_message(params, files)
         if method in ("editmessagetext", "editmessagereplymarkup"):
             key = (int(params["chat_id"]), int(params["message_id"]))
             message = self.messages[key]
+            same_text = "text" not in params or params["text"] == message.get("text")
+            if same_text and params.get("reply_markup") == message.get("reply_markup"):
+                raise NotModified(
+                    "message is not modified: specified new message content and reply markup "
+                    "are exactly the same as a content and reply markup of the current message"
+                )
             if "text" in params:
                 message["text"] = params["text"]
             if "reply_markup" in params:

@@ -4,6 +4,7 @@ from storage.models.activities import Activity, ActivityBinding, ActivityPartici
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
+from storage.models.updates import ProcessedUpdate
 
 __all__ = [
     "Activity",
@@ -20,6 +21,7 @@ __all__ = [
     "Invite",
     "Lead",
     "Pipeline",
+    "ProcessedUpdate",
     "Reminder",
     "Stage",
     "TimelineEntry",

@@ -8,6 +8,7 @@ from storage.repositories.activities import ActivityRepo, ReminderRepo
 from storage.repositories.chats import ChatRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
+from storage.repositories.updates import ProcessedUpdateRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
 
 
@@ -24,6 +25,7 @@ class Repos:
         self.pipelines = PipelineRepo(session)
         self.activities = ActivityRepo(session)
         self.reminders = ReminderRepo(session)
+        self.processed_updates = ProcessedUpdateRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -36,6 +38,7 @@ __all__ = [
     "ElementRepo",
     "InviteRepo",
     "PipelineRepo",
+    "ProcessedUpdateRepo",
     "ReminderRepo",
     "Repos",
     "UserRepo",
