@@ -34,6 +34,13 @@ _ORIGINS: tuple[tuple[str, str], ...] = (
 
 
 def describe_failure(exc: BaseException, settings: Settings) -> str:
+    try:
+        return _describe(exc, settings)
+    except Exception:  # the description must never be the next failure
+        return f"stopped by an unexpected error: {one_line(exc)}"
+
+
+def _describe(exc: BaseException, settings: Settings) -> str:
     origin = _origin(exc)
     if origin == "database":
         return _database(exc, settings)
@@ -64,6 +71,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _group(module: str) -> str | None:
     for prefix, origin in _ORIGINS:
         if module == prefix or module.startswith(prefix + "."):
+            return origin
+        if prefix == "aiohttp.web" and module.startswith(prefix):  # web_runner, web_server
             return origin
     return None
 

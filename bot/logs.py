@@ -14,7 +14,6 @@ import asyncio
 import logging
 import sys
 import threading
-import traceback
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -256,7 +255,3 @@ def asyncio_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str
 
 def install_asyncio_handler() -> None:
     asyncio.get_running_loop().set_exception_handler(asyncio_exception_handler)
-
-
-def format_traceback(exc: BaseException) -> str:
-    return redact("".join(traceback.format_exception(exc)))

@@ -191,6 +191,32 @@ async def test_a_bad_token_is_named(tmp_path: Path, sqlite_template: Path) -> No
     )
 
 
+async def test_webhook_port_in_use_is_named(tmp_path: Path, sqlite_template: Path) -> None:
+    from tests.fakeapi import FakeTelegram
+
+    shutil.copy(sqlite_template, tmp_path / "crm.db")
+    tg = FakeTelegram(TOKEN)
+    await tg.start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = environment(
+            tmp_path, TELEGRAM_API_URL=tg.base_url, WEBHOOK_URL="https://crm.example.test/hook",
+            WEBHOOK_SECRET=WEBHOOK_SECRET, LISTEN_HOST="127.0.0.1", LISTEN_PORT=str(port),
+        )  # fmt: skip
+        try:
+            outcome = await crmbot(tmp_path, env, "run")
+        finally:
+            await tg.stop()
+    outcome.assert_discreet()
+    assert outcome.returncode == 1
+    assert outcome.lines == [
+        f"crmbot: cannot listen on 127.0.0.1:{port} (LISTEN_HOST, LISTEN_PORT): "
+        "address already in use"
+    ]
+
+
 # --- the scheduler: reminders meet the faults -------------------------------------------------
 async def _seed_due_reminder(url: str) -> None:
     from datetime import UTC, datetime, timedelta
