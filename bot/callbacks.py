@@ -1,8 +1,23 @@
-"""Callback data: short prefixes, ids only (64 bytes at most), never trusted by handlers."""
+"""Callback data: short prefixes, ids only (64 bytes at most), never trusted by handlers.
+
+Anyone can send any callback data, so every number is bounded here: a forged id beyond what
+an id column holds (crm.numbers.MAX_ID) fails to unpack, no handler matches, and the press
+gets the "button no longer works" alert (handlers/fallback.py) instead of reaching SQL.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+from crm.numbers import MAX_ID
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # a database row (INTEGER columns)
+Page = Annotated[int, Field(ge=0, le=100_000)]
+Flags = Annotated[int, Field(ge=0, le=255)]  # a small bit set
+TzIndex = Annotated[int, Field(ge=-1, le=1000)]
 
 
 class LangCb(CallbackData, prefix="lg"):
@@ -10,7 +25,7 @@ class LangCb(CallbackData, prefix="lg"):
 
 
 class TzCb(CallbackData, prefix="tz"):
-    index: int  # into crm.timezones.COMMON_TIMEZONES; -1 asks for a typed name
+    index: TzIndex  # into crm.timezones.COMMON_TIMEZONES; -1 asks for a typed name
 
 
 class SettingsCb(CallbackData, prefix="st"):
@@ -22,20 +37,20 @@ class ElCb(CallbackData, prefix="el"):
 
     action: str
     kind: str  # the code letters: L, C, CO, D
-    id: int
-    page: int = 0
+    id: Id
+    page: Page = 0
 
 
 class StageCb(CallbackData, prefix="sg"):
     kind: str
-    id: int
-    stage: int
+    id: Id
+    stage: Id
 
 
 class AssignCb(CallbackData, prefix="as"):
     kind: str
-    id: int
-    user: int
+    id: Id
+    user: Id
 
 
 class DupCb(CallbackData, prefix="dp"):
@@ -44,22 +59,22 @@ class DupCb(CallbackData, prefix="dp"):
 
 class ListCb(CallbackData, prefix="ls"):
     what: str  # my, deals, leads, contacts, companies
-    page: int
+    page: Page
 
 
 class ConvCb(CallbackData, prefix="cv"):
     """Lead conversion options; `flags` is a bit set: 1 contact, 2 company, 4 deal."""
 
-    lead: int
-    flags: int
+    lead: Id
+    flags: Flags
     go: bool = False
 
 
 class ModeCb(CallbackData, prefix="md"):
     """Classic → Simple options: `flags` 1 contact, 2 company, 8 keep activities open."""
 
-    flags: int
-    pipeline: int
+    flags: Flags
+    pipeline: Id
     go: bool = False
 
 
@@ -68,7 +83,7 @@ class ActCb(CallbackData, prefix="ac"):
     move (reschedule), del (asks), delok (deletes), delno."""
 
     action: str
-    id: int
+    id: Id
 
 
 class TodoCb(CallbackData, prefix="td"):
@@ -84,5 +99,5 @@ class PickCb(CallbackData, prefix="pk"):
 
     what: str
     kind: str
-    id: int
-    value: int
+    id: Id
+    value: Id

@@ -18,7 +18,13 @@ log = logging.getLogger("crmbot")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crmbot", description="A Telegram-native CRM.")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="DEBUG, INFO, WARNING, ERROR (default INFO)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser(
@@ -57,22 +63,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"crmbot: {exc}", file=sys.stderr)
         return 2
-    from bot.logs import setup_logging
+    except (OSError, UnicodeError) as exc:  # an unreadable .env; its content is never echoed
+        print(f"crmbot: cannot read the settings (.env): {type(exc).__name__}", file=sys.stderr)
+        return 2
+    from bot.logs import settings_secrets, setup_logging
 
-    secrets = [
-        s.get_secret_value()
-        for s in (settings.telegram.bot_token, settings.webhook.webhook_secret)
-        if s
-    ]
-    setup_logging("WARNING" if args.command in ("console", "invite") else args.log_level, secrets)
+    # From here on everything written to stderr (log lines, uncaught errors, warnings) is
+    # redacted: the token, its secret part, the webhook secret, database and Redis passwords.
+    redact = setup_logging(
+        "WARNING" if args.command in ("console", "invite") else args.log_level,
+        settings_secrets(settings),
+    )
     try:
-        return asyncio.run(_dispatch(args, settings))
+        return asyncio.run(_main(args, settings))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # `crmbot console | head`: the reader left; say nothing more, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (Exception, asyncio.CancelledError) as exc:
+        # One line naming the setting and the cause; the traceback only with DEBUG.
+        from bot.failures import describe_failure
+
+        log.debug("details of the failure", exc_info=exc)
+        print(redact(f"crmbot: {describe_failure(exc, settings)}"), file=sys.stderr)
+        return 1
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.logs import install_asyncio_handler
+
+    install_asyncio_handler()
+    return await _dispatch(args, settings)
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -170,6 +193,13 @@ async def _bot_username(settings: Settings) -> str | None:
 
 
 async def _scheduler(settings: Settings) -> int:
+    if settings.telegram.bot_token is None:
+        print(
+            "crmbot: BOT_TOKEN is not set: the scheduler sends reminders through Telegram "
+            "and needs the bot's token",
+            file=sys.stderr,
+        )
+        return 2
     from bot.app import open_app
     from bot.runner import wait_for_stop_signal
 

@@ -21,6 +21,7 @@ from crm.elements import ElementService
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
 from crm.ical import CalendarEvent, build_calendar
+from crm.numbers import ascii_int
 from crm.permissions import Actor
 from storage.models import Activity, ActivityBinding, ActivityParticipant, Deal, Reminder, User
 from storage.repositories import Repos
@@ -39,10 +40,10 @@ def parse_offsets(value: str | None) -> tuple[int, ...]:
         return DEFAULT_OFFSETS
     offsets = set()
     for part in value.replace(";", ",").split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) > 7 * 24 * 60:
+        minutes = ascii_int(part.strip(), maximum=7 * 24 * 60)
+        if minutes is None:
             raise InvalidValue("reminders", value[:64])
-        offsets.add(int(part))
+        offsets.add(minutes)
     if not offsets or len(offsets) > MAX_OFFSETS:
         raise InvalidValue("reminders", value[:64])
     return tuple(sorted(offsets, reverse=True))

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from crm.enums import EntityType
+from crm.numbers import MAX_ID
 
 PREFIXES: dict[EntityType, str] = {
     EntityType.LEAD: "L",
@@ -21,8 +22,7 @@ _BY_PREFIX = {prefix: entity for entity, prefix in PREFIXES.items()}
 _LOOKALIKES = str.maketrans(
     {"Д": "D", "Л": "L", "С": "C", "О": "O", "д": "D", "л": "L", "с": "C", "о": "O"}
 )
-_CODE = re.compile(r"^(CO|C|L|D)(\d{1,12})$")
-MAX_ID = 2**63 - 1
+_CODE = re.compile(r"^(CO|C|L|D)([0-9]{1,12})$")  # ASCII digits: "D٣" is no code
 
 
 @dataclass(frozen=True, slots=True)

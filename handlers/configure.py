@@ -21,6 +21,7 @@ from bot.labels import dictionary_name, pipeline_name, stage_name
 from crm.context import Crm
 from crm.enums import Right
 from crm.errors import InvalidValue
+from crm.numbers import ascii_int
 from crm.permissions import Actor
 from handlers.elements import ref_from
 from storage.models import Stage, User
@@ -30,9 +31,10 @@ MARKS = {"process": "", "success": "✅ ", "failure": "❌ "}
 
 def split_id(args: str | None) -> tuple[int, str]:
     head, _sep, rest = (args or "").strip().partition(" ")
-    if not head.isdigit() or len(head) > 12:
+    number = ascii_int(head)
+    if number is None:
         raise InvalidValue("id", head[:20])
-    return int(head), rest.strip()
+    return number, rest.strip()
 
 
 def stage_lines(stages: Sequence[Stage]) -> list[str]:

@@ -20,6 +20,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 
 
 def create_engine(url: str, *, echo: bool = False, **kwargs: Any) -> AsyncEngine:
+    # Bound values are people's phones, names and notes: keep them out of the SQL log
+    # (DATABASE_ECHO, DEBUG) and out of the text of database errors.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 CRMBOT = str(Path(sys.executable).parent / "crmbot")
 
@@ -94,3 +95,53 @@ def test_invite_roles(tmp_path: Path, role: str) -> None:
     out = crmbot(tmp_path, "invite", "--role", role)
     assert out.returncode == 0, out.stderr
     assert f"({role}" in out.stdout
+
+
+def test_scheduler_without_a_token_says_so(tmp_path: Path) -> None:
+    out = crmbot(tmp_path, "scheduler")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "crmbot: BOT_TOKEN is not set: the scheduler sends reminders through Telegram "
+        "and needs the bot's token"
+    ]
+    assert not (tmp_path / "crm.db").exists()  # it stopped before opening anything
+
+
+def test_a_bad_log_level_is_refused_by_name(tmp_path: Path) -> None:
+    out = crmbot(tmp_path, "--log-level", "LOUD", "migrate")
+    assert out.returncode == 2
+    assert "argument --log-level: invalid choice: 'LOUD'" in out.stderr
+    assert crmbot(tmp_path, "--log-level", "debug", "migrate").returncode == 0
+
+
+PERSONAL = ["601234567", "601 234 567", "Kowalski", "jan.k@example.com"]
+
+
+async def test_debug_and_sql_echo_never_log_bound_values(
+    tmp_path: Path, database_url: str
+) -> None:
+    """`--log-level DEBUG` with DATABASE_ECHO: statements are logged, people's data is not."""
+    out = crmbot(
+        tmp_path, "--log-level", "DEBUG", "run",
+        stdin="/lead Jan Kowalski +48 601 234 567 jan.k@example.com\n/find Kowalski\n",
+        DATABASE_URL=database_url, DATABASE_ECHO="true",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Jan Kowalski" in out.stdout  # the lead was created and found
+    assert "INSERT INTO contacts" in out.stderr  # the SQL log is on...
+    assert "[SQL parameters hidden due to hide_parameters=True]" in out.stderr
+    leaked = [value for value in PERSONAL if value in out.stderr]
+    assert not leaked, leaked  # ...without the values
+
+
+async def test_database_errors_do_not_quote_bound_values(engine: AsyncEngine) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as failure:
+        async with engine.connect() as connection:
+            await connection.execute(
+                text("SELECT * FROM no_such_table WHERE phone = :phone"), {"phone": "+48601234567"}
+            )
+    assert "no_such_table" in str(failure.value)
+    assert "601234567" not in str(failure.value)
