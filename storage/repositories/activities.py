@@ -364,11 +364,14 @@ class ReminderRepo:
         if not results:
             return
         await self._lock(r.id for r in results)
-        sent = [r for r in results if r.status == "sent"]
-        for at, group in _grouped(sent, lambda r: r.at):
+        sent = [r.id for r in results if r.status == "sent"]
+        if sent:
+            # One statement for the group: `sent_at` is the latest send of it, so the pause
+            # another worker keeps before writing to one of these chats is never too short.
+            at = max((r.at for r in results if r.status == "sent" and r.at), default=None)
             await self.session.execute(
                 update(Reminder)
-                .where(Reminder.id.in_([r.id for r in group]), Reminder.status.in_(UNSETTLED))
+                .where(Reminder.id.in_(sorted(sent)), Reminder.status.in_(UNSETTLED))
                 .values(status="sent", sent_at=at, lease_until=None, claimed_by=worker),
                 execution_options={"synchronize_session": False},
             )
