@@ -405,9 +405,7 @@ class ReminderEngine:
         held = [h for h in self._held.values() if not h.lost]
         attempts = [h.due.attempt for h in held]
         try:
-            kept = await self._transaction(
-                lambda s: s.renew(self.worker, attempts, self.lease)
-            )
+            kept = await self._transaction(lambda s: s.renew(self.worker, attempts, self.lease))
             reaped = await self._transaction(lambda s: s.reap(self.lease))
         except Exception as exc:
             self._quiet.failure("renewing leases", exc)

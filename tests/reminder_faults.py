@@ -312,9 +312,7 @@ async def start_worker(
 async def workers(
     count: int, tmp_path: Path, database_url: str, api_url: str, limits: Limits
 ) -> AsyncIterator[list[Worker]]:
-    started = [
-        await start_worker(tmp_path, database_url, api_url, limits) for _ in range(count)
-    ]
+    started = [await start_worker(tmp_path, database_url, api_url, limits) for _ in range(count)]
     try:
         yield started
     finally:

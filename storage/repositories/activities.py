@@ -5,7 +5,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, raiseload
 
@@ -274,9 +285,7 @@ class ReminderRepo:
                 Reminder.attempts,
             )
         )
-        rows = await self.session.execute(
-            query, execution_options={"synchronize_session": False}
-        )
+        rows = await self.session.execute(query, execution_options={"synchronize_session": False})
         return sorted((ClaimedReminder(*row) for row in rows.all()), key=_claim_order)
 
     async def mark_sending(
@@ -285,42 +294,41 @@ class ReminderRepo:
         """Just before their HTTP calls: the reminders this worker still holds become
         "sending". Returns the ids that did; the others were lost (re-claimed, completed,
         deleted) and must not be sent."""
-        if not held:
-            return set()
-        # By id (an index probe), not by (id, attempts) row values, which PostgreSQL turns into
-        # a long OR; a row that this worker re-claimed meanwhile is filtered out after.
-        expected = dict(held)
-        await self._lock(expected)
-        rows = await self.session.execute(
-            update(Reminder)
-            .where(
-                Reminder.id.in_(sorted(expected)),
-                Reminder.claimed_by == worker,
-                Reminder.status == "claimed",
-                Reminder.lease_until >= now,  # an expired claim may be re-taken any moment
-            )
-            .values(status="sending")
-            .returning(Reminder.id, Reminder.attempts),
-            execution_options={"synchronize_session": False},
+        return await self._update_held(
+            worker,
+            held,
+            # An expired claim may be re-taken any moment: it is not sent on.
+            (Reminder.status == "claimed", Reminder.lease_until >= now),
+            status="sending",
         )
-        return {id for id, attempts in rows.all() if expected[id] == attempts}
 
     async def renew(
         self, worker: str, held: Sequence[tuple[int, int]], lease_until: datetime
     ) -> set[int]:
         """Extend the lease of what this worker still holds; returns the ids it still holds."""
+        return await self._update_held(
+            worker, held, (Reminder.status.in_(IN_FLIGHT),), lease_until=lease_until
+        )
+
+    async def _update_held(
+        self,
+        worker: str,
+        held: Sequence[tuple[int, int]],
+        conditions: Sequence[ColumnElement[bool]],
+        **values: Any,
+    ) -> set[int]:
+        """Change the rows of `held` (id, attempts) this worker still holds on those terms;
+        returns the ids changed. By id (an index probe), not by (id, attempts) row values,
+        which PostgreSQL turns into a long OR; a row this worker re-claimed meanwhile (another
+        attempt) is left out of the answer."""
         if not held:
             return set()
         expected = dict(held)
         await self._lock(expected)
         rows = await self.session.execute(
             update(Reminder)
-            .where(
-                Reminder.id.in_(sorted(expected)),
-                Reminder.claimed_by == worker,
-                Reminder.status.in_(IN_FLIGHT),
-            )
-            .values(lease_until=lease_until)
+            .where(Reminder.id.in_(sorted(expected)), Reminder.claimed_by == worker, *conditions)
+            .values(**values)
             .returning(Reminder.id, Reminder.attempts),
             execution_options={"synchronize_session": False},
         )
