@@ -143,9 +143,15 @@ async def _console(
 
     session = ConsoleSession(sys.stdout)
     async with open_app(settings, bot_session=session) as app:
-        await run_console(
-            app, session, telegram_id=telegram_id or CONSOLE_TELEGRAM_ID, name=name, lang=lang
-        )
+        # The same reminder engine as `crmbot run`: a reminder arrives in the console too.
+        background = app.background()
+        background.start()
+        try:
+            await run_console(
+                app, session, telegram_id=telegram_id or CONSOLE_TELEGRAM_ID, name=name, lang=lang
+            )
+        finally:
+            await background.stop()
     return 0
 
 

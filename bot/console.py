@@ -2,6 +2,9 @@
 
 The bot's requests go to `ConsoleSession` instead of the Bot API; typed lines become real
 `Update` objects fed to the dispatcher. `#N` presses button N of the last message with buttons.
+The reminder engine runs as in `crmbot run`: a reminder is printed like any message, between
+prompts; at an interactive prompt the line being typed is cleared, the reminder printed, and
+the prompt and the typed text shown again.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import html
 import itertools
 import re
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -42,6 +45,7 @@ from crm.context import Crm
 CONSOLE_TELEGRAM_ID = 1000
 _TAG = re.compile(r"<[^>]+>")
 _PRESS = re.compile(r"^#(\d+)$")
+PROMPT = "you> "
 
 
 def html_to_text(text: str) -> str:
@@ -56,6 +60,9 @@ class ConsoleSession(BaseSession):
         self.out = out
         self._message_ids = itertools.count(1)
         self.last_keyboard_message: Message | None = None
+        # Set while an interactive prompt waits for input: what to show again after a message
+        # printed meanwhile (the prompt and the text typed so far).
+        self.prompt: Callable[[], str] | None = None
 
     async def close(self) -> None:
         return None
@@ -111,7 +118,12 @@ class ConsoleSession(BaseSession):
 
     def _print(self, line: str) -> None:
         try:
-            print(line, file=self.out, flush=True)
+            if self.prompt is None:
+                print(line, file=self.out, flush=True)
+            else:
+                # Back to the start of the prompt's line, erase it, print, show it again.
+                self.out.write("\r\x1b[K" + line + "\n" + self.prompt())
+                self.out.flush()
         except BrokenPipeError:
             raise SystemExit(0) from None  # the reader of our output has gone
 
@@ -194,13 +206,36 @@ async def run_console(
     interactive = stdin.isatty()
     if interactive:
         session._print(
-            "Offline console. Type commands such as /help; #N presses button N; Ctrl-D quits."
+            "Offline console. Type commands such as /help; #N presses button N; Ctrl-D quits. "
+            "Reminders arrive here too."
         )
     loop = asyncio.get_running_loop()
+    read = _prompted_reader(session) if interactive and stdin is sys.stdin else stdin.readline
     while True:
-        if interactive:
-            print("you> ", end="", file=session.out, flush=True)
-        line = await loop.run_in_executor(None, stdin.readline)
+        try:
+            line = await loop.run_in_executor(None, read)
+        finally:
+            session.prompt = None
         if not line:
             break
         await console.handle_line(line)
+
+
+def _prompted_reader(session: ConsoleSession) -> Callable[[], str]:
+    """Read one line at the prompt; a message printed meanwhile shows the prompt again with
+    the text typed so far (known through readline where there is one)."""
+    try:
+        import readline
+    except ImportError:  # no readline (Windows): the typed text stays in the terminal only
+        typed: Callable[[], str] = lambda: ""  # noqa: E731
+    else:
+        typed = readline.get_line_buffer
+
+    def read() -> str:
+        session.prompt = lambda: PROMPT + typed()
+        try:
+            return input(PROMPT) + "\n"
+        except EOFError:
+            return ""
+
+    return read

@@ -6,7 +6,7 @@ System entries can be renamed but not deleted; custom ones can be deleted.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from crm.codes import ElementRef
@@ -14,12 +14,18 @@ from crm.elements import ElementService
 from crm.enums import Operation, Right
 from crm.errors import CannotDelete, InvalidValue, NotFound
 from crm.permissions import Actor
+from crm.stages import clean_name, pick, require_unique
 from storage.models import DictionaryItem
 from storage.repositories import Repos
 from storage.repositories.elements import Element
 
 if TYPE_CHECKING:
     from crm.context import Runtime
+
+
+def _label(item: DictionaryItem) -> str:
+    return item.name or item.code
+
 
 KINDS = ("source", "contact_type", "company_type", "industry", "deal_type", "employees")
 
@@ -35,12 +41,25 @@ class DictionaryService:
             raise InvalidValue("dictionary", kind[:32])
         return await self.repos.pipelines.dictionary(kind)
 
-    async def add(self, actor: Actor, kind: str, name: str) -> DictionaryItem:
+    async def named(
+        self, kind: str, text: str, label: Callable[[DictionaryItem], str] = _label
+    ) -> tuple[DictionaryItem, str]:
+        """The entry `text` starts with (id or name) and the rest of `text`."""
+        return pick(kind, text, await self.items(kind), label)
+
+    async def add(
+        self,
+        actor: Actor,
+        kind: str,
+        name: str,
+        label: Callable[[DictionaryItem], str] = _label,
+    ) -> DictionaryItem:
+        """A custom entry; names are unique within the dictionary, case-insensitively (`label`
+        gives an entry's name as the admin sees it, a seeded one's localized default)."""
         self.runtime.policy.require_right(actor, Right.SETTINGS)
-        name = " ".join(name.split())[:120]
-        if not name:
-            raise InvalidValue("name", "")
+        name = clean_name(name)
         existing = await self.items(kind)
+        require_unique(kind, name, existing, label)
         code = "C_" + (re.sub(r"\W+", "_", name.upper(), flags=re.ASCII).strip("_")[:40] or "ITEM")
         taken = {item.code for item in existing}
         suffix = 1
@@ -54,30 +73,39 @@ class DictionaryService:
             is_system=False,
             sort=max((i.sort for i in existing), default=0) + 10,
         )
-        self.repos.session.add(item)
+        await self.repos.pipelines.add_dictionary_item(item)
         await self.repos.commit()
         return item
 
-    async def rename(self, actor: Actor, item_id: int, name: str) -> DictionaryItem:
+    async def rename(
+        self,
+        actor: Actor,
+        item_id: int,
+        name: str,
+        label: Callable[[DictionaryItem], str] = _label,
+    ) -> DictionaryItem:
         self.runtime.policy.require_right(actor, Right.SETTINGS)
-        item = await self.repos.session.get(DictionaryItem, item_id)
+        item = await self.repos.pipelines.dictionary_item_by_id(item_id)
         if item is None:
             raise NotFound("dictionary item", item_id)
-        name = " ".join(name.split())[:120]
-        if not name:
-            raise InvalidValue("name", "")
+        name = clean_name(name)
+        require_unique(item.kind, name, await self.items(item.kind), label, own_id=item.id)
         item.name = name
         await self.repos.commit()
         return item
 
     async def delete(self, actor: Actor, item_id: int) -> None:
         self.runtime.policy.require_right(actor, Right.SETTINGS)
-        item = await self.repos.session.get(DictionaryItem, item_id)
+        item = await self.repos.pipelines.dictionary_item_by_id(item_id)
         if item is None:
             raise NotFound("dictionary item", item_id)
         if item.is_system:
             raise CannotDelete("system")
-        await self.repos.session.delete(item)
+        if item.kind == "source":
+            count = await self.repos.pipelines.source_use_count(item.code)
+            if count:
+                raise CannotDelete("in_use", count=count, entity="element")
+        await self.repos.pipelines.delete_dictionary_item(item)
         await self.repos.commit()
 
     async def set_source(self, actor: Actor, ref: ElementRef, item_id: int) -> Element:

@@ -54,9 +54,40 @@ class ReasonRequired(CrmError):
 
 
 class CannotDelete(CrmError):
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: str, *, part: str = "", count: int = 0, entity: str = "") -> None:
         super().__init__(why)
         self.why = why  # "system" (initial/final stage, system entry) or "in_use"
+        self.part = part  # for a system stage: "initial" or "final"
+        self.count = count  # for "in_use": how many elements use it
+        self.entity = entity  # for "in_use": "deal", "lead" or "element"
+
+
+class NameTaken(CrmError):
+    """Another entry of the same list already has this name (compared case-insensitively)."""
+
+    def __init__(self, what: str, name: str) -> None:
+        super().__init__(f"{what} name taken")
+        self.what = what
+        self.name = name
+
+
+class UnknownName(CrmError):
+    """No pipeline, stage or source is called so (nor has this id)."""
+
+    def __init__(self, what: str, text: str) -> None:
+        super().__init__(f"no such {what}")
+        self.what = what
+        self.text = text
+
+
+class AmbiguousName(CrmError):
+    """Several entries (stages of different pipelines) share the name: the id decides."""
+
+    def __init__(self, what: str, name: str, ids: list[int]) -> None:
+        super().__init__(f"ambiguous {what}")
+        self.what = what
+        self.name = name
+        self.ids = ids
 
 
 class AlreadyConverted(CrmError):

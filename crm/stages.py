@@ -7,13 +7,23 @@ reason. The initial and the final stages are system stages: renamable, never del
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from crm.codes import ElementRef
 from crm.elements import ElementService
 from crm.enums import EntityType, Operation, Right
-from crm.errors import CannotDelete, InvalidValue, NotFound, ReasonRequired, StageMismatch
+from crm.errors import (
+    AmbiguousName,
+    CannotDelete,
+    InvalidValue,
+    NameTaken,
+    NotFound,
+    ReasonRequired,
+    StageMismatch,
+    UnknownName,
+)
+from crm.numbers import ascii_int
 from crm.permissions import Actor
 from storage.models import Deal, Lead, Pipeline, Stage
 from storage.repositories import Repos
@@ -24,6 +34,67 @@ if TYPE_CHECKING:
 PROCESS, SUCCESS, FAILURE = "process", "success", "failure"
 SEMANTICS = (PROCESS, SUCCESS, FAILURE)
 MAX_REASON = 1000
+MAX_NAME = 120
+
+
+class _Named(Protocol):
+    id: int
+
+
+T = TypeVar("T", bound=_Named)
+Label = Callable[[T], str]
+
+
+def fold(name: str) -> str:
+    """A name as compared for sameness: case-insensitive, spaces collapsed."""
+    return " ".join(name.casefold().split())
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(name.split())[:MAX_NAME]
+    if not name:
+        raise InvalidValue("name", "")
+    return name
+
+
+def pick(what: str, text: str, items: Sequence[T], label: Callable[[T], str]) -> tuple[T, str]:
+    """The entry `text` starts with, by id or by name, and the rest of `text`.
+
+    A name is matched case-insensitively, the longest first, so "/stage_add Sprzedaż B2B Demo"
+    finds the pipeline "Sprzedaż B2B" and leaves "Demo". A name shared by several entries
+    (stages of different pipelines) is refused with their ids.
+    """
+    words = text.split()
+    if not words:
+        raise UnknownName(what, "")
+    number = ascii_int(words[0])
+    if number is not None and words[0].isdigit():
+        item = next((i for i in items if i.id == number), None)
+        if item is None:
+            raise UnknownName(what, words[0])
+        return item, " ".join(words[1:])
+    for n in range(len(words), 0, -1):
+        name = " ".join(words[:n])
+        found = [i for i in items if fold(label(i)) == fold(name)]
+        if len(found) > 1:
+            raise AmbiguousName(what, name, [i.id for i in found])
+        if found:
+            return found[0], " ".join(words[n:])
+    raise UnknownName(what, " ".join(words)[:60])
+
+
+def require_unique(what: str, name: str, siblings: Sequence[T], label: Callable[[T], str],
+                   own_id: int | None = None) -> None:  # fmt: skip
+    if any(fold(label(s)) == fold(name) for s in siblings if s.id != own_id):
+        raise NameTaken(what, name)
+
+
+def _stage_label(stage: Stage) -> str:
+    return stage.name or stage.code
+
+
+def _pipeline_label(pipeline: Pipeline) -> str:
+    return pipeline.name or ""
 
 
 class StageService:
@@ -110,13 +181,17 @@ class StageService:
         return element
 
     # --- configuration (admins) ----------------------------------------------------------------
-    async def add_pipeline(self, actor: Actor, name: str) -> Pipeline:
-        """A new pipeline with the system stages: new, won, lost (Bitrix24 does the same)."""
+    async def add_pipeline(
+        self, actor: Actor, name: str, label: Callable[[Pipeline], str] = _pipeline_label
+    ) -> Pipeline:
+        """A new pipeline with the system stages: new, won, lost (Bitrix24 does the same).
+
+        `label` gives an entry's name as the admin sees it (a seeded one has a localized
+        default): names are unique among pipelines, case-insensitively."""
         self.runtime.policy.require_right(actor, Right.SETTINGS)
-        name = name.strip()[:120]
-        if not name:
-            raise InvalidValue("name", name)
+        name = clean_name(name)
         existing = await self.repos.pipelines.all()
+        require_unique("pipeline", name, existing, label)
         pipeline = await self.repos.pipelines.add(
             Pipeline(name=name, sort=max((p.sort for p in existing), default=0) + 10)
         )
@@ -135,18 +210,24 @@ class StageService:
         self.runtime.catalog.invalidate()
         return pipeline
 
-    async def add_stage(self, actor: Actor, pipeline_id: int | None, name: str) -> Stage:
-        """An in-progress stage placed before the final ones (or a lead status if no pipeline)."""
+    async def add_stage(
+        self,
+        actor: Actor,
+        pipeline_id: int | None,
+        name: str,
+        label: Callable[[Stage], str] = _stage_label,
+    ) -> Stage:
+        """An in-progress stage placed before the final ones (or a lead status if no pipeline).
+        Names are unique within a pipeline (and among lead statuses), case-insensitively."""
         self.runtime.policy.require_right(actor, Right.SETTINGS)
-        name = name.strip()[:120]
-        if not name:
-            raise InvalidValue("name", name)
+        name = clean_name(name)
         if pipeline_id is not None:
             if await self.repos.pipelines.get(pipeline_id) is None:
                 raise NotFound("pipeline", pipeline_id)
             siblings = await self.repos.pipelines.stages(pipeline_id)
         else:
             siblings = await self.repos.pipelines.lead_statuses()
+        require_unique("stage", name, siblings, label)
         in_progress = [s for s in siblings if s.semantic == PROCESS]
         finals = [s for s in siblings if s.semantic != PROCESS]
         sort = (in_progress[-1].sort if in_progress else 0) + 1
@@ -162,14 +243,20 @@ class StageService:
         self.runtime.catalog.invalidate()
         return stage
 
-    async def rename_stage(self, actor: Actor, stage_id: int, name: str) -> Stage:
+    async def rename_stage(
+        self, actor: Actor, stage_id: int, name: str, label: Callable[[Stage], str] = _stage_label
+    ) -> Stage:
         self.runtime.policy.require_right(actor, Right.SETTINGS)
         stage = await self.repos.pipelines.stage(stage_id)
         if stage is None:
             raise NotFound("stage", stage_id)
-        name = name.strip()[:120]
-        if not name:
-            raise InvalidValue("name", name)
+        name = clean_name(name)
+        siblings = (
+            await self.repos.pipelines.stages(stage.pipeline_id)
+            if stage.pipeline_id is not None
+            else await self.repos.pipelines.lead_statuses()
+        )
+        require_unique("stage", name, siblings, label, own_id=stage.id)
         stage.name = name
         await self.repos.commit()
         self.runtime.catalog.invalidate()
@@ -181,12 +268,26 @@ class StageService:
         if stage is None:
             raise NotFound("stage", stage_id)
         if stage.is_system:
-            raise CannotDelete("system")
-        if await self.repos.pipelines.stage_in_use(stage):
-            raise CannotDelete("in_use")
+            raise CannotDelete("system", part="initial" if stage.semantic == PROCESS else "final")
+        count = await self.repos.pipelines.stage_use_count(stage)
+        if count:
+            raise CannotDelete("in_use", count=count, entity=stage.entity)
         await self.repos.pipelines.delete_stage(stage)
         await self.repos.commit()
         self.runtime.catalog.invalidate()
+
+
+    async def pipeline_named(
+        self, text: str, label: Callable[[Pipeline], str] = _pipeline_label
+    ) -> tuple[Pipeline, str]:
+        """The pipeline `text` starts with (id or name) and the rest of `text`."""
+        return pick("pipeline", text, await self.repos.pipelines.all(), label)
+
+    async def stage_named(
+        self, text: str, label: Callable[[Stage], str] = _stage_label
+    ) -> tuple[Stage, str]:
+        """The stage or lead status `text` starts with (id or name) and the rest of `text`."""
+        return pick("stage", text, await self.repos.pipelines.all_stages(), label)
 
 
 def entity_for_stage(stage: Stage) -> EntityType:

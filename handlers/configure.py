@@ -1,13 +1,17 @@
 """Admin configuration in chat: pipelines and stages, sources; and picking them on a card.
 
 `/pipelines` lists pipelines with their stages and ids; `/pipeline_add NAME`,
-`/stage_add PIPELINE NAME`, `/stage_rename ID NAME`, `/stage_delete ID`; `/sources`,
-`/source_add NAME`, `/source_delete ID`. Every change is checked by the domain (settings right).
+`/stage_add PIPELINE NAME`, `/stage_rename STAGE NAME`, `/stage_delete STAGE`; `/sources`,
+`/source_add NAME`, `/source_rename SOURCE NAME`, `/source_delete SOURCE`. A pipeline, stage
+or source is named by its id or its name. Without arguments a command shows its usage; a
+refusal says why. Every change is checked by the domain (settings right).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject
@@ -20,7 +24,14 @@ from bot.cards import fit, render_card
 from bot.labels import dictionary_name, pipeline_name, stage_name
 from crm.context import Crm
 from crm.enums import Right
-from crm.errors import InvalidValue
+from crm.errors import (
+    AmbiguousName,
+    CannotDelete,
+    CrmError,
+    InvalidValue,
+    NameTaken,
+    UnknownName,
+)
 from crm.numbers import ascii_int
 from crm.permissions import Actor
 from handlers.elements import ref_from
@@ -41,6 +52,106 @@ def stage_lines(stages: Sequence[Stage]) -> list[str]:
     return [f"  [{s.id}] {MARKS.get(s.semantic, '')}{html.quote(stage_name(s))}" for s in stages]
 
 
+def usage(command: str) -> str:
+    """How to call an admin command, shown when it comes without arguments."""
+    texts = {
+        "pipeline_add": _("Usage: /pipeline_add NAME, for example /pipeline_add Service"),
+        "stage_add": _(
+            "Usage: /stage_add PIPELINE NAME (the pipeline by name or id), "
+            "for example /stage_add 1 Negotiation"
+        ),
+        "stage_rename": _(
+            "Usage: /stage_rename STAGE NEW NAME (the stage by name or id), "
+            "for example /stage_rename 3 Offer sent"
+        ),
+        "stage_delete": _(
+            "Usage: /stage_delete STAGE (by name or id), for example /stage_delete 3"
+        ),
+        "source_add": _("Usage: /source_add NAME, for example /source_add Facebook"),
+        "source_rename": _(
+            "Usage: /source_rename SOURCE NEW NAME (the source by name or id), "
+            "for example /source_rename 5 Phone call"
+        ),
+        "source_delete": _(
+            "Usage: /source_delete SOURCE (by name or id), for example /source_delete 12"
+        ),
+    }
+    listing = "/sources" if command.startswith("source") else "/pipelines"
+    return (
+        texts[command] + "\n" + _("{command} lists them with their ids.").format(command=listing)
+    )
+
+
+def refusal(exc: CrmError) -> str | None:
+    """Why a configuration change was refused, in words; None for other errors."""
+    if isinstance(exc, CannotDelete):
+        if exc.why == "system" and exc.part == "initial":
+            return _("The initial stage cannot be deleted (it can be renamed).")
+        if exc.why == "system" and exc.part == "final":
+            return _("A final stage (won or lost) cannot be deleted (it can be renamed).")
+        if exc.why == "system":
+            return _("A built-in entry cannot be deleted (it can be renamed).")
+        if exc.entity == "deal":
+            return _(
+                "{n} deal is in this stage: move it first.",
+                "{n} deals are in this stage: move them first.",
+                exc.count,
+            ).format(n=exc.count)
+        if exc.entity == "lead":
+            return _(
+                "{n} lead has this status: change it first.",
+                "{n} leads have this status: change them first.",
+                exc.count,
+            ).format(n=exc.count)
+        return _(
+            "{n} client or deal has this source: change it first.",
+            "{n} clients and deals have this source: change them first.",
+            exc.count,
+        ).format(n=exc.count)
+    if isinstance(exc, NameTaken):
+        return _("“{name}” is taken: names in a list must differ.").format(
+            name=html.quote(exc.name)
+        )
+    if isinstance(exc, AmbiguousName):
+        return _("Several entries are called “{name}”; name one by its id: {ids}.").format(
+            name=html.quote(exc.name), ids=", ".join(str(i) for i in exc.ids)
+        )
+    if isinstance(exc, UnknownName):
+        what = {
+            "pipeline": _("No pipeline is called “{text}” (or has this id). See /pipelines."),
+            "stage": _("No stage is called “{text}” (or has this id). See /pipelines."),
+        }.get(exc.what, _("No source is called “{text}” (or has this id). See /sources."))
+        return what.format(text=html.quote(exc.text))
+    return None
+
+
+def configures(
+    name: str,
+) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]:
+    """An admin command: its usage without arguments, its refusals said in words."""
+
+    def wrap(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(handler)
+        async def run(message: Message, command: CommandObject, **data: Any) -> None:
+            crm: Crm = data["crm"]
+            crm.runtime.policy.require_right(data["actor"], Right.SETTINGS)
+            args = " ".join((command.args or "").split())
+            if not args:
+                await message.answer(usage(name))
+                return
+            try:
+                await handler(message, args, **data)
+            except CrmError as exc:
+                text = refusal(exc)
+                if text is None:
+                    raise
+                await message.answer(text)
+
+        return run
+
+    return wrap
+
+
 async def pipelines_command(message: Message, crm: Crm, actor: Actor) -> None:
     crm.runtime.policy.require_right(actor, Right.SETTINGS)
     lines = [_("<b>Pipelines</b> (stage ids in brackets)")]
@@ -54,8 +165,9 @@ async def pipelines_command(message: Message, crm: Crm, actor: Actor) -> None:
     await message.answer(fit("\n".join(lines)))
 
 
-async def pipeline_add(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    pipeline = await crm.stages.add_pipeline(actor, command.args or "")
+@configures("pipeline_add")
+async def pipeline_add(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
+    pipeline = await crm.stages.add_pipeline(actor, args, label=pipeline_name)
     await message.answer(
         _("Pipeline {id} created: {name}.").format(
             id=pipeline.id, name=html.quote(pipeline_name(pipeline))
@@ -63,17 +175,25 @@ async def pipeline_add(message: Message, command: CommandObject, crm: Crm, actor
     )
 
 
-async def stage_add(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    pipeline_id, name = split_id(command.args)
-    stage = await crm.stages.add_stage(actor, pipeline_id, name)
+@configures("stage_add")
+async def stage_add(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
+    pipeline, name = await crm.stages.pipeline_named(args, label=pipeline_name)
+    if not name:
+        await message.answer(usage("stage_add"))
+        return
+    stage = await crm.stages.add_stage(actor, pipeline.id, name, label=stage_name)
     await message.answer(
         _("Stage [{id}] added: {name}.").format(id=stage.id, name=html.quote(stage_name(stage)))
     )
 
 
-async def stage_rename(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    stage_id, name = split_id(command.args)
-    stage = await crm.stages.rename_stage(actor, stage_id, name)
+@configures("stage_rename")
+async def stage_rename(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
+    stage, name = await crm.stages.stage_named(args, label=stage_name)
+    if not name:
+        await message.answer(usage("stage_rename"))
+        return
+    stage = await crm.stages.rename_stage(actor, stage.id, name, label=stage_name)
     await message.answer(
         _("Stage [{id}] is now called {name}.").format(
             id=stage.id, name=html.quote(stage_name(stage))
@@ -81,10 +201,14 @@ async def stage_rename(message: Message, command: CommandObject, crm: Crm, actor
     )
 
 
-async def stage_delete(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    stage_id, _rest = split_id(command.args)
-    await crm.stages.delete_stage(actor, stage_id)
-    await message.answer(_("Stage [{id}] deleted.").format(id=stage_id))
+@configures("stage_delete")
+async def stage_delete(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
+    stage, _rest = await crm.stages.stage_named(args, label=stage_name)
+    name = stage_name(stage)
+    await crm.stages.delete_stage(actor, stage.id)
+    await message.answer(
+        _("Stage [{id}] deleted: {name}.").format(id=stage.id, name=html.quote(name))
+    )
 
 
 async def sources_command(message: Message, crm: Crm) -> None:
@@ -95,8 +219,9 @@ async def sources_command(message: Message, crm: Crm) -> None:
     await message.answer(fit("\n".join(lines)))
 
 
-async def source_add(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    item = await crm.dictionaries.add(actor, "source", command.args or "")
+@configures("source_add")
+async def source_add(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
+    item = await crm.dictionaries.add(actor, "source", args, label=dictionary_name)
     await message.answer(
         _("Source [{id}] added: {name}.").format(
             id=item.id, name=html.quote(dictionary_name(item))
@@ -104,10 +229,28 @@ async def source_add(message: Message, command: CommandObject, crm: Crm, actor: 
     )
 
 
-async def source_delete(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    item_id, _rest = split_id(command.args)
-    await crm.dictionaries.delete(actor, item_id)
-    await message.answer(_("Source [{id}] deleted.").format(id=item_id))
+@configures("source_rename")
+async def source_rename(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
+    item, name = await crm.dictionaries.named("source", args, label=dictionary_name)
+    if not name:
+        await message.answer(usage("source_rename"))
+        return
+    item = await crm.dictionaries.rename(actor, item.id, name, label=dictionary_name)
+    await message.answer(
+        _("Source [{id}] is now called {name}.").format(
+            id=item.id, name=html.quote(dictionary_name(item))
+        )
+    )
+
+
+@configures("source_delete")
+async def source_delete(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
+    item, _rest = await crm.dictionaries.named("source", args, label=dictionary_name)
+    name = dictionary_name(item)
+    await crm.dictionaries.delete(actor, item.id)
+    await message.answer(
+        _("Source [{id}] deleted: {name}.").format(id=item.id, name=html.quote(name))
+    )
 
 
 async def pick_pressed(query: CallbackQuery, callback_data: ElCb, crm: Crm, actor: Actor) -> None:
@@ -165,6 +308,7 @@ def setup() -> Router:
     router.message.register(stage_delete, Command("stage_delete"))
     router.message.register(sources_command, Command("sources"))
     router.message.register(source_add, Command("source_add"))
+    router.message.register(source_rename, Command("source_rename"))
     router.message.register(source_delete, Command("source_delete"))
     router.callback_query.register(pick_pressed, ElCb.filter(F.action.in_({"pipe", "src"})))
     router.callback_query.register(picked, PickCb.filter())

@@ -15,6 +15,7 @@ from bot.cards import render_card
 from bot.labels import stage_name
 from crm.codes import PREFIXES, ElementRef
 from crm.context import Crm
+from crm.enums import EntityType
 from crm.errors import StageMismatch
 from crm.permissions import Actor
 from crm.stages import FAILURE
@@ -51,7 +52,9 @@ async def stage_buttons(
             callback_data=StageCb(kind=PREFIXES[ref.entity], id=ref.id, stage=stage.id),
         )
     kb.adjust(2)
-    return _("{code}: choose the new stage").format(code=ref.code), kb.as_markup()
+    if isinstance(element, Deal):
+        return _("{code}: choose the new stage").format(code=ref.code), kb.as_markup()
+    return _("{code}: choose the new status").format(code=ref.code), kb.as_markup()
 
 
 async def stage_command(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
@@ -88,7 +91,12 @@ async def stage_chosen(
         await state.set_state(StageForm.reason)
         await state.update_data(stage_ref=ref.code, stage_id=stage.id)
         await query.answer()
-        await query.message.answer(_("Why was it lost? Send the reason. /cancel to stop."))
+        question = (
+            _("Why was it lost? Send the reason. /cancel to stop.")
+            if ref.entity is EntityType.DEAL
+            else _("Why is this lead junk? Send the reason. /cancel to stop.")
+        )
+        await query.message.answer(question)
         return
     await crm.stages.move(actor, ref, stage.id)
     await query.answer()

@@ -16,6 +16,7 @@ from crm.errors import (
     AlreadyConverted,
     CannotDelete,
     InvalidValue,
+    NameTaken,
     NotFound,
     ReasonRequired,
     StageMismatch,
@@ -364,11 +365,17 @@ async def test_dictionaries_system_entries_stay(crm: Crm) -> None:
     with pytest.raises(AccessDenied):
         await crm.dictionaries.add(rep, "source", "Facebook")
     first = await crm.dictionaries.add(admin, "source", "Facebook")
-    second = await crm.dictionaries.add(admin, "source", "facebook")
+    with pytest.raises(NameTaken):  # names are unique per list, case-insensitively
+        await crm.dictionaries.add(admin, "source", " facebook ")
+    second = await crm.dictionaries.add(admin, "source", "Facebook!")
     assert first.code == "C_FACEBOOK" and second.code != first.code
     ref = (await crm.elements.create(rep, EntityType.DEAL, line("Naprawa"))).primary
     element = await crm.dictionaries.set_source(rep, ref, first.id)
     assert element.source == "C_FACEBOOK"
+    with pytest.raises(CannotDelete) as info:  # in use: said with how many use it
+        await crm.dictionaries.delete(admin, first.id)
+    assert (info.value.why, info.value.count) == ("in_use", 1)
+    await crm.dictionaries.set_source(rep, ref, second.id)
     await crm.dictionaries.delete(admin, first.id)
     with pytest.raises(InvalidValue):
         await crm.dictionaries.items("nonsense")

@@ -164,7 +164,7 @@ async def test_notes_and_reassignment_with_notification(harness: Harness) -> Non
     replies = await head.press("Иван")
     assert "CO1: odpowiedzialny to teraz Иван." in texts(replies)
     notice = [c for c in replies if c.chat_id == ivan.id]
-    assert [c.text for c in notice] == ["Теперь вы ответственный: компания /CO1 ACME Sp. z o.o.."]
+    assert [c.text for c in notice] == ["Теперь вы отвечаете за: компания /CO1 ACME Sp. z o.o.."]
     assert "Odpowiedzialny: Иван" in texts(await head.send("/CO1"))[0]
 
 
@@ -213,8 +213,12 @@ async def test_pipelines_stages_and_sources_configured_in_chat(harness: Harness)
     assert "✅ Deal wygrany" in listing and "❌ Lead bezwartościowy" in listing
     assert texts(await boss.send("/stage_add 2 Diagnoza")).pop().startswith("Dodano etap [")
     system_stage = next(s for s in await _stages(harness, 2) if s.code == "NEW")
-    assert texts(await boss.send(f"/stage_delete {system_stage.id}")) == ["Tego nie można zrobić."]
-    assert texts(await boss.send("/stage_rename x y")) == ["Ta wartość jest tu niepoprawna: x"]
+    assert texts(await boss.send(f"/stage_delete {system_stage.id}")) == [
+        "Etapu początkowego nie można usunąć (można zmienić jego nazwę)."
+    ]
+    assert texts(await boss.send("/stage_rename x y")) == [
+        "Żaden etap nie nazywa się „x y” (ani nie ma takiego id). Zobacz /pipelines."
+    ]
 
     await rep.send("/deal Naprawa serwera 900 zł")
     await rep.press("Lejek")

@@ -5,7 +5,18 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CrmSetting, Deal, DictionaryItem, Lead, Pipeline, Stage
+from storage.models import (
+    Company,
+    Contact,
+    CrmSetting,
+    Deal,
+    DictionaryItem,
+    Lead,
+    Pipeline,
+    Stage,
+)
+
+_Configured = Pipeline | Stage | DictionaryItem
 
 
 class PipelineRepo:
@@ -28,9 +39,34 @@ class PipelineRepo:
         return (await self.session.scalars(query)).all()
 
     async def add(self, pipeline: Pipeline) -> Pipeline:
+        await self._fresh_id(pipeline)
         self.session.add(pipeline)
         await self.session.flush()
         return pipeline
+
+    # Ids of pipelines, stages and dictionary entries are never given out again: an admin's
+    # "/stage_delete 12" must not later reach a newer stage that took the number 12. PostgreSQL
+    # sequences never go back; SQLite (no AUTOINCREMENT on these tables) gives a new row
+    # max(id) + 1, so deleting the newest row would free its id. The highest id ever deleted
+    # is kept in crm_settings and a new row starts above it.
+    async def _fresh_id(self, row: _Configured) -> None:
+        if self.session.get_bind().dialect.name != "sqlite":
+            return
+        table = type(row).__table__
+        deleted = await self.setting(f"deleted_id.{table.name}")
+        if deleted is None:
+            return
+        newest = await self.session.scalar(select(func.max(table.c.id)))
+        if newest is None or newest <= int(deleted):
+            row.id = int(deleted) + 1
+
+    async def _forget_id(self, row: _Configured) -> None:
+        if self.session.get_bind().dialect.name != "sqlite":
+            return
+        key = f"deleted_id.{type(row).__table__.name}"
+        deleted = await self.setting(key)
+        if deleted is None or int(deleted) < row.id:
+            await self.set_setting(key, str(row.id))
 
     async def stage(self, stage_id: int) -> Stage | None:
         return await self.session.get(Stage, stage_id)
@@ -52,21 +88,51 @@ class PipelineRepo:
         return (await self.session.scalars(query)).all()
 
     async def add_stage(self, stage: Stage) -> Stage:
+        await self._fresh_id(stage)
         self.session.add(stage)
         await self.session.flush()
         return stage
 
     async def delete_stage(self, stage: Stage) -> None:
+        await self._forget_id(stage)
         await self.session.delete(stage)
         await self.session.flush()
 
     async def stage_in_use(self, stage: Stage) -> bool:
+        return bool(await self.stage_use_count(stage))
+
+    async def stage_use_count(self, stage: Stage) -> int:
+        """How many deals are in this stage (or leads have this status)."""
         model = Lead if stage.entity == "lead" else Deal
         column = Lead.status_id if stage.entity == "lead" else Deal.stage_id
         count = await self.session.scalar(
             select(func.count()).select_from(model).where(column == stage.id)
         )
-        return bool(count)
+        return int(count or 0)
+
+    async def dictionary_item_by_id(self, item_id: int) -> DictionaryItem | None:
+        return await self.session.get(DictionaryItem, item_id)
+
+    async def add_dictionary_item(self, item: DictionaryItem) -> DictionaryItem:
+        await self._fresh_id(item)
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def delete_dictionary_item(self, item: DictionaryItem) -> None:
+        await self._forget_id(item)
+        await self.session.delete(item)
+        await self.session.flush()
+
+    async def source_use_count(self, code: str) -> int:
+        """How many leads, contacts, companies and deals name this source."""
+        total = 0
+        for model in (Lead, Contact, Company, Deal):
+            count = await self.session.scalar(
+                select(func.count()).select_from(model).where(model.source == code)
+            )
+            total += int(count or 0)
+        return total
 
     async def setting(self, key: str) -> str | None:
         row = await self.session.get(CrmSetting, key)
