@@ -324,10 +324,9 @@ class ReminderRepo:
         if not held:
             return set()
         expected = dict(held)
-        await self._lock(expected)
         rows = await self.session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(sorted(expected)), Reminder.claimed_by == worker, *conditions)
+            .where(self._locked(expected), Reminder.claimed_by == worker, *conditions)
             .values(**values)
             .returning(Reminder.id, Reminder.attempts),
             execution_options={"synchronize_session": False},
@@ -405,6 +404,17 @@ class ReminderRepo:
                 .values(**values),
                 execution_options={"synchronize_session": False},
             )
+
+    def _locked(self, ids: Iterable[int]) -> ColumnElement[bool]:
+        """`id IN ids` for one UPDATE that locks its rows in id order (PostgreSQL; SQLite has
+        one writer): one statement, where `_lock` and an update would be two."""
+        ordered = sorted(set(ids))
+        if not self._postgres:
+            return Reminder.id.in_(ordered)
+        row = aliased(Reminder)
+        return Reminder.id.in_(
+            select(row.id).where(row.id.in_(ordered)).order_by(row.id).with_for_update()
+        )
 
     async def _lock(self, ids: Iterable[int]) -> None:
         """Lock rows in id order before changing them (PostgreSQL; SQLite has one writer)."""
