@@ -12,8 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect as sa_inspect
-
 from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
@@ -24,6 +22,7 @@ from crm.modes import CrmMode
 from crm.money import to_minor
 from crm.parsing import ParsedLine
 from crm.permissions import Actor, Owner
+from storage.base import unloaded
 from storage.models import (
     Activity,
     Company,
@@ -168,7 +167,7 @@ class ElementService:
         element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
         if element is None:
             raise NotFound(ref.entity.value, ref.code)
-        if sa_inspect(element).unloaded & _RELATIONSHIPS:
+        if unloaded(element) & _RELATIONSHIPS:
             # Created in this session: its relationships were never loaded. One refresh
             # loads them all (joined), so callers never trigger a lazy load under asyncio.
             await self.repos.session.refresh(element)
@@ -382,8 +381,8 @@ class ElementService:
             hits.setdefault(ElementRef(EntityType(owner_entity), owner_id), kind)
         name = data.name if entity is not EntityType.COMPANY else (data.name or data.title)
         if name and len(name) >= 3:
-            for element in await self._similar_names(entity, name):
-                hits.setdefault(ref_of(element), "name")
+            for similar in await self._similar_names(entity, name):
+                hits.setdefault(ref_of(similar), "name")
         result = []
         for ref, reason in list(hits.items())[:10]:
             element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
@@ -407,7 +406,7 @@ class ElementService:
         if not needles:
             return []
         company = entity is EntityType.COMPANY
-        models = [Company] if company else [Contact, Lead]
+        models: list[type[Element]] = [Company] if company else [Contact, Lead]
         same = names.same_company if company else names.same_person
         found: list[Element] = []
         for model in models:
@@ -416,7 +415,7 @@ class ElementService:
             )
             for candidate in candidates:
                 if isinstance(candidate, Contact):
-                    other = candidate.name
+                    other: str | None = candidate.name
                 elif isinstance(candidate, Lead):
                     other = candidate.contact_name
                 else:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, raiseload
 
@@ -28,7 +28,7 @@ class ActivityRepo:
         await self.session.delete(activity)
         await self.session.flush()
 
-    def _mine(self, user_id: int):  # type: ignore[no-untyped-def]
+    def _mine(self, user_id: int) -> ColumnElement[bool]:
         participant = exists().where(
             ActivityParticipant.activity_id == Activity.id, ActivityParticipant.user_id == user_id
         )
