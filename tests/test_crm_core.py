@@ -69,8 +69,8 @@ async def test_simple_mode_lead_is_a_deal_with_a_contact(crm: Crm, fresh: Fresh)
     data = line("Jan Kowalski +48 600 100 200 jan@firma.pl 5000 zł strona internetowa")
     created = await crm.elements.intake(rep, data)
     assert [r.entity for r in created.created] == [EntityType.DEAL, EntityType.CONTACT]
-    async with fresh() as crm:
-        await _check_simple_intake(crm, rep, created.primary, created.created[1])
+    async with fresh() as crm2:
+        await _check_simple_intake(crm2, rep, created.primary, created.created[1])
 
 
 async def _check_simple_intake(
@@ -231,8 +231,8 @@ async def test_lead_conversion(crm: Crm, fresh: Fresh) -> None:
         admin, lead_ref.id, ConversionOptions(contact=True, deal=True)
     )
     assert [r.entity for r in result.created] == [EntityType.CONTACT, EntityType.DEAL]
-    async with fresh() as crm:
-        await _check_conversion(crm, admin, lead_ref, result.created)
+    async with fresh() as crm2:
+        await _check_conversion(crm2, admin, lead_ref, result.created)
     with pytest.raises(AlreadyConverted):
         await crm.conversion.convert(admin, lead_ref.id, ConversionOptions())
     with pytest.raises(InvalidValue):
