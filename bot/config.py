@@ -187,10 +187,10 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: dict[str, A
     sections: dict[str, _Section] = {}
     for name, cls in _SECTIONS.items():
         try:
-            sections[name] = cls(_env_file=env_file, **overrides.get(name, {}))  # type: ignore[call-arg]
+            sections[name] = cls(_env_file=env_file, **overrides.get(name, {}))  # type: ignore[call-arg]  # pydantic-settings init kwarg
         except ValidationError as exc:
             raise ConfigError(_describe(exc)) from None
-    return Settings(**sections)  # type: ignore[arg-type]
+    return Settings(**sections)  # type: ignore[arg-type]  # each key gets its own section class
 
 
 def _describe(exc: ValidationError) -> str:

@@ -97,7 +97,7 @@ class ConsoleSession(BaseSession):
             return True
         return True
 
-    def _show(self, bot: Bot, chat_id: Any, text: str, markup: Any) -> Message:
+    def _show(self, bot: Bot, chat_id: Any, text: str | None, markup: Any) -> Message:
         if text:
             self._print("bot> " + html_to_text(text).replace("\n", "\n     "))
         keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None

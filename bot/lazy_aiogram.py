@@ -25,7 +25,7 @@ _namespace: dict[str, Any] = {}
 def install() -> None:
     if "aiogram" in sys.modules or _namespace:
         return
-    original = BaseModel.model_rebuild.__func__  # type: ignore[attr-defined]
+    original = BaseModel.model_rebuild.__func__  # type: ignore[attr-defined]  # untyped __func__
 
     def record_only(
         cls: type[BaseModel],
@@ -38,7 +38,7 @@ def install() -> None:
         if _types_namespace is not None and not force and cls.__module__.startswith("aiogram."):
             _remember(cls, dict(_types_namespace))
             return None
-        return original(  # type: ignore[no-any-return]
+        return original(  # type: ignore[no-any-return]  # __func__ is untyped
             cls,
             force=force,
             raise_errors=raise_errors,
@@ -46,12 +46,14 @@ def install() -> None:
             _types_namespace=_types_namespace,
         )
 
+    # Patching a method of a class, for the import below only: mypy forbids both on purpose.
     BaseModel.model_rebuild = classmethod(record_only)  # type: ignore[assignment,method-assign]
     try:
         import aiogram.methods
         import aiogram.types
     finally:
-        BaseModel.model_rebuild = classmethod(original)  # type: ignore[method-assign]
+        # Put pydantic's own method back (the same patching as above).
+        BaseModel.model_rebuild = classmethod(original)  # type: ignore[assignment,method-assign]
     from aiogram.client.default import Default
 
     typing_names = {"List": list, "Optional": Optional, "Union": Union, "Literal": Literal}

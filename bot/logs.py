@@ -177,7 +177,7 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str | None] | None = No
     global _redactor
     _redactor = redactor = Redactor(secrets or [])
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr, redactor)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr, redactor)
     else:
         sys.stderr._redact = redactor
     handler = logging.StreamHandler(sys.stderr)

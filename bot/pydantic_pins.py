@@ -13,7 +13,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.base import Response
+from aiogram.methods import Response
 from aiogram.methods.base import TelegramMethod, TelegramType
 
 from bot.lazy_aiogram import prepare
@@ -23,7 +23,7 @@ _PINNED: dict[Any, type] = {}
 
 def pin_response_model(returning: Any) -> None:
     if returning not in _PINNED:
-        _PINNED[returning] = prepare(Response[returning])  # type: ignore[valid-type]
+        _PINNED[returning] = prepare(Response[returning])
 
 
 class PinningAiohttpSession(AiohttpSession):

@@ -262,6 +262,7 @@ class Sender:
         max_wait: float | None,
     ) -> T:
         retries = 0
+        error: TelegramAPIError  # the last failure worth retrying (429, network, 5xx)
         while True:
             paused = chat.paused_until - self._clock()
             if max_wait is not None and paused > max_wait:

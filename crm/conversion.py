@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crm.codes import ElementRef
-from crm.elements import ElementService, fold, ref_of
+from crm.elements import ElementInput, ElementService, fold, ref_of
 from crm.enums import EntityType, Operation, Right
 from crm.errors import AlreadyConverted, InvalidValue, NotFound
 from crm.modes import CrmMode
@@ -68,31 +68,30 @@ class ConversionService:
         await self.repos.commit()
         return result
 
-    async def _convert(
-        self, actor: Actor | None, lead: Lead, options: ConversionOptions
-    ) -> Conversion:
+    async def _convert(self, actor: Actor, lead: Lead, options: ConversionOptions) -> Conversion:
         if lead.closed_at is not None:
             raise AlreadyConverted()
         now = self.runtime.clock.now()
         ref = ref_of(lead)
         responsible = lead.responsible_id
         created: list[ElementRef] = []
-        company = contact = None
+        company: Company | None = None
+        contact: Contact | None = None
+        # The same factories as creation (names split, the name search key, timeline entry);
+        # the phones and e-mails are the lead's, copied by move_communications below.
         if options.company and (lead.company_title or not options.contact):
             title = lead.company_title or lead.title or lead.contact_name or ref.code
-            company = await self.repos.elements.add(
-                Company(title=title[:255], responsible_id=responsible, created_by_id=_id(actor),
-                        source=lead.source, search_text=fold(title), created_at=now)
-            )  # fmt: skip
+            company = await self.elements._new_company(
+                actor, ElementInput(company=title, source=lead.source), origin=lead
+            )
             await self.repos.elements.move_communications("lead", lead.id, "company", company.id)
             created.append(ref_of(company))
         if options.contact:
             name = lead.contact_name or lead.title or ref.code
-            contact = await self.repos.elements.add(
-                Contact(name=name[:255], responsible_id=responsible, created_by_id=_id(actor),
-                        company_id=company.id if company else None, source=lead.source,
-                        search_text=fold(name), created_at=now)
-            )  # fmt: skip
+            person = ElementInput(name=lead.contact_name, source=lead.source)
+            contact = await self.elements._new_contact(
+                actor, person, name, company, title_in_comment=False, origin=lead
+            )
             await self.repos.elements.move_communications("lead", lead.id, "contact", contact.id)
             created.append(ref_of(contact))
         deal = None
@@ -112,10 +111,12 @@ class ConversionService:
                      company_id=company.id if company else None, lead_id=lead.id,
                      amount_minor=lead.amount_minor, currency=lead.currency,
                      responsible_id=responsible, created_by_id=_id(actor), source=lead.source,
-                     comment=lead.comment, search_text=fold(title, lead.contact_name),
+                     comment=lead.comment,
+                     search_text=fold(title, lead.contact_name, lead.company_title),
                      created_at=now, stage_changed_at=now)
             )  # fmt: skip
             created.append(ref_of(deal))
+            await self.elements.record(actor, ref_of(deal), "created", from_lead=ref.code)
         await self._hand_over_activities(lead, deal or contact or company, options, now)
         converted = next(
             s for s in await self.repos.pipelines.lead_statuses() if s.semantic == SUCCESS
@@ -132,8 +133,6 @@ class ConversionService:
             actor, ref, "converted", old=old_status, new=converted.id, created=codes,
             keep_activities_open=options.keep_activities_open,
         )  # fmt: skip
-        for new_ref in created:
-            await self.elements.record(actor, new_ref, "created", from_lead=ref.code)
         return Conversion(ref, tuple(created))
 
     async def _hand_over_activities(

@@ -792,6 +792,7 @@ class _Reader:
 
     def date(self, pos: int) -> tuple[_Date, time | None, int] | None:
         word = self.word(pos)
+        year: int | None  # a written date has one; "1 grudnia" alone may not
         if match := _ISO.fullmatch(word):
             year, month, day = int(match[1]), int(match[2]), int(match[3])
             if year not in self.years or not _is_calendar_day(month, day):

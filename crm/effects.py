@@ -64,13 +64,13 @@ class Journal:
 def journal_of(session: AsyncSession | Session) -> Journal:
     """The session's journal, created (and hooked to its transaction) on first use."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
-    journal = sync.info.get(_INFO_KEY)
+    journal: Journal | None = sync.info.get(_INFO_KEY)
     if journal is None:
         journal = Journal()
         sync.info[_INFO_KEY] = journal
         event.listen(sync, "after_commit", journal._committed)
         event.listen(sync, "after_soft_rollback", journal._rolled_back)
-    return journal  # type: ignore[no-any-return]  # session.info is dict[Any, Any]
+    return journal
 
 
 def note(session: AsyncSession | Session, effect: Effect) -> None:

@@ -12,8 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect as sa_inspect
-
 from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
@@ -24,6 +22,7 @@ from crm.modes import CrmMode
 from crm.money import to_minor
 from crm.parsing import ParsedLine
 from crm.permissions import Actor, Owner
+from storage.base import unloaded
 from storage.models import (
     Activity,
     Company,
@@ -168,7 +167,7 @@ class ElementService:
         element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
         if element is None:
             raise NotFound(ref.entity.value, ref.code)
-        if sa_inspect(element).unloaded & _RELATIONSHIPS:
+        if unloaded(element) & _RELATIONSHIPS:
             # Created in this session: its relationships were never loaded. One refresh
             # loads them all (joined), so callers never trigger a lazy load under asyncio.
             await self.repos.session.refresh(element)
@@ -226,6 +225,7 @@ class ElementService:
         company: Company | None = None,
         *,
         title_in_comment: bool = True,
+        origin: Lead | None = None,
     ) -> Contact:
         name = (
             name
@@ -245,15 +245,15 @@ class ElementService:
                 company_id=company.id if company else None,
                 comment=_comment(_with_address(remark, data.address)),
                 search_text=fold(name, names.search_key(name)),
-                **self._authored(actor, data),
+                **self._authored(actor, data, origin),
             )
         )
         await self._add_communications(EntityType.CONTACT, contact.id, data)
-        await self.record(actor, ref_of(contact), "created")
+        await self.record(actor, ref_of(contact), "created", **_from_lead(origin))
         return contact
 
     async def _new_company(
-        self, actor: Actor, data: ElementInput, *, people: bool = True
+        self, actor: Actor, data: ElementInput, *, people: bool = True, origin: Lead | None = None
     ) -> Company:
         """`/company`, or the company a deal or contact line named. `people=False`: a contact
         is created beside it and takes the phones, e-mails and address."""
@@ -267,12 +267,12 @@ class ElementService:
                 title=title[:MAX_TITLE],
                 comment=_comment(_with_address(remark, data.address if people else None)),
                 search_text=fold(title),
-                **self._authored(actor, data),
+                **self._authored(actor, data, origin),
             )
         )
         if people:
             await self._add_communications(EntityType.COMPANY, company.id, data)
-        await self.record(actor, ref_of(company), "created")
+        await self.record(actor, ref_of(company), "created", **_from_lead(origin))
         return company
 
     async def _new_lead(self, actor: Actor, data: ElementInput) -> Lead:
@@ -340,10 +340,13 @@ class ElementService:
         created = (ref_of(deal), *(ref_of(e) for e in (contact, company) if e is not None))
         return deal, created
 
-    def _authored(self, actor: Actor, data: ElementInput) -> dict[str, Any]:
-        """What every new element starts with: the actor is its author and responsible."""
+    def _authored(
+        self, actor: Actor, data: ElementInput, origin: Lead | None = None
+    ) -> dict[str, Any]:
+        """What every new element starts with: the actor is its author and responsible (of
+        one converted from a lead, the lead's responsible)."""
         return {
-            "responsible_id": actor.user_id,
+            "responsible_id": origin.responsible_id if origin else actor.user_id,
             "created_by_id": actor.user_id,
             "source": data.source,
             # Set here, not by the server: a server default would cost a re-select per insert.
@@ -382,8 +385,8 @@ class ElementService:
             hits.setdefault(ElementRef(EntityType(owner_entity), owner_id), kind)
         name = data.name if entity is not EntityType.COMPANY else (data.name or data.title)
         if name and len(name) >= 3:
-            for element in await self._similar_names(entity, name):
-                hits.setdefault(ref_of(element), "name")
+            for similar in await self._similar_names(entity, name):
+                hits.setdefault(ref_of(similar), "name")
         result = []
         for ref, reason in list(hits.items())[:10]:
             element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
@@ -407,7 +410,7 @@ class ElementService:
         if not needles:
             return []
         company = entity is EntityType.COMPANY
-        models = [Company] if company else [Contact, Lead]
+        models: list[type[Element]] = [Company] if company else [Contact, Lead]
         same = names.same_company if company else names.same_person
         found: list[Element] = []
         for model in models:
@@ -416,7 +419,7 @@ class ElementService:
             )
             for candidate in candidates:
                 if isinstance(candidate, Contact):
-                    other = candidate.name
+                    other: str | None = candidate.name
                 elif isinstance(candidate, Lead):
                     other = candidate.contact_name
                 else:
@@ -537,6 +540,11 @@ class ElementService:
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
         rows = await self.repos.elements.communications_of(ref.entity.value, ref.id)
         return [v for k, v in rows if k == "phone"], [v for k, v in rows if k == "email"]
+
+
+def _from_lead(origin: Lead | None) -> dict[str, str]:
+    """The timeline's note on an element converted from a lead."""
+    return {"from_lead": ref_of(origin).code} if origin else {}
 
 
 def _split_name(name: str) -> tuple[str | None, str | None]:

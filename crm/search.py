@@ -91,5 +91,5 @@ class SearchService:
         return Page(items, total, max(page, 0), per_page)
 
 
-def _entity(model: type) -> str:
+def _entity(model: type[Element]) -> str:
     return {Contact: "contact", Company: "company", Lead: "lead", Deal: "deal"}[model]

@@ -68,7 +68,7 @@ async def create_anyway(
         return
     await state.update_data(pending=None)
     entity = EntityType(pending["entity"])
-    await create(query.message, state, crm, actor, crm_user, entity, pending["text"], force=True)  # type: ignore[arg-type]
+    await create(query.message, state, crm, actor, crm_user, entity, pending["text"], force=True)  # type: ignore[arg-type]  # may be InaccessibleMessage (issue 11 §4)
     await query.answer()
 
 

@@ -79,7 +79,7 @@ async def history_pressed(
     text, markup = timeline_page(card, page, crm.users.timezone_of(crm_user))
     await query.answer()
     if query.message is not None:
-        await query.message.edit_text(text, reply_markup=markup)  # type: ignore[union-attr]
+        await query.message.edit_text(text, reply_markup=markup)  # type: ignore[union-attr]  # may be InaccessibleMessage (issue 11 §4)
 
 
 async def note_command(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:

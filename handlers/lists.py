@@ -47,7 +47,7 @@ async def list_page(query: CallbackQuery, callback_data: ListCb, crm: Crm, actor
     await query.answer()
     if callback_data.what in LISTS and query.message is not None:
         page = max(0, min(callback_data.page, 100_000))
-        await show_list(query.message, crm, actor, callback_data.what, page, edit=True)  # type: ignore[arg-type]
+        await show_list(query.message, crm, actor, callback_data.what, page, edit=True)  # type: ignore[arg-type]  # may be InaccessibleMessage (issue 11 §4)
 
 
 async def find_command(

@@ -106,7 +106,7 @@ async def mode_pressed(
         leads = await crm.conversion.open_lead_count()
         text, markup = await mode_options(crm, leads, flags, callback_data.pipeline)
         await query.answer()
-        await query.message.edit_text(text, reply_markup=markup)  # type: ignore[union-attr]
+        await query.message.edit_text(text, reply_markup=markup)  # type: ignore[union-attr]  # may be InaccessibleMessage (issue 11 §4)
         return
     options = ConversionOptions(
         contact=bool(flags & CONTACT),
@@ -117,7 +117,7 @@ async def mode_pressed(
     )
     conversions = await crm.conversion.set_mode(actor, CrmMode.SIMPLE, options)
     await query.answer()
-    await query.message.edit_text(  # type: ignore[union-attr]
+    await query.message.edit_text(  # type: ignore[union-attr]  # may be InaccessibleMessage (issue 11 §4)
         _(
             "CRM mode is now Simple. {n} lead was converted.",
             "CRM mode is now Simple. {n} leads were converted.",

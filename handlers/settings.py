@@ -48,7 +48,7 @@ async def language_chosen(
     await _apply_language(crm, crm_user, actor, query.message.chat, callback_data.code)
     with i18n.use_locale(callback_data.code):
         await query.answer()
-        await query.bot.send_message(  # type: ignore[union-attr]
+        await query.bot.send_message(  # type: ignore[union-attr]  # a dispatched query has a bot
             query.message.chat.id, _language_changed(query.message.chat, callback_data.code)
         )
 

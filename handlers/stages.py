@@ -100,7 +100,7 @@ async def stage_chosen(
         return
     await crm.stages.move(actor, ref, stage.id)
     await query.answer()
-    await send_moved(query.message, crm, actor, crm_user, ref)  # type: ignore[arg-type]
+    await send_moved(query.message, crm, actor, crm_user, ref)  # type: ignore[arg-type]  # may be InaccessibleMessage (issue 11 §4)
 
 
 async def reason_typed(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, MetaData, String, func
+from sqlalchemy import BigInteger, DateTime, MetaData, String, func, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -37,9 +38,10 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        stored: datetime = value  # what the driver gives for a DateTime column
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)
 
 
 class Base(AsyncAttrs, DeclarativeBase):
@@ -50,6 +52,11 @@ class Base(AsyncAttrs, DeclarativeBase):
         datetime: UtcDateTime(),
         str: String(255),
     }
+
+
+def unloaded(obj: Base) -> Set[str]:
+    """Names of the attributes (relationships included) of a mapped object not loaded yet."""
+    return inspect(obj).unloaded
 
 
 class TimestampMixin:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -35,11 +35,11 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     await _run(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
-async def _run(engine: AsyncEngine, action: object) -> None:
+async def _run(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
     def run(connection: Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
-        action(cfg)  # type: ignore[operator]
+        action(cfg)
 
     async with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":

@@ -12,8 +12,9 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -269,3 +270,18 @@ async def harness(
     storage = create_storage(settings_for(""), prefix=redis.prefix) if redis else None
     async with running_harness(settings_for, delivery, clock, storage=storage) as h:
         yield h
+
+
+@pytest.fixture
+def fresh(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> Callable[[], AbstractAsyncContextManager[Crm]]:
+    """`async with fresh() as crm2:` reads what is committed, through a new session and a
+    runtime with nothing cached: a service that forgets to commit fails the test."""
+
+    @asynccontextmanager
+    async def open_fresh() -> AsyncIterator[Crm]:
+        async with sessionmaker() as session:
+            yield Crm(session, Runtime(clock=clock))
+
+    return open_fresh

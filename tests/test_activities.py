@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -234,7 +236,9 @@ async def test_today_lists_overdue_and_today_only(crm: Crm, clock: FakeClock) ->
     assert len(await crm.activities.today(anna, "Europe/London")) == 3  # still the 24th in London
 
 
-async def test_conversion_keeps_or_closes_the_leads_activities(crm: Crm, clock: FakeClock) -> None:
+async def test_conversion_keeps_or_closes_the_leads_activities(
+    crm: Crm, clock: FakeClock, fresh: Callable[[], AbstractAsyncContextManager[Crm]]
+) -> None:
     admin = await person(crm, Role.ADMIN, "Boss")
     await crm.conversion.set_mode(admin, CrmMode.CLASSIC)
     kept = (
@@ -249,11 +253,12 @@ async def test_conversion_keeps_or_closes_the_leads_activities(crm: Crm, clock: 
         admin, kept.id, ConversionOptions(keep_activities_open=True)
     )
     deal_ref = result.created[-1]
-    assert [a.id for a in await crm.activities.of_element(admin, deal_ref)] == [a1.id]
     await crm.conversion.convert(admin, closed.id, ConversionOptions(keep_activities_open=False))
-    activity = await crm.repos.activities.get(a2.id)
-    assert activity is not None and activity.completed_at is not None
-    assert await pending(crm, a2.id) == []
+    async with fresh() as crm2:  # what was committed, not what this session holds
+        assert [a.id for a in await crm2.activities.of_element(admin, deal_ref)] == [a1.id]
+        activity = await crm2.repos.activities.get(a2.id)
+        assert activity is not None and activity.completed_at is not None
+        assert await pending(crm2, a2.id) == []
 
 
 async def test_engine_outcomes(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 
 import pytest
@@ -27,6 +29,8 @@ from crm.parsing import parse_line
 from crm.permissions import Actor
 from crm.users import actor_of
 from storage.models import Company, Contact, Deal, Lead
+
+Fresh = Callable[[], AbstractAsyncContextManager[Crm]]
 
 
 async def person(crm: Crm, role: Role, name: str, department: str | None = None) -> Actor:
@@ -61,16 +65,23 @@ def test_codes(text: str, expected: ElementRef | None) -> None:
         assert parse_code(expected.code) == expected
 
 
-async def test_simple_mode_lead_is_a_deal_with_a_contact(crm: Crm) -> None:
+async def test_simple_mode_lead_is_a_deal_with_a_contact(crm: Crm, fresh: Fresh) -> None:
     rep = await person(crm, Role.REP, "Anna")
     data = line("Jan Kowalski +48 600 100 200 jan@firma.pl 5000 zł strona internetowa")
     created = await crm.elements.intake(rep, data)
     assert [r.entity for r in created.created] == [EntityType.DEAL, EntityType.CONTACT]
-    deal = await crm.elements.load(rep, created.primary)
+    async with fresh() as crm2:
+        await _check_simple_intake(crm2, rep, created.primary, created.created[1])
+
+
+async def _check_simple_intake(
+    crm: Crm, rep: Actor, deal_ref: ElementRef, contact_ref: ElementRef
+) -> None:
+    deal = await crm.elements.load(rep, deal_ref)
     assert isinstance(deal, Deal)
     assert (deal.title, deal.amount_minor, deal.currency) == ("strona internetowa", 500000, "PLN")
     assert deal.stage.code == "NEW" and deal.closed_at is None
-    contact = await crm.elements.load(rep, created.created[1])
+    contact = await crm.elements.load(rep, contact_ref)
     assert isinstance(contact, Contact)
     assert (contact.name, contact.first_name, contact.last_name) == (
         "Jan Kowalski",
@@ -78,7 +89,7 @@ async def test_simple_mode_lead_is_a_deal_with_a_contact(crm: Crm) -> None:
         "Kowalski",
     )
     assert deal.contact_id == contact.id
-    phones, emails = await crm.elements.communications(created.created[1])
+    phones, emails = await crm.elements.communications(contact_ref)
     assert (phones, emails) == (["+48600100200"], ["jan@firma.pl"])
 
 
@@ -211,7 +222,7 @@ async def test_pipeline_and_stage_configuration(crm: Crm) -> None:
     await crm.stages.delete_stage(admin, stage.id)
 
 
-async def test_lead_conversion(crm: Crm) -> None:
+async def test_lead_conversion(crm: Crm, fresh: Fresh) -> None:
     admin = await person(crm, Role.ADMIN, "Boss")
     await crm.conversion.set_mode(admin, CrmMode.CLASSIC)
     lead_ref = (
@@ -221,7 +232,18 @@ async def test_lead_conversion(crm: Crm) -> None:
         admin, lead_ref.id, ConversionOptions(contact=True, deal=True)
     )
     assert [r.entity for r in result.created] == [EntityType.CONTACT, EntityType.DEAL]
-    deal = await crm.elements.load(admin, result.created[1])
+    async with fresh() as crm2:
+        await _check_conversion(crm2, admin, lead_ref, result.created)
+    with pytest.raises(AlreadyConverted):
+        await crm.conversion.convert(admin, lead_ref.id, ConversionOptions())
+    with pytest.raises(InvalidValue):
+        ConversionOptions(contact=False, company=False, deal=False)
+
+
+async def _check_conversion(
+    crm: Crm, admin: Actor, lead_ref: ElementRef, created: tuple[ElementRef, ...]
+) -> None:
+    deal = await crm.elements.load(admin, created[1])
     assert isinstance(deal, Deal)
     assert (deal.title, deal.amount_minor, deal.currency, deal.lead_id) == (
         "audyt",
@@ -233,12 +255,76 @@ async def test_lead_conversion(crm: Crm) -> None:
     assert (
         isinstance(lead, Lead) and lead.closed_at is not None and lead.status.code == "CONVERTED"
     )
-    phones, _ = await crm.elements.communications(result.created[0])
+    phones, _ = await crm.elements.communications(created[0])
     assert phones == ["+48600100200"]
-    with pytest.raises(AlreadyConverted):
-        await crm.conversion.convert(admin, lead_ref.id, ConversionOptions())
-    with pytest.raises(InvalidValue):
-        ConversionOptions(contact=False, company=False, deal=False)
+    assert deal.contact_id == created[0].id
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("Jan Kowalski +48 600 100 200 audyt", "Jan", "Kowalski"),
+        ("jan kowalski oferta", "Jan", "Kowalski"),
+        ("Иван Петров +7 916 123-45-67 поставка", "Иван", "Петров"),
+        ("Katarzyna Wiśniewska wdrożenie 2000 zł", "Katarzyna", "Wiśniewska"),
+    ],
+)
+async def test_a_converted_contact_is_built_like_a_created_one(
+    crm: Crm, fresh: Fresh, text: str, first: str, last: str
+) -> None:
+    """Conversion goes through creation's factories: the contact has its first and last
+    name, the name search key (found as a duplicate, however the name is written) and a
+    timeline entry saying which lead it came from; read back through a new session."""
+    admin = await person(crm, Role.ADMIN, "Boss")
+    rep = await person(crm, Role.REP, "Anna")
+    await crm.conversion.set_mode(admin, CrmMode.CLASSIC)
+    lead_ref = (await crm.elements.intake(rep, line(text))).primary
+    result = await crm.conversion.convert(rep, lead_ref.id, ConversionOptions())
+    contact_ref = result.created[0]
+    async with fresh() as crm2:
+        contact = await crm2.elements.load(rep, contact_ref)
+        assert isinstance(contact, Contact)
+        assert (contact.first_name, contact.last_name) == (first, last)
+        assert contact.responsible_id == rep.user_id
+        for written in (f"{first} {last}", f"{last} {first}", f"{first} {last}".lower()):
+            hits = await crm2.elements.find_duplicates(rep, EntityType.CONTACT, line(written))
+            assert (contact_ref, "name") in [(h.ref, h.reason) for h in hits], written
+        entries, _ = await crm2.elements.timeline(rep, contact_ref)
+        assert [(e.kind, e.data) for e in entries] == [("created", {"from_lead": lead_ref.code})]
+
+
+async def test_a_converted_company_and_its_contact(crm: Crm, fresh: Fresh) -> None:
+    admin = await person(crm, Role.ADMIN, "Boss")
+    await crm.conversion.set_mode(admin, CrmMode.CLASSIC)
+    lead_ref = (
+        await crm.elements.intake(admin, line("Jan Kowalski ACME Sp. z o.o. +48 600 100 200"))
+    ).primary
+    options = ConversionOptions(contact=True, company=True, deal=True)
+    result = await crm.conversion.convert(admin, lead_ref.id, options)
+    assert [r.entity for r in result.created] == [
+        EntityType.COMPANY,
+        EntityType.CONTACT,
+        EntityType.DEAL,
+    ]
+    async with fresh() as crm2:
+        company, contact, deal = [await crm2.elements.load(admin, r) for r in result.created]
+        assert isinstance(company, Company) and isinstance(contact, Contact)
+        assert isinstance(deal, Deal)
+        assert company.title == "ACME Sp. z o.o."
+        assert (contact.first_name, contact.last_name, contact.company_id) == (
+            "Jan",
+            "Kowalski",
+            company.id,
+        )
+        assert (deal.contact_id, deal.company_id, deal.lead_id) == (
+            contact.id,
+            company.id,
+            lead_ref.id,
+        )
+        hits = await crm2.elements.find_duplicates(
+            admin, EntityType.COMPANY, ElementInput(title="ACME sp. z o.o.")
+        )
+        assert company.id in [h.ref.id for h in hits if h.ref.entity is EntityType.COMPANY]
 
 
 async def test_switching_classic_to_simple_converts_active_leads(crm: Crm) -> None:

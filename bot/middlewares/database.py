@@ -65,11 +65,11 @@ class UpdateOutcome:
 
 
 def outcome_of(data: dict[str, Any], event: TelegramObject) -> UpdateOutcome:
-    outcome = data.get(OUTCOME_KEY)
+    outcome: UpdateOutcome | None = data.get(OUTCOME_KEY)
     if outcome is None:
         update_id = event.update_id if isinstance(event, Update) else None
         outcome = data[OUTCOME_KEY] = UpdateOutcome(update_id)
-    return outcome  # type: ignore[no-any-return]
+    return outcome
 
 
 class DatabaseMiddleware(BaseMiddleware):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -16,7 +16,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: object, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: object, autogen_context: Any) -> str | Literal[False]:
     # Migrations must not import the models: write our UTC wrapper as the plain column type.
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"

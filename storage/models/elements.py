@@ -7,6 +7,7 @@ exact, and cheap to sum in reports over millions of deals.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -140,6 +141,6 @@ class TimelineEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(index=True)
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     author: Mapped[User | None] = relationship(lazy="joined")

@@ -39,7 +39,7 @@ class ActivityRepo:
         await self.session.delete(activity)
         await self.session.flush()
 
-    def _mine(self, user_id: int):  # type: ignore[no-untyped-def]
+    def _mine(self, user_id: int) -> ColumnElement[bool]:
         participant = exists().where(
             ActivityParticipant.activity_id == Activity.id, ActivityParticipant.user_id == user_id
         )

@@ -11,7 +11,7 @@ from crm.permissions import Scope
 from storage.models import Communication, Company, Contact, Deal, Lead, TimelineEntry, User
 
 Element = Company | Contact | Deal | Lead
-E = TypeVar("E", Company, Contact, Deal, Lead)
+E = TypeVar("E", bound=Element)
 
 MODELS: dict[str, type[Element]] = {
     "lead": Lead,
@@ -21,7 +21,7 @@ MODELS: dict[str, type[Element]] = {
 }
 
 
-def scope_filter(model: type[Element], scope: Scope) -> ColumnElement[bool] | None:
+def scope_filter(model: type[E], scope: Scope) -> ColumnElement[bool] | None:
     """The WHERE clause of what `scope` may see: None for everything."""
     if scope.level is Level.ALL:
         return None
@@ -34,7 +34,7 @@ def scope_filter(model: type[Element], scope: Scope) -> ColumnElement[bool] | No
     return or_(own, model.responsible_id.in_(colleagues))
 
 
-def _scoped(query: Select[Any], model: type[Element], scope: Scope) -> Select[Any]:
+def _scoped(query: Select[Any], model: type[E], scope: Scope) -> Select[Any]:
     clause = scope_filter(model, scope)
     return query if clause is None else query.where(clause)
 
@@ -142,7 +142,7 @@ class ElementRepo:
         )
         if scope is not None:
             query = _scoped(query, model, scope)
-        order = [model.id.desc()]
+        order: list[ColumnElement[Any]] = [model.id.desc()]
         if prefer:
             order.insert(
                 0, case((model.search_text.contains(prefer, autoescape=True), 0), else_=1)
@@ -163,7 +163,7 @@ class ElementRepo:
         hits = [
             case((model.search_text.contains(n, autoescape=True), 1), else_=0) for n in needles
         ]
-        score = hits[0]
+        score: ColumnElement[Any] = hits[0]
         for hit in hits[1:]:
             score = score + hit
         query = (
@@ -196,8 +196,8 @@ class ElementRepo:
         query = _scoped(select(model), model, scope)
         if responsible_id is not None:
             query = query.where(model.responsible_id == responsible_id)
-        if open_only and model in (Deal, Lead):
-            query = query.where(model.closed_at.is_(None))  # type: ignore[union-attr]
+        if open_only and issubclass(model, Deal | Lead):
+            query = query.where(model.closed_at.is_(None))
         total = await self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = await self.session.scalars(
             query.order_by(model.id.desc()).offset(offset).limit(limit)

@@ -53,7 +53,7 @@ class PipelineRepo:
         if self.session.get_bind().dialect.name != "sqlite":
             return
         table = type(row).__table__
-        deleted = await self.setting(f"deleted_id.{table.name}")
+        deleted = await self.setting(f"deleted_id.{type(row).__tablename__}")
         if deleted is None:
             return
         newest = await self.session.scalar(select(func.max(table.c.id)))
@@ -63,7 +63,7 @@ class PipelineRepo:
     async def _forget_id(self, row: _Configured) -> None:
         if self.session.get_bind().dialect.name != "sqlite":
             return
-        key = f"deleted_id.{type(row).__table__.name}"
+        key = f"deleted_id.{type(row).__tablename__}"
         deleted = await self.setting(key)
         if deleted is None or int(deleted) < row.id:
             await self.set_setting(key, str(row.id))
