@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from crm.codes import ElementRef
 from crm.dates import Deadline, PastDeadline, parse_deadline, parse_when, past_deadline
 from crm.effects import Effect, note
-from crm.elements import ElementService
+from crm.elements import ElementService, ref_of
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
 from crm.ical import CalendarEvent, build_calendar
@@ -90,15 +90,22 @@ class ActivityService:
             raise InvalidValue("deadline", "naive")
         element = await self.elements.load(actor, ref, Operation.UPDATE)
         bindings = [ref]
+        clients: list[ElementRef] = []
         # A deal's activity is also its contact's (and company's): the client sees one history.
+        # It is bound only to those the creator may edit (closing needs edit rights on every
+        # bound element); a client of someone else's is kept as the client, read-only, so the
+        # deal's rep can still complete the activity they made.
         if isinstance(element, Deal):
-            if element.contact_id:
-                bindings.append(ElementRef(EntityType.CONTACT, element.contact_id))
-            if element.company_id:
-                bindings.append(ElementRef(EntityType.COMPANY, element.company_id))
-        client = next(
-            (b for b in bindings if b.entity in (EntityType.CONTACT, EntityType.COMPANY)), None
-        )
+            for other in (element.contact, element.company):
+                if other is None:
+                    continue
+                client = ref_of(other)
+                clients.append(client)
+                if await self.elements.can(actor, other, Operation.UPDATE):
+                    bindings.append(client)
+        if ref.entity in (EntityType.CONTACT, EntityType.COMPANY):
+            clients.insert(0, ref)
+        client = clients[0] if clients else None
         now = self.runtime.clock.now()
         activity = Activity(
             subject=subject,

@@ -205,10 +205,11 @@ async def test_completing_needs_rights_on_every_bound_element(crm: Crm, clock: F
     admin = await person(crm, Role.ADMIN, "Boss")
     ref = await deal(crm, anna, "Jan Kowalski wdrożenie")
     contact = ElementRef(EntityType.CONTACT, 1)
-    await crm.elements.set_responsible(admin, contact, boris.user_id)  # the contact is Boris's
     activity = await crm.activities.create(
         anna, ref, "Spotkanie", clock.now() + timedelta(hours=3)
     )
+    # Bound to the deal and its contact (both Anna's then); the contact is Boris's now.
+    await crm.elements.set_responsible(admin, contact, boris.user_id)
     with pytest.raises(AccessDenied):
         await crm.activities.complete(anna, activity.id)
     with pytest.raises(AccessDenied):

@@ -1,0 +1,98 @@
+"""Rights that fit a real team, in the domain, read back through a fresh session on SQLite and
+PostgreSQL: a deal's rep closes their own activities when the client is someone else's, a
+deal's client is readable from the deal, and nothing tells an unreadable element from a
+missing one."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.activities import Snooze
+from crm.codes import ElementRef
+from crm.context import Crm
+from crm.enums import EntityType, Role
+from crm.errors import AccessDenied, NotFound
+from storage.models import Activity, ActivityBinding, Reminder
+from tests.harness import FakeClock
+from tests.test_activities import deal, person
+
+CONTACT = ElementRef(EntityType.CONTACT, 1)
+
+
+async def fresh(
+    sessionmaker: async_sessionmaker[AsyncSession], activity_id: int
+) -> tuple[Activity | None, list[tuple[str, int]], list[tuple[int, str, str]]]:
+    async with sessionmaker() as session:
+        activity = await session.get(Activity, activity_id)
+        bindings = await session.execute(
+            select(ActivityBinding.entity, ActivityBinding.entity_id)
+            .where(ActivityBinding.activity_id == activity_id)
+            .order_by(ActivityBinding.position)
+        )
+        reminders = await session.execute(
+            select(Reminder.user_id, Reminder.kind, Reminder.status)
+            .where(Reminder.activity_id == activity_id)
+            .order_by(Reminder.id)
+        )
+        return activity, [tuple(b) for b in bindings], [tuple(r) for r in reminders]
+
+
+async def test_a_deals_rep_completes_and_snoozes_when_the_contact_is_someone_elses(
+    crm: Crm, clock: FakeClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    anna = await person(crm, Role.REP, "Anna", "Sprzedaż")
+    boris = await person(crm, Role.REP, "Boris", "Serwis")
+    admin = await person(crm, Role.ADMIN, "Boss")
+    ref = await deal(crm, anna, "Jan Kowalski +48 600 100 200 wdrożenie")
+    await crm.elements.set_responsible(admin, CONTACT, boris.user_id)  # Jan is Boris's client
+    first = await crm.activities.create(anna, ref, "Spotkanie", clock.now() + timedelta(hours=3))
+    second = await crm.activities.create(anna, ref, "Oferta", clock.now() + timedelta(hours=5))
+    stored, bindings, _reminders = await fresh(sessionmaker, first.id)
+    assert stored is not None
+    # Bound to what Anna may edit; the contact is shown as the client, not bound.
+    assert bindings == [("deal", ref.id)]
+    assert (stored.client_entity, stored.client_id) == ("contact", 1)
+    due = await crm.activities.snooze(anna, second.id, Snooze(minutes=60), "Europe/Warsaw")
+    assert due == clock.now() + timedelta(hours=1)
+    await crm.activities.complete(anna, first.id)
+    stored, _bindings, reminders = await fresh(sessionmaker, first.id)
+    assert stored is not None and stored.completed_by_id == anna.user_id
+    assert stored.completed_at is not None
+    assert stored.completed_at.replace(tzinfo=UTC) == clock.now()
+    assert reminders == []  # a done activity's reminders are dropped
+    _stored, _bindings, reminders = await fresh(sessionmaker, second.id)
+    assert (anna.user_id, "snooze", "pending") in reminders
+    # Boris, whose contact it is, may not close Anna's deal's activity.
+    with pytest.raises((AccessDenied, NotFound)):
+        await crm.activities.complete(boris, second.id)
+    # The activity is on the deal's card; Boris's contact card does not get Anna's activity.
+    assert [a.id for a in await crm.activities.of_element(anna, ref)] == [second.id]
+
+
+async def test_a_client_the_creator_may_edit_is_still_bound(
+    crm: Crm, clock: FakeClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    anna = await person(crm, Role.REP, "Anna", "Sprzedaż")
+    ref = await deal(crm, anna, "ACME sp. z o.o. Jan Kowalski +48 600 100 200 wdrożenie")
+    activity = await crm.activities.create(anna, ref, "Telefon", clock.now() + timedelta(hours=1))
+    _stored, bindings, _reminders = await fresh(sessionmaker, activity.id)
+    assert bindings == [("deal", ref.id), ("contact", 1), ("company", 1)]
+
+
+async def test_a_manager_binds_the_contacts_of_the_department(
+    crm: Crm, clock: FakeClock, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    anna = await person(crm, Role.REP, "Anna", "Sprzedaż")
+    boris = await person(crm, Role.REP, "Boris", "Serwis")
+    manager = await person(crm, Role.MANAGER, "Marta", "Sprzedaż")
+    admin = await person(crm, Role.ADMIN, "Boss")
+    ref = await deal(crm, anna, "Jan Kowalski wdrożenie")
+    made = await crm.activities.create(manager, ref, "Przegląd", clock.now() + timedelta(hours=1))
+    assert (await fresh(sessionmaker, made.id))[1] == [("deal", ref.id), ("contact", 1)]
+    await crm.elements.set_responsible(admin, CONTACT, boris.user_id)
+    other = await crm.activities.create(manager, ref, "Drugi", clock.now() + timedelta(hours=2))
+    assert (await fresh(sessionmaker, other.id))[1] == [("deal", ref.id)]
