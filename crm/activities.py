@@ -186,7 +186,7 @@ class ActivityService:
         if activity is None:
             raise NotFound("activity", activity_id)
         if not await self._can(actor, activity, Operation.READ):
-            raise AccessDenied(entity=EntityType.ACTIVITY, operation=Operation.READ)
+            raise NotFound("activity", activity_id)  # as if it did not exist
         return activity
 
     async def _can(self, actor: Actor, activity: Activity, op: Operation) -> bool:
@@ -218,6 +218,8 @@ class ActivityService:
         if activity is None:
             raise NotFound("activity", activity_id)
         if not await self._can(actor, activity, Operation.UPDATE):
+            if not await self._can(actor, activity, Operation.READ):
+                raise NotFound("activity", activity_id)  # as if it did not exist
             raise AccessDenied(entity=EntityType.ACTIVITY, operation=Operation.UPDATE)
         return activity
 

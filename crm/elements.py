@@ -172,7 +172,11 @@ class ElementService:
             # Created in this session: its relationships were never loaded. One refresh
             # loads them all (joined), so callers never trigger a lazy load under asyncio.
             await self.repos.session.refresh(element)
-        self.runtime.policy.require(actor, ref.entity, op, await self.owner(element))
+        owner = await self.owner(element)
+        if not self.runtime.policy.allows(actor, ref.entity, Operation.READ, owner):
+            # Told exactly like a missing one: nobody learns that someone else's D7 exists.
+            raise NotFound(ref.entity.value, ref.code)
+        self.runtime.policy.require(actor, ref.entity, op, owner)
         return element
 
     async def can(self, actor: Actor, element: Element, op: Operation) -> bool:

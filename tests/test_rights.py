@@ -96,3 +96,47 @@ async def test_a_manager_binds_the_contacts_of_the_department(
     await crm.elements.set_responsible(admin, CONTACT, boris.user_id)
     other = await crm.activities.create(manager, ref, "Drugi", clock.now() + timedelta(hours=2))
     assert (await fresh(sessionmaker, other.id))[1] == [("deal", ref.id)]
+
+
+async def test_someone_elses_element_is_told_as_missing_on_every_path(
+    crm: Crm, clock: FakeClock
+) -> None:
+    anna = await person(crm, Role.REP, "Anna", "Sprzedaż")
+    boris = await person(crm, Role.REP, "Boris", "Sprzedaż")
+    ref = await deal(crm, anna, "Jan Kowalski tajny projekt")
+    activity = await crm.activities.create(anna, ref, "Spotkanie", clock.now() + timedelta(hours=1))
+    missing = ElementRef(EntityType.DEAL, 99)
+
+    def paths(target: ElementRef, activity_id: int) -> list:
+        soon = clock.now() + timedelta(days=1)
+        return [
+            crm.elements.load(boris, target),
+            crm.elements.card(boris, target),
+            crm.elements.timeline(boris, target),
+            crm.elements.add_note(boris, target, "hello"),
+            crm.elements.assignable_users(boris, target),
+            crm.elements.set_responsible(boris, target, boris.user_id),
+            crm.stages.targets(boris, target),
+            crm.stages.move(boris, target, 2),
+            crm.activities.create(boris, target, "x", soon),
+            crm.activities.of_element(boris, target),
+            crm.activities.get(boris, activity_id),
+            crm.activities.complete(boris, activity_id),
+            crm.activities.snooze(boris, activity_id, Snooze(minutes=15), "Europe/Warsaw"),
+            crm.activities.editable(boris, activity_id),
+            crm.activities.delete(boris, activity_id),
+        ]
+
+    for hidden, absent in zip(
+        paths(ref, activity.id), paths(missing, activity.id + 100), strict=True
+    ):
+        errors = []
+        for call in (hidden, absent):
+            with pytest.raises(NotFound) as info:
+                await call
+            errors.append(type(info.value))
+        assert errors[0] is errors[1]
+    for target in (CONTACT, ElementRef(EntityType.CONTACT, 99)):
+        with pytest.raises(NotFound):
+            await crm.elements.card(boris, target)
+    assert (await crm.activities.get(anna, activity.id)).subject == "Spotkanie"  # still there
