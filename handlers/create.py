@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import DupCb
 from bot.cards import render_card, render_duplicates
 from bot.labels import entity_name
+from bot.pressed import Replier, pressed
 from crm.context import Crm
 from crm.elements import ElementInput
 from crm.enums import EntityType
@@ -63,17 +64,17 @@ async def create_anyway(
     query: CallbackQuery, state: FSMContext, crm: Crm, actor: Actor, crm_user: User
 ) -> None:
     pending = (await state.get_data()).get("pending")
-    if not pending or query.message is None:
+    if not pending:
         await query.answer(_("This request has expired. Send the command again."), show_alert=True)
         return
     await state.update_data(pending=None)
     entity = EntityType(pending["entity"])
-    await create(query.message, state, crm, actor, crm_user, entity, pending["text"], force=True)  # type: ignore[arg-type]
+    await create(pressed(query), state, crm, actor, crm_user, entity, pending["text"], force=True)
     await query.answer()
 
 
 async def create(
-    message: Message,
+    message: Replier,
     state: FSMContext,
     crm: Crm,
     actor: Actor,

@@ -104,7 +104,9 @@ async def test_someone_elses_element_is_told_as_missing_on_every_path(
     anna = await person(crm, Role.REP, "Anna", "Sprzedaż")
     boris = await person(crm, Role.REP, "Boris", "Sprzedaż")
     ref = await deal(crm, anna, "Jan Kowalski tajny projekt")
-    activity = await crm.activities.create(anna, ref, "Spotkanie", clock.now() + timedelta(hours=1))
+    activity = await crm.activities.create(
+        anna, ref, "Spotkanie", clock.now() + timedelta(hours=1)
+    )
     missing = ElementRef(EntityType.DEAL, 99)
 
     def paths(target: ElementRef, activity_id: int) -> list:
