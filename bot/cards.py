@@ -81,17 +81,15 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     if isinstance(element, Deal | Lead) and (money := money_of(element)):
         lines.append(_("Amount: {amount}").format(amount=money))
     if isinstance(element, Deal) and element.contact is not None:
-        contact_ref = ref_of(element.contact)
         lines.append(
-            _("Contact: {code} {name}").format(
-                code=code_link(contact_ref), name=html.quote(short(element.contact.name, 80))
+            client_line(
+                _("Contact: {code} {name}"), card, ref_of(element.contact), element.contact.name
             )
         )
     if isinstance(element, Deal | Contact) and element.company is not None:
         lines.append(
-            _("Company: {code} {name}").format(
-                code=code_link(ref_of(element.company)),
-                name=html.quote(short(element.company.title, 80)),
+            client_line(
+                _("Company: {code} {name}"), card, ref_of(element.company), element.company.title
             )
         )
     if isinstance(element, Lead) and element.deal_id:
@@ -100,9 +98,10 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
                 code=code_link(ElementRef(EntityType.DEAL, element.deal_id))
             )
         )
-    for phone in card.phones:
+    # Telegram makes phones and e-mails in a message tappable: call or mail from the card.
+    for phone in [*card.phones, *card.client_phones]:
         lines.append(_("Phone: {phone}").format(phone=html.quote(phone)))
-    for email in card.emails:
+    for email in [*card.emails, *card.client_emails]:
         lines.append(_("E-mail: {email}").format(email=html.quote(email)))
     if card.source is not None:
         lines.append(_("Source: {source}").format(source=html.quote(dictionary_name(card.source))))
@@ -120,6 +119,15 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
         )
         lines += [timeline_line(entry, card, timezone) for entry in card.timeline]
     return fit("\n".join(lines)), card_keyboard(card)
+
+
+def client_line(template: str, card: Card, ref: ElementRef, name: str | None) -> str:
+    """`Contact: /C1 Jan Kowalski`; without the code when the reader may not open that card."""
+    readable = card.client_readable.get(ref, True)
+    line = template.format(
+        code=code_link(ref) if readable else "", name=html.quote(short(name, 80))
+    )
+    return line if readable else line.replace("  ", " ", 1)  # the empty code's space
 
 
 def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:

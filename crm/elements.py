@@ -145,6 +145,12 @@ class Card:
     now: datetime
     source: DictionaryItem | None
     pipelines: int  # how many pipelines exist (a deal can move between them when > 1)
+    # A deal's client (contact, else company) as the deal's reader may see it: how to reach
+    # them, even when the client's own card is someone else's; `client_readable` says
+    # whether the reader may open that card.
+    client_phones: list[str] = field(default_factory=list)
+    client_emails: list[str] = field(default_factory=list)
+    client_readable: dict[ElementRef, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,6 +526,19 @@ class ElementService:
         source = None
         if element.source is not None:
             source = await self.repos.pipelines.dictionary_item("source", element.source)
+        client_phones: list[str] = []
+        client_emails: list[str] = []
+        readable: dict[ElementRef, bool] = {}
+        if isinstance(element, Deal):
+            # Reading a deal is reading its client's name, phones and e-mails (to call them),
+            # not the rest of the client's card.
+            for client in (element.contact, element.company):
+                if client is None:
+                    continue
+                readable[ref_of(client)] = await self.can(actor, client, Operation.READ)
+                phones_, emails_ = await self.communications(ref_of(client))
+                client_phones += [p for p in phones_ if p not in client_phones]
+                client_emails += [e for e in emails_ if e not in client_emails]
         return Card(
             ref=ref,
             element=element,
@@ -536,6 +555,9 @@ class ElementService:
             now=self.runtime.clock.now(),
             source=source,
             pipelines=len(catalog.pipelines),
+            client_phones=[p for p in client_phones if p not in phones],
+            client_emails=[e for e in client_emails if e not in emails],
+            client_readable=readable,
         )
 
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:

@@ -144,3 +144,30 @@ async def test_deals_rep_completes_when_the_contact_is_someone_elses(
     assert texts(await other.send("/C1"))[0].count("spotkanie") == 0  # not bound to his card
     assert texts(await other.send("/D1")) == [MISSING[lang]]
     assert texts(await other.send("/D99")) == [MISSING[lang]]
+
+
+CLIENT = {
+    "pl": ("Anna", "Kontakt: Jan Kowalski", "Telefon: +48600100200", "E-mail: jan@firma.pl"),
+    "ru": ("Иван", "Контакт: Jan Kowalski", "Телефон: +48600100200", "E-mail: jan@firma.pl"),
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_deal_card_shows_how_to_reach_a_client_of_someone_else(
+    harness: Harness, lang: str
+) -> None:
+    name, contact_line, phone_line, email_line = CLIENT[lang]
+    rep = await harness.member(Role.REP, name, language_code=lang, department="Sprzedaż")
+    boss = await harness.member(Role.ADMIN, "Szef")
+    await rep.send("/deal Jan Kowalski +48 600 100 200 jan@firma.pl wdrożenie")
+    await boss.send("/C1")
+    await boss.press("Odpowiedzialny")
+    await boss.press("Szef")  # the client is the boss's now; the deal stays with the rep
+    card = texts(await rep.send("/D1"))[0]
+    lines = card.split("\n")
+    assert contact_line in lines  # the name, without a code the rep could not open
+    assert phone_line in lines and email_line in lines
+    assert "/C1" not in card
+    assert texts(await rep.send("/C1")) == [MISSING[lang]]  # not the rest of the card
+    own = texts(await boss.send("/D1"))[0]
+    assert "Kontakt: /C1 Jan Kowalski\nTelefon: +48600100200" in own  # he may open it

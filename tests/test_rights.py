@@ -142,3 +142,18 @@ async def test_someone_elses_element_is_told_as_missing_on_every_path(
         with pytest.raises(NotFound):
             await crm.elements.card(boris, target)
     assert (await crm.activities.get(anna, activity.id)).subject == "Spotkanie"  # still there
+
+
+async def test_a_deal_card_carries_its_clients_phones_and_emails(crm: Crm) -> None:
+    anna = await person(crm, Role.REP, "Anna", "Sprzedaż")
+    admin = await person(crm, Role.ADMIN, "Boss")
+    ref = await deal(crm, anna, "Jan Kowalski +48 600 100 200 jan@firma.pl ACME sp. z o.o. x")
+    await crm.elements.set_responsible(admin, CONTACT, admin.user_id)
+    card = await crm.elements.card(anna, ref)
+    assert (card.client_phones, card.client_emails) == (["+48600100200"], ["jan@firma.pl"])
+    assert card.client_readable == {
+        CONTACT: False,
+        ElementRef(EntityType.COMPANY, 1): True,
+    }
+    with pytest.raises(NotFound):
+        await crm.elements.card(anna, CONTACT)
