@@ -109,6 +109,8 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
     if element.comment:
         lines.append(_("Comment: {text}").format(text=html.quote(short(element.comment, 500))))
+    if card.deals:
+        lines += ["", _("<b>Deals</b>")] + [list_line(deal) for deal in card.deals]
     lines += element_activities(card.activities, timezone, card.now)
     if card.timeline:
         lines.append("")
@@ -199,6 +201,8 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
             kb.button(text=_("Pipeline"), callback_data=ElCb(action="pipe", kind=kind, id=ref.id))
         kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
+    if card.can_add_deal:
+        kb.button(text=_("New deal"), callback_data=ElCb(action="newdeal", kind=kind, id=ref.id))
     per_page = 5
     if card.timeline_total > per_page:
         kb.button(
@@ -254,7 +258,10 @@ def render_page(title: str, page: Page, what: str) -> tuple[str, InlineKeyboardM
     ) else None
 
 
-def render_duplicates(hits: Sequence[DuplicateHit]) -> tuple[str, InlineKeyboardMarkup]:
+def render_duplicates(
+    hits: Sequence[DuplicateHit], *, offer_use: bool = False
+) -> tuple[str, InlineKeyboardMarkup]:
+    """`offer_use`: a new deal may go to a client found (Use this contact) instead."""
     reasons = {"phone": _("same phone"), "email": _("same e-mail"), "name": _("similar name")}
     lines = [_("⚠️ This may be a duplicate:")]
     kb = InlineKeyboardBuilder()
@@ -267,6 +274,16 @@ def render_duplicates(hits: Sequence[DuplicateHit]) -> tuple[str, InlineKeyboard
                 text=_("Open {code}").format(code=hit.ref.code),
                 callback_data=ElCb(action="show", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
             )
+            if offer_use and hit.ref.entity in (EntityType.CONTACT, EntityType.COMPANY):
+                label = (
+                    _("Use this contact {code}")
+                    if hit.ref.entity is EntityType.CONTACT
+                    else _("Use this company {code}")
+                )
+                kb.button(
+                    text=label.format(code=hit.ref.code),
+                    callback_data=ElCb(action="use", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
+                )
         else:
             lines.append(
                 _("an element you cannot see ({reason}), responsible: {name}").format(

@@ -151,6 +151,8 @@ class Card:
     client_phones: list[str] = field(default_factory=list)
     client_emails: list[str] = field(default_factory=list)
     client_readable: dict[ElementRef, bool] = field(default_factory=dict)
+    deals: Sequence[Deal] = ()  # a contact's or company's deals the reader may read
+    can_add_deal: bool = False  # a contact or company card offers "New deal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,63 @@ class ElementService:
             raise InvalidValue("entity", entity.value)
         await self.repos.commit()
         return Creation(ref_of(element), created)
+
+    async def create_deal_for(
+        self, actor: Actor, client: ElementRef, data: ElementInput
+    ) -> Creation:
+        """`/deal C1 Drugie zamówienie 3000 zł`: a new deal of an existing contact or company
+        (a contact's company comes along). The client must be one the actor may read."""
+        if data.amount is not None and data.amount < 0:
+            raise InvalidValue("amount", str(data.amount))
+        element = await self.load(actor, client)
+        if not isinstance(element, Contact | Company):
+            raise InvalidValue("client", client.code)
+        self.runtime.policy.require(
+            actor, EntityType.DEAL, Operation.ADD, Owner(actor.user_id, actor.department_id)
+        )
+        contact = element if isinstance(element, Contact) else None
+        company = element if isinstance(element, Company) else element.company
+        catalog = await self.runtime.catalog.get(self.repos)
+        pipeline = catalog.default_pipeline
+        stage = catalog.stages[pipeline.id][0]
+        title = (data.title or label_of(element))[:MAX_TITLE]
+        deal = await self.repos.elements.add(
+            Deal(
+                title=title,
+                pipeline_id=pipeline.id,
+                stage_id=stage.id,
+                contact_id=contact.id if contact else None,
+                company_id=company.id if company else None,
+                comment=_comment(_with_address(data.comment, data.address)),
+                search_text=fold(title, label_of(element)),
+                stage_changed_at=self.runtime.clock.now(),
+                **self._money(data),
+                **self._authored(actor, data),
+            )
+        )
+        await self.record(actor, ref_of(deal), "created", stage=stage.id)
+        await self.repos.commit()
+        return Creation(ref_of(deal), (ref_of(deal),))
+
+    async def client_by_communication(self, actor: Actor, data: ElementInput) -> ElementRef | None:
+        """The one contact or company (readable by the actor) holding the line's phone or
+        e-mail, when the line names nobody else: `/deal +48 600 100 200 serwis`."""
+        if data.name or data.company or not (data.phones or data.emails):
+            return None
+        found = await self.repos.elements.owners_of_any(
+            {"phone": data.phones, "email": data.emails}
+        )
+        refs = {
+            ElementRef(EntityType(entity), element_id)
+            for _kind, entity, element_id in found
+            if entity in (EntityType.CONTACT.value, EntityType.COMPANY.value)
+        }
+        readable = []
+        for ref in refs:
+            element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
+            if element is not None and await self.can(actor, element, Operation.READ):
+                readable.append(ref)
+        return readable[0] if len(readable) == 1 else None
 
     async def intake(self, actor: Actor, data: ElementInput) -> Creation:
         """`/lead`: a lead in Classic mode; in Simple mode a deal plus its contact."""
@@ -558,7 +617,18 @@ class ElementService:
             client_phones=[p for p in client_phones if p not in phones],
             client_emails=[e for e in client_emails if e not in emails],
             client_readable=readable,
+            deals=await self._client_deals(actor, ref),
+            can_add_deal=isinstance(element, Contact | Company)
+            and self.runtime.policy.allows(
+                actor, EntityType.DEAL, Operation.ADD, Owner(actor.user_id, actor.department_id)
+            ),
         )
+
+    async def _client_deals(self, actor: Actor, ref: ElementRef) -> Sequence[Deal]:
+        if ref.entity not in (EntityType.CONTACT, EntityType.COMPANY):
+            return ()
+        scope = self.runtime.policy.scope(actor, EntityType.DEAL, Operation.READ)
+        return await self.repos.elements.deals_of_client(ref.entity.value, ref.id, scope)
 
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
         rows = await self.repos.elements.communications_of(ref.entity.value, ref.id)

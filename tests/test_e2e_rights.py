@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from crm.enums import Role
+from crm.permissions import Actor
+from crm.users import actor_of
 from tests.fakeapi import Call
 from tests.harness import Harness, TgUser, texts
 
@@ -171,3 +173,72 @@ async def test_deal_card_shows_how_to_reach_a_client_of_someone_else(
     assert texts(await rep.send("/C1")) == [MISSING[lang]]  # not the rest of the card
     own = texts(await boss.send("/D1"))[0]
     assert "Kontakt: /C1 Jan Kowalski\nTelefon: +48600100200" in own  # he may open it
+
+
+NEW_DEAL = {
+    "pl": ("Anna", "Nowy deal", "<b>Deale</b>", "Utworzono: deal D2", "Kontakt: /C1 Jan Kowalski"),
+    "ru": (
+        "Иван",
+        "Новая сделка",
+        "<b>Сделки</b>",
+        "Создано: сделка D2",
+        "Контакт: /C1 Jan Kowalski",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_new_deal_for_an_existing_client(harness: Harness, lang: str) -> None:
+    name, button, deals, created, contact_line = NEW_DEAL[lang]
+    rep = await harness.member(Role.REP, name, language_code=lang)
+    await rep.send("/deal Jan Kowalski +48 600 100 200 jan@firma.pl Wdrożenie CRM 12 000 zł")
+    card = texts(await rep.send("/deal C1 Drugie zamówienie 3000 zł"))[0]
+    assert card.startswith(created) and "(" not in card.split("\n")[0]  # no new contact
+    assert "Drugie zamówienie" in card and contact_line in card and "3\xa0000" in card
+    by_phone = texts(await rep.send("/deal +48 600 100 200 serwis"))[0]
+    assert by_phone.startswith(created.replace("D2", "D3")) and contact_line in by_phone
+    by_email = texts(await rep.send("/deal jan@firma.pl szkolenie"))[0]
+    assert contact_line in by_email
+    await rep.send("/company ACME sp. z o.o. +48 22 100 20 30")
+    company_deal = texts(await rep.send("/deal CO1 Licencje 900 zł"))[0]
+    assert "/CO1 ACME" in company_deal
+    client = await rep.send("/C1")
+    text = client[0].text
+    assert deals in text
+    for code in ("/D1", "/D2", "/D3", "/D4"):
+        assert code in text
+    assert button in [b["text"] for b in client[0].buttons]
+    assert "/cancel" in texts(await rep.press(button, client[0]))[0]
+    fifth = texts(await rep.send("Trzecie zamówienie 500 zł"))[0]
+    assert fifth.startswith(created.replace("D2", "D6")) and contact_line in fifth
+    async with harness.crm() as crm:
+        contacts = await crm.search.find(await _actor(harness, rep), "Kowalski")
+    assert sum(1 for c in contacts if type(c).__name__ == "Contact") == 1
+
+
+async def _actor(harness: Harness, user: TgUser) -> Actor:
+    async with harness.crm() as crm:
+        found = await crm.users.by_telegram_id(user.id)
+        assert found is not None
+        return actor_of(found)
+
+
+USE = {
+    "pl": ("Anna", "Użyj tego kontaktu C1", "Utworzono: deal D2", "Kontakt: /C1 Jan Kowalski"),
+    "ru": ("Иван", "Использовать контакт C1", "Создано: сделка D2", "Контакт: /C1 Jan Kowalski"),
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_duplicate_warning_offers_use_this_contact(harness: Harness, lang: str) -> None:
+    name, use, created, contact_line = USE[lang]
+    rep = await harness.member(Role.REP, name, language_code=lang)
+    await rep.send("/deal Jan Kowalski +48 600 100 200 Wdrożenie")
+    warning = (await rep.send("/deal Jan Kowalski +48 600 100 201 Serwis 800 zł"))[0]
+    labels = [b["text"] for b in warning.buttons]
+    assert labels[1] == use and len(labels) == 3, labels  # Open, Use this contact, Create anyway
+    card = texts(await rep.press(use, warning))[0]
+    assert card.startswith(created) and "(" not in card.split("\n")[0]
+    assert contact_line in card and "Serwis" in card
+    again = await rep.press(use, warning)  # used up
+    assert [c.method for c in again] == ["answerCallbackQuery"]

@@ -157,3 +157,31 @@ async def test_a_deal_card_carries_its_clients_phones_and_emails(crm: Crm) -> No
     }
     with pytest.raises(NotFound):
         await crm.elements.card(anna, CONTACT)
+
+
+async def test_a_new_deal_for_an_existing_client_is_committed(
+    crm: Crm, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from crm.elements import ElementInput
+    from crm.parsing import parse_line
+    from storage.models import Contact, Deal
+
+    anna = await person(crm, Role.REP, "Anna", "Sprzedaż")
+    boris = await person(crm, Role.REP, "Boris", "Sprzedaż")
+    await deal(crm, anna, "Jan Kowalski +48 600 100 200 ACME sp. z o.o. Wdrożenie")
+    line = ElementInput.from_parsed(parse_line("Drugie zamówienie 3000 zł"))
+    created = await crm.elements.create_deal_for(anna, CONTACT, line)
+    by_phone = ElementInput.from_parsed(parse_line("+48 600 100 200 serwis"))
+    assert await crm.elements.client_by_communication(anna, by_phone) == CONTACT
+    assert await crm.elements.client_by_communication(boris, by_phone) is None  # not his
+    with pytest.raises(NotFound):
+        await crm.elements.create_deal_for(boris, CONTACT, line)
+    async with sessionmaker() as session:
+        stored = await session.get(Deal, created.primary.id)
+        contacts = (await session.scalars(select(Contact))).all()
+    assert stored is not None
+    assert (stored.title, stored.contact_id, stored.company_id) == ("Drugie zamówienie", 1, 1)
+    assert stored.amount_minor == 300_000 and stored.responsible_id == anna.user_id
+    assert len(contacts) == 1
+    card = await crm.elements.card(anna, CONTACT)
+    assert [d.id for d in card.deals] == [created.primary.id, 1] and card.can_add_deal
