@@ -81,17 +81,15 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     if isinstance(element, Deal | Lead) and (money := money_of(element)):
         lines.append(_("Amount: {amount}").format(amount=money))
     if isinstance(element, Deal) and element.contact is not None:
-        contact_ref = ref_of(element.contact)
         lines.append(
-            _("Contact: {code} {name}").format(
-                code=code_link(contact_ref), name=html.quote(short(element.contact.name, 80))
+            client_line(
+                _("Contact: {code} {name}"), card, ref_of(element.contact), element.contact.name
             )
         )
     if isinstance(element, Deal | Contact) and element.company is not None:
         lines.append(
-            _("Company: {code} {name}").format(
-                code=code_link(ref_of(element.company)),
-                name=html.quote(short(element.company.title, 80)),
+            client_line(
+                _("Company: {code} {name}"), card, ref_of(element.company), element.company.title
             )
         )
     if isinstance(element, Lead) and element.deal_id:
@@ -100,9 +98,10 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
                 code=code_link(ElementRef(EntityType.DEAL, element.deal_id))
             )
         )
-    for phone in card.phones:
+    # Telegram makes phones and e-mails in a message tappable: call or mail from the card.
+    for phone in [*card.phones, *card.client_phones]:
         lines.append(_("Phone: {phone}").format(phone=html.quote(phone)))
-    for email in card.emails:
+    for email in [*card.emails, *card.client_emails]:
         lines.append(_("E-mail: {email}").format(email=html.quote(email)))
     if card.source is not None:
         lines.append(_("Source: {source}").format(source=html.quote(dictionary_name(card.source))))
@@ -110,6 +109,8 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
     if element.comment:
         lines.append(_("Comment: {text}").format(text=html.quote(short(element.comment, 500))))
+    if card.deals:
+        lines += ["", _("<b>Deals</b>")] + [list_line(deal) for deal in card.deals]
     lines += element_activities(card.activities, timezone, card.now)
     if card.timeline:
         lines.append("")
@@ -120,6 +121,15 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
         )
         lines += [timeline_line(entry, card, timezone) for entry in card.timeline]
     return fit("\n".join(lines)), card_keyboard(card)
+
+
+def client_line(template: str, card: Card, ref: ElementRef, name: str | None) -> str:
+    """`Contact: /C1 Jan Kowalski`; without the code when the reader may not open that card."""
+    readable = card.client_readable.get(ref, True)
+    line = template.format(
+        code=code_link(ref) if readable else "", name=html.quote(short(name, 80))
+    )
+    return line if readable else line.replace("  ", " ", 1)  # the empty code's space
 
 
 def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
@@ -191,6 +201,8 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
             kb.button(text=_("Pipeline"), callback_data=ElCb(action="pipe", kind=kind, id=ref.id))
         kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
+    if card.can_add_deal:
+        kb.button(text=_("New deal"), callback_data=ElCb(action="newdeal", kind=kind, id=ref.id))
     per_page = 5
     if card.timeline_total > per_page:
         kb.button(
@@ -246,7 +258,10 @@ def render_page(title: str, page: Page, what: str) -> tuple[str, InlineKeyboardM
     ) else None
 
 
-def render_duplicates(hits: Sequence[DuplicateHit]) -> tuple[str, InlineKeyboardMarkup]:
+def render_duplicates(
+    hits: Sequence[DuplicateHit], *, offer_use: bool = False
+) -> tuple[str, InlineKeyboardMarkup]:
+    """`offer_use`: a new deal may go to a client found (Use this contact) instead."""
     reasons = {"phone": _("same phone"), "email": _("same e-mail"), "name": _("similar name")}
     lines = [_("⚠️ This may be a duplicate:")]
     kb = InlineKeyboardBuilder()
@@ -259,6 +274,16 @@ def render_duplicates(hits: Sequence[DuplicateHit]) -> tuple[str, InlineKeyboard
                 text=_("Open {code}").format(code=hit.ref.code),
                 callback_data=ElCb(action="show", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
             )
+            if offer_use and hit.ref.entity in (EntityType.CONTACT, EntityType.COMPANY):
+                label = (
+                    _("Use this contact {code}")
+                    if hit.ref.entity is EntityType.CONTACT
+                    else _("Use this company {code}")
+                )
+                kb.button(
+                    text=label.format(code=hit.ref.code),
+                    callback_data=ElCb(action="use", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
+                )
         else:
             lines.append(
                 _("an element you cannot see ({reason}), responsible: {name}").format(

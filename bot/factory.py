@@ -28,6 +28,7 @@ from bot.middlewares import (
     CrmUserMiddleware,
     DatabaseMiddleware,
     ErrorReplyMiddleware,
+    StaleDialogMiddleware,
 )
 from bot.pydantic_pins import PinningAiohttpSession
 from bot.sender import Sender, SendLimits
@@ -115,5 +116,6 @@ def create_dispatcher(
     dp.update.outer_middleware(CrmI18nMiddleware(i18n))
     dp.update.outer_middleware(AccessGateMiddleware())
     dp.update.outer_middleware(ErrorReplyMiddleware())
+    dp.callback_query.outer_middleware(StaleDialogMiddleware())
     dp.include_routers(*get_routers())
     return dp

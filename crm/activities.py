@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from crm.codes import ElementRef
 from crm.dates import Deadline, PastDeadline, parse_deadline, parse_when, past_deadline
 from crm.effects import Effect, note
-from crm.elements import ElementService
+from crm.elements import ElementService, ref_of
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
 from crm.ical import CalendarEvent, build_calendar
@@ -90,15 +90,22 @@ class ActivityService:
             raise InvalidValue("deadline", "naive")
         element = await self.elements.load(actor, ref, Operation.UPDATE)
         bindings = [ref]
+        clients: list[ElementRef] = []
         # A deal's activity is also its contact's (and company's): the client sees one history.
+        # It is bound only to those the creator may edit (closing needs edit rights on every
+        # bound element); a client of someone else's is kept as the client, read-only, so the
+        # deal's rep can still complete the activity they made.
         if isinstance(element, Deal):
-            if element.contact_id:
-                bindings.append(ElementRef(EntityType.CONTACT, element.contact_id))
-            if element.company_id:
-                bindings.append(ElementRef(EntityType.COMPANY, element.company_id))
-        client = next(
-            (b for b in bindings if b.entity in (EntityType.CONTACT, EntityType.COMPANY)), None
-        )
+            for other in (element.contact, element.company):
+                if other is None:
+                    continue
+                other_ref = ref_of(other)
+                clients.append(other_ref)
+                if await self.elements.can(actor, other, Operation.UPDATE):
+                    bindings.append(other_ref)
+        if ref.entity in (EntityType.CONTACT, EntityType.COMPANY):
+            clients.insert(0, ref)
+        client = clients[0] if clients else None
         now = self.runtime.clock.now()
         activity = Activity(
             subject=subject,
@@ -179,7 +186,7 @@ class ActivityService:
         if activity is None:
             raise NotFound("activity", activity_id)
         if not await self._can(actor, activity, Operation.READ):
-            raise AccessDenied(entity=EntityType.ACTIVITY, operation=Operation.READ)
+            raise NotFound("activity", activity_id)  # as if it did not exist
         return activity
 
     async def _can(self, actor: Actor, activity: Activity, op: Operation) -> bool:
@@ -211,6 +218,8 @@ class ActivityService:
         if activity is None:
             raise NotFound("activity", activity_id)
         if not await self._can(actor, activity, Operation.UPDATE):
+            if not await self._can(actor, activity, Operation.READ):
+                raise NotFound("activity", activity_id)  # as if it did not exist
             raise AccessDenied(entity=EntityType.ACTIVITY, operation=Operation.UPDATE)
         return activity
 

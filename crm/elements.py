@@ -144,6 +144,14 @@ class Card:
     now: datetime
     source: DictionaryItem | None
     pipelines: int  # how many pipelines exist (a deal can move between them when > 1)
+    # A deal's client (contact, else company) as the deal's reader may see it: how to reach
+    # them, even when the client's own card is someone else's; `client_readable` says
+    # whether the reader may open that card.
+    client_phones: list[str] = field(default_factory=list)
+    client_emails: list[str] = field(default_factory=list)
+    client_readable: dict[ElementRef, bool] = field(default_factory=dict)
+    deals: Sequence[Deal] = ()  # a contact's or company's deals the reader may read
+    can_add_deal: bool = False  # a contact or company card offers "New deal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +179,11 @@ class ElementService:
             # Created in this session: its relationships were never loaded. One refresh
             # loads them all (joined), so callers never trigger a lazy load under asyncio.
             await self.repos.session.refresh(element)
-        self.runtime.policy.require(actor, ref.entity, op, await self.owner(element))
+        owner = await self.owner(element)
+        if not self.runtime.policy.allows(actor, ref.entity, Operation.READ, owner):
+            # Told exactly like a missing one: nobody learns that someone else's D7 exists.
+            raise NotFound(ref.entity.value, ref.code)
+        self.runtime.policy.require(actor, ref.entity, op, owner)
         return element
 
     async def can(self, actor: Actor, element: Element, op: Operation) -> bool:
@@ -206,6 +218,63 @@ class ElementService:
             raise InvalidValue("entity", entity.value)
         await self.repos.commit()
         return Creation(ref_of(element), created)
+
+    async def create_deal_for(
+        self, actor: Actor, client: ElementRef, data: ElementInput
+    ) -> Creation:
+        """`/deal C1 Drugie zamówienie 3000 zł`: a new deal of an existing contact or company
+        (a contact's company comes along). The client must be one the actor may read."""
+        if data.amount is not None and data.amount < 0:
+            raise InvalidValue("amount", str(data.amount))
+        element = await self.load(actor, client)
+        if not isinstance(element, Contact | Company):
+            raise InvalidValue("client", client.code)
+        self.runtime.policy.require(
+            actor, EntityType.DEAL, Operation.ADD, Owner(actor.user_id, actor.department_id)
+        )
+        contact = element if isinstance(element, Contact) else None
+        company = element if isinstance(element, Company) else element.company
+        catalog = await self.runtime.catalog.get(self.repos)
+        pipeline = catalog.default_pipeline
+        stage = catalog.stages[pipeline.id][0]
+        title = (data.title or label_of(element))[:MAX_TITLE]
+        deal = await self.repos.elements.add(
+            Deal(
+                title=title,
+                pipeline_id=pipeline.id,
+                stage_id=stage.id,
+                contact_id=contact.id if contact else None,
+                company_id=company.id if company else None,
+                comment=_comment(_with_address(data.comment, data.address)),
+                search_text=fold(title, label_of(element)),
+                stage_changed_at=self.runtime.clock.now(),
+                **self._money(data),
+                **self._authored(actor, data),
+            )
+        )
+        await self.record(actor, ref_of(deal), "created", stage=stage.id)
+        await self.repos.commit()
+        return Creation(ref_of(deal), (ref_of(deal),))
+
+    async def client_by_communication(self, actor: Actor, data: ElementInput) -> ElementRef | None:
+        """The one contact or company (readable by the actor) holding the line's phone or
+        e-mail, when the line names nobody else: `/deal +48 600 100 200 serwis`."""
+        if data.name or data.company or not (data.phones or data.emails):
+            return None
+        found = await self.repos.elements.owners_of_any(
+            {"phone": data.phones, "email": data.emails}
+        )
+        refs = {
+            ElementRef(EntityType(entity), element_id)
+            for _kind, entity, element_id in found
+            if entity in (EntityType.CONTACT.value, EntityType.COMPANY.value)
+        }
+        readable = []
+        for ref in refs:
+            element = await self.repos.elements.get(MODELS[ref.entity.value], ref.id)
+            if element is not None and await self.can(actor, element, Operation.READ):
+                readable.append(ref)
+        return readable[0] if len(readable) == 1 else None
 
     async def intake(self, actor: Actor, data: ElementInput) -> Creation:
         """`/lead`: a lead in Classic mode; in Simple mode a deal plus its contact."""
@@ -519,6 +588,19 @@ class ElementService:
         source = None
         if element.source is not None:
             source = await self.repos.pipelines.dictionary_item("source", element.source)
+        client_phones: list[str] = []
+        client_emails: list[str] = []
+        readable: dict[ElementRef, bool] = {}
+        if isinstance(element, Deal):
+            # Reading a deal is reading its client's name, phones and e-mails (to call them),
+            # not the rest of the client's card.
+            for client in (element.contact, element.company):
+                if client is None:
+                    continue
+                readable[ref_of(client)] = await self.can(actor, client, Operation.READ)
+                phones_, emails_ = await self.communications(ref_of(client))
+                client_phones += [p for p in phones_ if p not in client_phones]
+                client_emails += [e for e in emails_ if e not in client_emails]
         return Card(
             ref=ref,
             element=element,
@@ -535,7 +617,21 @@ class ElementService:
             now=self.runtime.clock.now(),
             source=source,
             pipelines=len(catalog.pipelines),
+            client_phones=[p for p in client_phones if p not in phones],
+            client_emails=[e for e in client_emails if e not in emails],
+            client_readable=readable,
+            deals=await self._client_deals(actor, ref),
+            can_add_deal=isinstance(element, Contact | Company)
+            and self.runtime.policy.allows(
+                actor, EntityType.DEAL, Operation.ADD, Owner(actor.user_id, actor.department_id)
+            ),
         )
+
+    async def _client_deals(self, actor: Actor, ref: ElementRef) -> Sequence[Deal]:
+        if ref.entity not in (EntityType.CONTACT, EntityType.COMPANY):
+            return ()
+        scope = self.runtime.policy.scope(actor, EntityType.DEAL, Operation.READ)
+        return await self.repos.elements.deals_of_client(ref.entity.value, ref.id, scope)
 
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
         rows = await self.repos.elements.communications_of(ref.entity.value, ref.id)

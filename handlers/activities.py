@@ -16,7 +16,7 @@ from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InaccessibleMessage, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.activities import (
@@ -31,6 +31,8 @@ from bot.activities import (
 from bot.callbacks import ActCb, TodoCb
 from bot.cards import short
 from bot.fmt import fmt_when
+from bot.middlewares.dialogs import answered_by
+from bot.pressed import Replier, pressed
 from crm.activities import Snooze, parse_offsets
 from crm.codes import ElementRef, parse_code
 from crm.context import Crm
@@ -38,8 +40,8 @@ from crm.errors import NotFound
 from crm.permissions import Actor
 from storage.models import Activity, User
 
-# Where an answer goes: the user's message, or the message whose button was pressed.
-Chat = Message | InaccessibleMessage
+# Where an answer goes: the user's message, or the chat of the pressed button.
+Chat = Replier
 
 
 class TodoForm(StatesGroup):
@@ -47,6 +49,9 @@ class TodoForm(StatesGroup):
     when = State()
     subject = State()
     past = State()  # "that time has passed today: tomorrow?" (buttons, or a new date typed)
+
+
+answered_by(TodoForm.past, TodoCb)  # its buttons answer it; any other press ends the dialog
 
 
 class ActivityForm(StatesGroup):
@@ -269,13 +274,12 @@ async def past_answered(
 ) -> None:
     """Tomorrow at the same time, today anyway (overdue, no reminders), or nothing."""
     data = await state.get_data()
-    chat = query.message
-    if await state.get_state() != TodoForm.past.state or "todo_alt" not in data or chat is None:
+    chat = pressed(query)
+    if await state.get_state() != TodoForm.past.state or "todo_alt" not in data:
         await query.answer(_("This question is no longer open."), show_alert=True)
         return
     await query.answer()
-    if isinstance(chat, Message):
-        await chat.edit_reply_markup(reply_markup=None)
+    await chat.drop_buttons()
     action = callback_data.action
     if action not in ("tmr", "keep"):
         await state.clear()
@@ -311,12 +315,11 @@ async def activity_pressed(
 ) -> None:
     timezone = crm.users.timezone_of(crm_user)
     action, activity_id = callback_data.action, callback_data.id
-    chat = query.message
+    chat = pressed(query)
     if action == "done":
         activity = await crm.activities.complete(actor, activity_id)
         await query.answer(_("Done: {subject}").format(subject=activity.subject[:150]))
-        if isinstance(chat, Message):
-            await chat.edit_reply_markup(reply_markup=None)
+        await chat.drop_buttons()
         return
     if action in ("s15", "s60", "tmr"):
         snooze = (
@@ -327,8 +330,6 @@ async def activity_pressed(
         due = await crm.activities.snooze(actor, activity_id, snooze, timezone)
         await query.answer(_("I'll remind you again: {when}").format(when=fmt_when(due, timezone)))
         return
-    if chat is None:
-        raise NotFound("message", activity_id)
     if action == "open":
         activity = await crm.activities.get(actor, activity_id)
         text, markup = activity_view(activity, timezone, crm.runtime.clock.now())
@@ -365,15 +366,11 @@ async def activity_pressed(
         activity = await crm.activities.delete(actor, activity_id)
         await query.answer()
         done = _("Deleted: {subject}").format(subject=html.quote(short(activity.subject, 200)))
-        if isinstance(chat, Message):
-            await chat.edit_text(done, reply_markup=None)
-        else:
-            await chat.answer(done)
+        await chat.edit(done)
         return
     if action == "delno":
         await query.answer(_("Nothing was deleted."))
-        if isinstance(chat, Message):
-            await chat.edit_reply_markup(reply_markup=None)
+        await chat.drop_buttons()
         return
     raise NotFound("action", action[:10])
 

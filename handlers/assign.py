@@ -12,6 +12,7 @@ from bot.callbacks import AssignCb, ElCb
 from bot.cards import code_link
 from bot.labels import entity_name
 from bot.notify import notify_user
+from bot.pressed import pressed
 from bot.sender import Sender
 from crm.context import Crm
 from crm.elements import label_of
@@ -27,10 +28,8 @@ async def assign_pressed(
     ref = ref_from(callback_data.kind, callback_data.id)
     users = (await crm.elements.assignable_users(actor, ref))[:MAX_BUTTONS]
     await query.answer()
-    if query.message is None:
-        return
     if not users:
-        await query.message.answer(_("There is nobody you can hand it to."))
+        await pressed(query).answer(_("There is nobody you can hand it to."))
         return
     kb = InlineKeyboardBuilder()
     for user in users:
@@ -39,7 +38,7 @@ async def assign_pressed(
             callback_data=AssignCb(kind=callback_data.kind, id=ref.id, user=user.id),
         )
     kb.adjust(2)
-    await query.message.answer(
+    await pressed(query).answer(
         _("Who will be responsible for {code}?").format(code=ref.code), reply_markup=kb.as_markup()
     )
 
@@ -55,12 +54,11 @@ async def assignee_chosen(
     ref = ref_from(callback_data.kind, callback_data.id)
     element, user = await crm.elements.set_responsible(actor, ref, callback_data.user)
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(
-            _("{code}: the responsible is now {name}.").format(
-                code=ref.code, name=html.quote(user.name)
-            )
+    await pressed(query).answer(
+        _("{code}: the responsible is now {name}.").format(
+            code=ref.code, name=html.quote(user.name)
         )
+    )
     if user.id != actor.user_id:
         title = html.quote(label_of(element)[:100])
 

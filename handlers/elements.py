@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ElCb
 from bot.cards import render_card, timeline_page
+from bot.pressed import Replier, pressed
 from crm.codes import ElementRef, parse_code
 from crm.context import Crm
 from crm.errors import NotFound
@@ -40,7 +41,7 @@ def require_code(text: str | None) -> ElementRef:
     return ref
 
 
-async def send_card(message: Message, crm: Crm, actor: Actor, user: User, ref: ElementRef) -> None:
+async def send_card(message: Replier, crm: Crm, actor: Actor, user: User, ref: ElementRef) -> None:
     """Answer with the element's card (refused by the domain if the actor may not read it)."""
     card = await crm.elements.card(actor, ref)
     text, markup = render_card(card, crm.users.timezone_of(user))
@@ -66,8 +67,7 @@ async def show_pressed(
     card = await crm.elements.card(actor, ref_from(callback_data.kind, callback_data.id))
     text, markup = render_card(card, crm.users.timezone_of(crm_user))
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(text, reply_markup=markup)
+    await pressed(query).answer(text, reply_markup=markup)
 
 
 async def history_pressed(
@@ -78,8 +78,7 @@ async def history_pressed(
     card = await crm.elements.card(actor, ref, page=page)
     text, markup = timeline_page(card, page, crm.users.timezone_of(crm_user))
     await query.answer()
-    if query.message is not None:
-        await query.message.edit_text(text, reply_markup=markup)  # type: ignore[union-attr]  # may be InaccessibleMessage (issue 11 §4)
+    await pressed(query).edit(text, reply_markup=markup)
 
 
 async def note_command(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
@@ -102,10 +101,9 @@ async def note_pressed(
     await state.set_state(NoteForm.text)
     await state.update_data(note_ref=ref.code)
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(
-            _("Send the note for {code}. /cancel to stop.").format(code=ref.code)
-        )
+    await pressed(query).answer(
+        _("Send the note for {code}. /cancel to stop.").format(code=ref.code)
+    )
 
 
 async def note_typed(message: Message, state: FSMContext, crm: Crm, actor: Actor) -> None:

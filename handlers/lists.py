@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ListCb
 from bot.cards import fit, list_line, render_page
+from bot.pressed import PressedChat, pressed
 from crm.context import Crm
 from crm.enums import EntityType
 from crm.parsing import region_for_locale
@@ -28,26 +29,27 @@ def list_title(what: str) -> str:
 
 
 async def show_list(
-    message: Message, crm: Crm, actor: Actor, what: str, page: int, edit: bool
+    message: Message | PressedChat, crm: Crm, actor: Actor, what: str, page: int
 ) -> None:
+    """A new message for a command; a page button's message becomes the new page."""
     entity, mine = LISTS[what]
     result = await crm.search.page(actor, entity, mine=mine, page=page)
     text, markup = render_page(list_title(what), result, what)
-    if edit:
-        await message.edit_text(text, reply_markup=markup)
+    if isinstance(message, PressedChat):
+        await message.edit(text, reply_markup=markup)
     else:
         await message.answer(text, reply_markup=markup)
 
 
 async def list_command(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    await show_list(message, crm, actor, command.command.lower(), 0, edit=False)
+    await show_list(message, crm, actor, command.command.lower(), 0)
 
 
 async def list_page(query: CallbackQuery, callback_data: ListCb, crm: Crm, actor: Actor) -> None:
     await query.answer()
-    if callback_data.what in LISTS and query.message is not None:
+    if callback_data.what in LISTS:
         page = max(0, min(callback_data.page, 100_000))
-        await show_list(query.message, crm, actor, callback_data.what, page, edit=True)  # type: ignore[arg-type]  # may be InaccessibleMessage (issue 11 §4)
+        await show_list(pressed(query), crm, actor, callback_data.what, page)
 
 
 async def find_command(

@@ -13,6 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import ElCb, StageCb
 from bot.cards import render_card
 from bot.labels import stage_name
+from bot.pressed import Replier, pressed
 from crm.codes import PREFIXES, ElementRef
 from crm.context import Crm
 from crm.enums import EntityType
@@ -68,8 +69,7 @@ async def stage_command(message: Message, command: CommandObject, crm: Crm, acto
 async def stage_pressed(query: CallbackQuery, callback_data: ElCb, crm: Crm, actor: Actor) -> None:
     text, markup = await stage_buttons(crm, actor, ref_from(callback_data.kind, callback_data.id))
     await query.answer()
-    if query.message is not None:
-        await query.message.answer(text, reply_markup=markup)
+    await pressed(query).answer(text, reply_markup=markup)
 
 
 async def stage_chosen(
@@ -85,8 +85,6 @@ async def stage_chosen(
     stage = next((s for s in stages if s.id == callback_data.stage), None)
     if stage is None:
         raise StageMismatch()
-    if query.message is None:
-        return
     if stage.semantic == FAILURE:
         await state.set_state(StageForm.reason)
         await state.update_data(stage_ref=ref.code, stage_id=stage.id)
@@ -96,11 +94,11 @@ async def stage_chosen(
             if ref.entity is EntityType.DEAL
             else _("Why is this lead junk? Send the reason. /cancel to stop.")
         )
-        await query.message.answer(question)
+        await pressed(query).answer(question)
         return
     await crm.stages.move(actor, ref, stage.id)
     await query.answer()
-    await send_moved(query.message, crm, actor, crm_user, ref)  # type: ignore[arg-type]  # may be InaccessibleMessage (issue 11 §4)
+    await send_moved(pressed(query), crm, actor, crm_user, ref)
 
 
 async def reason_typed(
@@ -114,7 +112,7 @@ async def reason_typed(
 
 
 async def send_moved(
-    message: Message, crm: Crm, actor: Actor, user: User, ref: ElementRef
+    message: Replier, crm: Crm, actor: Actor, user: User, ref: ElementRef
 ) -> None:
     card = await crm.elements.card(actor, ref)
     text, markup = render_card(card, crm.users.timezone_of(user))

@@ -19,7 +19,7 @@ from crm.conversion import ConversionOptions
 from crm.dates import parse_deadline
 from crm.elements import ElementInput
 from crm.enums import EntityType, Role
-from crm.errors import AccessDenied, InvalidValue
+from crm.errors import AccessDenied, InvalidValue, NotFound
 from crm.modes import CrmMode
 from crm.parsing import parse_line
 from crm.permissions import Actor
@@ -184,7 +184,7 @@ async def test_snooze_replaces_and_tomorrow_is_nine_local(crm: Crm, clock: FakeC
     with pytest.raises(InvalidValue):
         await crm.activities.snooze(anna, activity.id, Snooze(minutes=0), "Europe/Warsaw")
     boris = await person(crm, Role.REP, "Boris")
-    with pytest.raises(AccessDenied):
+    with pytest.raises(NotFound):  # he may not read it: told as if it did not exist
         await crm.activities.snooze(boris, activity.id, Snooze(minutes=15), "Europe/Warsaw")
 
 
@@ -207,10 +207,11 @@ async def test_completing_needs_rights_on_every_bound_element(crm: Crm, clock: F
     admin = await person(crm, Role.ADMIN, "Boss")
     ref = await deal(crm, anna, "Jan Kowalski wdrożenie")
     contact = ElementRef(EntityType.CONTACT, 1)
-    await crm.elements.set_responsible(admin, contact, boris.user_id)  # the contact is Boris's
     activity = await crm.activities.create(
         anna, ref, "Spotkanie", clock.now() + timedelta(hours=3)
     )
+    # Bound to the deal and its contact (both Anna's then); the contact is Boris's now.
+    await crm.elements.set_responsible(admin, contact, boris.user_id)
     with pytest.raises(AccessDenied):
         await crm.activities.complete(anna, activity.id)
     with pytest.raises(AccessDenied):

@@ -107,9 +107,10 @@ async def test_changes_need_edit_rights_on_every_bound_element(
     boris = await person(crm, Role.REP, "Boris", "Serwis")
     admin = await person(crm, Role.ADMIN, "Boss")
     ref = await deal(crm, anna, "Jan Kowalski wdrożenie")
-    await crm.elements.set_responsible(admin, ElementRef(EntityType.CONTACT, 1), boris.user_id)
     deadline = clock.now() + timedelta(hours=3)
     activity = await crm.activities.create(anna, ref, "Spotkanie", deadline)
+    # Bound to the deal and its contact (both Anna's then); the contact is Boris's now.
+    await crm.elements.set_responsible(admin, ElementRef(EntityType.CONTACT, 1), boris.user_id)
     for who in (anna, boris):
         with pytest.raises(AccessDenied):
             await crm.activities.edit_subject(who, activity.id, "Inne")

@@ -126,13 +126,13 @@ async def test_done_needs_rights_on_every_bound_element(harness: Harness) -> Non
     boss = await harness.member(Role.ADMIN, "Szef")
     boris = await harness.member(Role.REP, "Boris", department="Serwis")
     await anna.send("/deal Jan Kowalski wdrożenie")
+    created = await anna.send("/todo D1 jutro 10:00 spotkanie")
     await boss.send("/C1")
     await boss.press("Odpowiedzialny")
-    await boss.press("Boris")  # the contact is Boris's now; the deal stays Anna's
-    replies = await anna.send("/todo D1 jutro 10:00 spotkanie")
-    replies = await anna.press("✅ Zrobione", replies[0])
+    await boss.press("Boris")  # the contact is Boris's now, the activity bound to it before
+    replies = await anna.press("✅ Zrobione", created[0])
     assert replies[0].params["text"] == "Nie masz uprawnień, aby to zrobić."
-    forged = await boris.press_data("ac:done:1")
+    forged = await boris.press_data("ac:done:1")  # he sees it on his contact, may not close it
     assert forged[0].params["text"] == "Nie masz uprawnień, aby to zrobić."
     assert "spotkanie" in texts(await anna.send("/D1"))[0]  # still open
 

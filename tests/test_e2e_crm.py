@@ -92,15 +92,17 @@ async def test_rep_is_refused_someone_elses_deal(harness: Harness) -> None:
     anna = await harness.member(Role.REP, "Anna", department="Sprzedaż")
     boris = await harness.member(Role.REP, "Boris", department="Sprzedaż")
     await anna.send("/deal Tajny projekt 5000 zł")
-    assert texts(await boris.send("/D1")) == ["Nie masz uprawnień, aby to zrobić."]
-    assert texts(await boris.send("/stage D1")) == ["Nie masz uprawnień, aby to zrobić."]
-    assert texts(await boris.send("/note D1 hello")) == ["Nie masz uprawnień, aby to zrobić."]
+    # Anna's D1 answers exactly like a D99 that does not exist: nothing tells it is there.
+    missing = "Nie znaleziono. Być może zostało w międzyczasie usunięte."
+    for command in ("/D1", "/stage D1", "/note D1 hello", "/show D1", "/todo D1 jutro 10 x"):
+        assert texts(await boris.send(command)) == [missing], command
+        assert texts(await boris.send(command.replace("D1", "D99"))) == [missing], command
     # Forged buttons: a stage move and a reassignment for Anna's deal.
     stage_id = 2
     for data in (f"sg:D:1:{stage_id}", f"as:D:1:{boris.id}", "el:show:D:1:0", "el:tl:D:1:0"):
         replies = await boris.press_data(data)
         assert [c.method for c in replies] == ["answerCallbackQuery"], data
-        assert replies[0].params["text"] == "Nie masz uprawnień, aby to zrobić."
+        assert replies[0].params["text"] == missing
     card = texts(await anna.send("/D1"))[0]
     assert "Etap: Nowy" in card and "Odpowiedzialny: Anna" in card
     assert texts(await boris.send("/deals")) == ["Na razie nic tu nie ma."]

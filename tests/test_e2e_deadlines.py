@@ -345,9 +345,11 @@ async def test_changes_need_edit_rights_on_every_bound_element(harness: Harness)
     await anna.send("/deal Jan Kowalski wdrożenie")
     card = (await anna.send("/todo D1 jutro 10 spotkanie"))[0]
     denied = "Nie masz uprawnień, aby to zrobić."
-    for data in ("ac:edit:1", "ac:move:1", "ac:del:1", "ac:delok:1"):
+    missing = "Nie znaleziono. Być może zostało w międzyczasie usunięte."
+    for data in ("ac:edit:1", "ac:move:1", "ac:del:1", "ac:delok:1", "ac:open:1"):
         replies = await boris.press_data(data)  # another department's rep, a forged button
-        assert replies[0].params["text"] == denied, data
+        assert replies[0].params["text"] == missing, data
+        assert (await boris.press_data(data.replace(":1", ":99")))[0].params["text"] == missing
     await boss.send("/C1")
     await boss.press("Odpowiedzialny")
     await boss.press("Boris")  # the contact is Boris's now; the deal stays Anna's

@@ -1,10 +1,12 @@
 """Update-level middlewares, in the order `bot.factory` registers them:
 
-session (a unit of work) → CRM user and chat → locale → access gate → error replies.
+session (a unit of work) → CRM user and chat → locale → access gate → error replies;
+then, for button presses only, a pending dialog the button does not answer is ended.
 """
 
 from bot.middlewares.access import AccessGateMiddleware
 from bot.middlewares.database import DatabaseMiddleware
+from bot.middlewares.dialogs import StaleDialogMiddleware
 from bot.middlewares.errors import ErrorReplyMiddleware
 from bot.middlewares.user import CrmUserMiddleware
 
@@ -13,4 +15,5 @@ __all__ = [
     "CrmUserMiddleware",
     "DatabaseMiddleware",
     "ErrorReplyMiddleware",
+    "StaleDialogMiddleware",
 ]

@@ -214,6 +214,18 @@ class ElementRepo:
             .all()
         )
 
+    async def deals_of_client(
+        self, entity: str, client_id: int, scope: Scope, limit: int = 10
+    ) -> Sequence[Deal]:
+        """The deals of a contact or a company the scope may read, newest first."""
+        column = Deal.contact_id if entity == "contact" else Deal.company_id
+        query = _scoped(select(Deal).where(column == client_id), Deal, scope)
+        return (
+            (await self.session.scalars(query.order_by(Deal.id.desc()).limit(limit)))
+            .unique()
+            .all()
+        )
+
     async def open_leads(self) -> Sequence[Lead]:
         query = select(Lead).where(Lead.closed_at.is_(None)).order_by(Lead.id)
         return (await self.session.scalars(query)).unique().all()
