@@ -6,12 +6,16 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
+    Integer,
     and_,
+    any_,
     case,
     delete,
     exists,
     func,
+    literal,
     or_,
     select,
     text,
@@ -350,7 +354,7 @@ class ReminderRepo:
         await self._lock(ids)
         result = await self.session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(ids), expired)
+            .where(self._among(ids), expired)
             .values(
                 status="pending",
                 claimed_by=None,
@@ -378,7 +382,7 @@ class ReminderRepo:
             at = max((r.at for r in results if r.status == "sent" and r.at), default=None)
             await self.session.execute(
                 update(Reminder)
-                .where(Reminder.id.in_(sorted(sent)), Reminder.status.in_(UNSETTLED))
+                .where(self._among(sent), Reminder.status.in_(UNSETTLED))
                 .values(status="sent", sent_at=at, lease_until=None, claimed_by=worker),
                 execution_options={"synchronize_session": False},
             )
@@ -397,7 +401,7 @@ class ReminderRepo:
                 .where(
                     # By id: a result of an older attempt of this worker's may land on a newer
                     # one, which then finds its row changed and withdraws (nothing repeats).
-                    Reminder.id.in_(sorted(r.id for r in group)),
+                    self._among(r.id for r in group),
                     Reminder.claimed_by == worker,
                     Reminder.status.in_(IN_FLIGHT),
                 )
@@ -408,20 +412,28 @@ class ReminderRepo:
     def _locked(self, ids: Iterable[int]) -> ColumnElement[bool]:
         """`id IN ids` for one UPDATE that locks its rows in id order (PostgreSQL; SQLite has
         one writer): one statement, where `_lock` and an update would be two."""
-        ordered = sorted(set(ids))
         if not self._postgres:
-            return Reminder.id.in_(ordered)
+            return self._among(ids)
         row = aliased(Reminder)
         return Reminder.id.in_(
-            select(row.id).where(row.id.in_(ordered)).order_by(row.id).with_for_update()
+            select(row.id).where(self._among(ids, row)).order_by(row.id).with_for_update()
         )
+
+    def _among(self, ids: Iterable[int], table: Any = Reminder) -> ColumnElement[bool]:
+        """`id` among `ids`. On PostgreSQL one array parameter (`= ANY($1)`), so the statement's
+        text is the same for any number of ids and asyncpg prepares it once, where an expanded
+        `IN ($1, …, $n)` is parsed and planned again for every new length."""
+        ordered = sorted(set(ids))
+        if self._postgres:
+            return table.id == any_(literal(ordered, ARRAY(Integer)))  # type: ignore[no-any-return]  # Any-typed table
+        return table.id.in_(ordered)  # type: ignore[no-any-return]  # Any-typed table
 
     async def _lock(self, ids: Iterable[int]) -> None:
         """Lock rows in id order before changing them (PostgreSQL; SQLite has one writer)."""
         if self._postgres:
             await self.session.execute(
                 select(Reminder.id)
-                .where(Reminder.id.in_(sorted(set(ids))))
+                .where(self._among(ids))
                 .order_by(Reminder.id)
                 .with_for_update()
             )
