@@ -190,8 +190,13 @@ class ElementService:
         return self.runtime.policy.allows(actor, entity_of(element), op, await self.owner(element))
 
     # --- creation ----------------------------------------------------------------------------
-    async def create(self, actor: Actor, entity: EntityType, data: ElementInput) -> Creation:
-        """`/deal`, `/contact`, `/company`, and `/lead` as typed (no mode logic here)."""
+    async def create(
+        self, actor: Actor, entity: EntityType, data: ElementInput, *, commit: bool = True
+    ) -> Creation:
+        """`/deal`, `/contact`, `/company`, and `/lead` as typed (no mode logic here).
+
+        `commit=False` leaves the transaction open for a caller whose own change must commit
+        together with the element (a triage request claimed for it)."""
         if data.is_empty():
             raise InvalidValue("text", "")
         if data.amount is not None and data.amount < 0:
@@ -216,11 +221,12 @@ class ElementService:
             element, created = await self._new_deal_with_contact(actor, data)
         else:
             raise InvalidValue("entity", entity.value)
-        await self.repos.commit()
+        if commit:
+            await self.repos.commit()
         return Creation(ref_of(element), created)
 
     async def create_deal_for(
-        self, actor: Actor, client: ElementRef, data: ElementInput
+        self, actor: Actor, client: ElementRef, data: ElementInput, *, commit: bool = True
     ) -> Creation:
         """`/deal C1 Drugie zamówienie 3000 zł`: a new deal of an existing contact or company
         (a contact's company comes along). The client must be one the actor may read."""
@@ -253,8 +259,37 @@ class ElementService:
             )
         )
         await self.record(actor, ref_of(deal), "created", stage=stage.id)
-        await self.repos.commit()
+        if commit:
+            await self.repos.commit()
         return Creation(ref_of(deal), (ref_of(deal),))
+
+    async def repeat_lead(
+        self, actor: Actor, client: ElementRef, data: ElementInput, *, commit: bool = True
+    ) -> Creation:
+        """Bitrix24's *repeat lead*: a returning client's new lead, linked to their contact
+        (or company) from the start instead of asking for conversion to create one again."""
+        element = await self.load(actor, client)
+        if not isinstance(element, Contact | Company):
+            raise InvalidValue("client", client.code)
+        self.runtime.policy.require(
+            actor, EntityType.LEAD, Operation.ADD, Owner(actor.user_id, actor.department_id)
+        )
+        contact = element if isinstance(element, Contact) else None
+        company = element if isinstance(element, Company) else element.company
+        lead = await self._new_lead(
+            actor,
+            replace(
+                data,
+                name=data.name or (contact.name if contact else None),
+                company=data.company or (company.title if company else None),
+            ),
+        )
+        lead.contact_id = contact.id if contact else None
+        lead.company_id = company.id if company else None
+        await self.record(actor, ref_of(lead), "repeat", client=client.code)
+        if commit:
+            await self.repos.commit()
+        return Creation(ref_of(lead), (ref_of(lead),))
 
     async def client_by_communication(self, actor: Actor, data: ElementInput) -> ElementRef | None:
         """The one contact or company (readable by the actor) holding the line's phone or

@@ -4,6 +4,13 @@ from storage.models.activities import Activity, ActivityBinding, ActivityPartici
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
+from storage.models.triage import (
+    InboundSource,
+    TriageMember,
+    TriageMessage,
+    TriageQueue,
+    TriageRequest,
+)
 from storage.models.updates import ProcessedUpdate
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "Deal",
     "Department",
     "DictionaryItem",
+    "InboundSource",
     "Invite",
     "Lead",
     "Pipeline",
@@ -25,5 +33,9 @@ __all__ = [
     "Reminder",
     "Stage",
     "TimelineEntry",
+    "TriageMember",
+    "TriageMessage",
+    "TriageQueue",
+    "TriageRequest",
     "User",
 ]

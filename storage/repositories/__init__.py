@@ -8,6 +8,7 @@ from storage.repositories.activities import ActivityRepo, ReminderRepo
 from storage.repositories.chats import ChatRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
+from storage.repositories.triage import TriageRepo
 from storage.repositories.updates import ProcessedUpdateRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
 
@@ -26,6 +27,7 @@ class Repos:
         self.activities = ActivityRepo(session)
         self.reminders = ReminderRepo(session)
         self.processed_updates = ProcessedUpdateRepo(session)
+        self.triage = TriageRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -38,6 +40,7 @@ __all__ = [
     "ElementRepo",
     "InviteRepo",
     "PipelineRepo",
+    "TriageRepo",
     "ProcessedUpdateRepo",
     "ReminderRepo",
     "Repos",
