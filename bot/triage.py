@@ -100,7 +100,8 @@ def render_request(view: CardView) -> tuple[str, InlineKeyboardMarkup | None]:
         lines.append("")
         lines.append(html.quote(short(request.text, CARD_TEXT)))
     if request.messages > 1:
-        lines.append(_("({count} messages)").format(count=request.messages))
+        count = request.messages
+        lines.append(_("({count} message)", "({count} messages)", count).format(count=count))
     if request.extra:
         fields = ", ".join(
             f"{html.quote(str(k))}: {html.quote(short(str(v), 100))}"
