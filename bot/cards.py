@@ -176,6 +176,14 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
     elif entry.kind == "converted":
         codes = " ".join(code_link_text(c) for c in data.get("created", []))
         what = _("converted into {codes}").format(codes=codes)
+    elif entry.kind == "triage":
+        what = _("from request #{id} in {group}").format(
+            id=data.get("request", "?"), group=html.quote(str(data.get("group") or "—"))
+        )
+        if data.get("repeat"):
+            what += " · " + _("repeat: a returning client")
+    elif entry.kind == "repeat":
+        what = _("repeat lead of {code}").format(code=code_link_text(str(data.get("client"))))
     else:
         what = html.quote(entry.kind)
     return f"• {when} {who}: {what}"

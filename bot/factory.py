@@ -29,6 +29,7 @@ from bot.middlewares import (
     DatabaseMiddleware,
     ErrorReplyMiddleware,
     StaleDialogMiddleware,
+    TriageQueueMiddleware,
 )
 from bot.pydantic_pins import PinningAiohttpSession
 from bot.sender import Sender, SendLimits
@@ -136,6 +137,7 @@ def create_dispatcher(
     # Order matters: each middleware reads what the previous one put into the data.
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, runtime))
     dp.update.outer_middleware(CrmUserMiddleware())
+    dp.update.outer_middleware(TriageQueueMiddleware())
     dp.update.outer_middleware(CrmI18nMiddleware(i18n))
     dp.update.outer_middleware(AccessGateMiddleware())
     dp.update.outer_middleware(ErrorReplyMiddleware())

@@ -26,7 +26,7 @@ from crm.elements import Creation, DuplicateHit, ElementInput, ElementService, f
 from crm.enums import EntityType, Operation, Right, Role
 from crm.errors import CrmError, InvalidValue, NotFound
 from crm.modes import CrmMode
-from crm.parsing import normalize_email, normalize_phone, parse_line
+from crm.parsing import normalize_email, normalize_phone, parse_line, region_for_locale
 from crm.permissions import Actor
 from storage.models import (
     Contact,
@@ -356,6 +356,7 @@ class TriageService:
             or incoming.forwarded_name
             or (incoming.author_name if not incoming.author_is_member else None)
         )
+        phone, email = self._reachable_at(incoming)
         request = TriageRequest(
             queue_id=queue.id,
             status=RequestStatus.NEW.value,
@@ -365,8 +366,8 @@ class TriageService:
             client_tg_id=self._reachable_client(incoming),
             client_name=(name or "")[:255] or None,
             client_locale=incoming.locale,
-            phone=(incoming.phone or "")[:32] or None,
-            email=(incoming.email or "")[:255] or None,
+            phone=phone,
+            email=email,
             forwarded_from=(incoming.forwarded_name or "")[:255] or None,
             text=incoming.text.strip()[:MAX_TEXT],
             extra=dict(incoming.extra),
@@ -392,6 +393,18 @@ class TriageService:
             request.client_key = f"anon:{request.id}"
         await self._keep_message(request.id, incoming, now)
         return request
+
+    def _reachable_at(self, incoming: Incoming) -> tuple[str | None, str | None]:
+        """The client's phone and e-mail: given (a shared contact, a form), else read from
+        the text the way one-line creation reads it; normalized (E.164, lowercase)."""
+        region = region_for_locale(incoming.locale or self.runtime.config.default_locale)
+        phone = normalize_phone(incoming.phone, region) if incoming.phone else None
+        email = normalize_email(incoming.email) if incoming.email else None
+        if (phone is None or email is None) and incoming.text:
+            parsed = parse_line(incoming.text[:1000], region=region)
+            phone = phone or (parsed.phones[0] if parsed.phones else None)
+            email = email or (parsed.emails[0] if parsed.emails else None)
+        return (phone[:32] if phone else None), (email[:255] if email else None)
 
     @staticmethod
     def _reachable_client(incoming: Incoming) -> int | None:

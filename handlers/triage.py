@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -25,7 +25,6 @@ from aiogram.types import (
     MessageOriginChat,
     MessageOriginHiddenUser,
     MessageOriginUser,
-    TelegramObject,
 )
 from aiogram.utils.i18n import gettext as _
 
@@ -63,29 +62,6 @@ class JunkReason:
             "not_client": _("Not a client"),
             "wrong_contact": _("Wrong contact"),
         }[code]
-
-
-# --- the queue of this chat, and who works it ----------------------------------------------------
-class QueueMiddleware(BaseMiddleware):
-    """Puts the chat's active queue into the handler data (`queue`), and records a CRM user
-    acting in it as a member (Telegram does not list a group's members to bots)."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        chat = data.get("event_chat")
-        queue = None
-        if chat is not None and chat.type in ("group", "supergroup"):
-            crm: Crm = data["crm"]
-            queue = await crm.triage.queue_of(chat.id)
-            user: User | None = data.get("crm_user")
-            if queue is not None and user is not None:
-                await crm.triage.seen(queue, user)
-        data["queue"] = queue
-        return await handler(event, data)
 
 
 # --- binding -------------------------------------------------------------------------------------
@@ -426,7 +402,7 @@ def junk_keyboard(request_id: int) -> InlineKeyboardMarkup:
     rows = [
         [button(JunkReason.name(code), i) for i, code in enumerate(JunkReason.CODES[:2])],
         [button(JunkReason.name(code), i + 2) for i, code in enumerate(JunkReason.CODES[2:])],
-        [button(_("Other…"), len(JunkReason.CODES))],
+        [button(_("Other reason…"), len(JunkReason.CODES))],
         [
             InlineKeyboardButton(
                 text=_("« Back"), callback_data=TriageCb(action=Act.BACK, id=request_id).pack()
@@ -461,8 +437,6 @@ def lost_text_of(request: Any, names: dict[int, str]) -> str:
 
 def setup() -> Router:
     router = Router(name=__name__)
-    router.message.outer_middleware(QueueMiddleware())
-    router.callback_query.outer_middleware(QueueMiddleware())
     router.message.register(triage_command, GROUPS, Command("triage", ignore_case=True))
     router.message.register(
         lead_reply, GROUPS, Command("lead", "deal", ignore_case=True), F.reply_to_message
