@@ -209,11 +209,14 @@ async def running_harness(
     make_settings: Callable[[str], Settings],
     mode: str = "polling",
     clock: Clock | None = None,
+    tg: FakeTelegram | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[Harness]:
-    """`make_settings` gets the fake server's base URL to use as TELEGRAM_API_URL."""
-    tg = FakeTelegram(TOKEN)
-    settings = make_settings(await tg.start())
+    """`make_settings` gets the fake server's base URL to use as TELEGRAM_API_URL. Instances
+    given one `tg` talk to the same Telegram (webhook mode: one poller per token)."""
+    shared = tg is not None
+    tg = tg or FakeTelegram(TOKEN)
+    settings = make_settings(tg.base_url if shared else await tg.start())
     async with open_app(settings, clock=clock, run_migrations=False, **app_kwargs) as app:
         if mode == "webhook":
             server = TestServer(create_webhook_app(app), host="127.0.0.1")
@@ -237,6 +240,7 @@ async def running_harness(
                 await app.dp.stop_polling()
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, 10)
-    await tg.stop()
+    if not shared:
+        await tg.stop()
     # The bot broke a rule Telegram enforces (a test expecting that clears the list itself).
     assert tg.violations == [], f"Telegram would have refused: {tg.violations}"

@@ -330,3 +330,32 @@ async def test_lead_as_a_reply_makes_that_message_a_lead(
     assert lead.contact_name == "Anna Nowak"
     [request] = await requests(fresh)
     assert request.status == "lead" and request.element_id == lead.id
+
+
+async def test_edits_within_one_slot_coalesce_into_the_final_state(
+    harness: Harness, clock: FakeClock, fresh: Fresh
+) -> None:
+    """Telegram allows a group ~20 messages a minute: changes faster than the group's send
+    slot become one edit, and the last state is the one shown."""
+    g = await new_group(harness, clock, "pl")
+    await g.rep2.send("/whoami")
+    [card] = card_calls(await g.write(g.client(), "Proszę o ofertę"), g.t)
+    g.tick()
+    took = await g.rep.press(g.t["take"], card)  # slot free: shown at once
+    assert card_calls(took, g.t)
+    # Three changes inside one slot (the clock stands still): none can be shown yet.
+    menu = await g.boss.press(g.t["assign"], card)
+    [markup] = [c for c in menu if c.method == "editMessageReplyMarkup"]
+    first = await g.boss.press(g.rep2.first_name, markup)
+    second = await g.boss.press(g.rep.first_name, markup)
+    assert not card_calls(first + second, g.t), "inside the slot nothing is edited"
+    [request] = await requests(fresh)
+    assert request.card_shown < request.card_version
+    start = len(harness.tg.calls)
+    g.tick()
+    assert await harness.app.courier.round() == 1
+    edits = card_calls(harness.tg.calls[start:], g.t)
+    assert len(edits) == 1 and g.rep.first_name in edits[0].text  # the final state, once
+    assert await harness.app.courier.round() == 0
+    [request] = await requests(fresh)
+    assert request.card_shown == request.card_version
