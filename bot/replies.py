@@ -7,7 +7,15 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Update
 from aiogram.utils.i18n import gettext as _
 
-from crm.errors import AccessDenied, AlreadyBound, CrmError, InvalidInvite, InvalidValue, NotFound
+from crm.errors import (
+    AccessDenied,
+    AlreadyBound,
+    CrmError,
+    InvalidInvite,
+    InvalidValue,
+    NotFound,
+    RequestGone,
+)
 
 
 async def notify_event(bot: Bot, update: Update, text: str) -> None:
@@ -42,6 +50,8 @@ def describe_error(exc: BaseException) -> str:
         return _("This Telegram account is already bound to a CRM user.")
     if isinstance(exc, InvalidValue):
         return _("That value is not valid here: {value}").format(value=_quote(exc.value))
+    if isinstance(exc, RequestGone):
+        return _("This request is not in a triage queue you work in (any more).")
     if isinstance(exc, CrmError):
         return _("That can't be done.")
     return _("Something went wrong on our side. Nothing was changed; please try again.")

@@ -98,3 +98,8 @@ class WrongMode(CrmError):
     def __init__(self, needed: str) -> None:
         super().__init__(f"needs {needed} CRM mode")
         self.needed = needed
+
+
+class RequestGone(CrmError):
+    """A triage request the actor does not work on, or that no longer exists, or whose group
+    is no longer a queue: said the same way in every case."""

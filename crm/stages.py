@@ -276,7 +276,6 @@ class StageService:
         await self.repos.commit()
         self.runtime.catalog.invalidate()
 
-
     async def pipeline_named(
         self, text: str, label: Callable[[Pipeline], str] = _pipeline_label
     ) -> tuple[Pipeline, str]:

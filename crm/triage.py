@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from crm.codes import ElementRef
 from crm.elements import Creation, DuplicateHit, ElementInput, ElementService, fold
 from crm.enums import EntityType, Operation, Right, Role
-from crm.errors import CrmError, InvalidValue, NotFound
+from crm.errors import InvalidValue, NotFound, RequestGone
 from crm.modes import CrmMode
 from crm.parsing import normalize_email, normalize_phone, parse_line, region_for_locale
 from crm.permissions import Actor
@@ -136,10 +136,6 @@ class Claim:
     tell_client: bool = False
 
 
-class RequestGone(CrmError):
-    """The request is not in this queue (or does not exist): said the same either way."""
-
-
 class TriageService:
     def __init__(self, repos: Repos, runtime: Runtime, elements: ElementService) -> None:
         self.repos = repos
@@ -183,6 +179,17 @@ class TriageService:
         if queue is not None and queue.active:
             queue.active = False
             await self.repos.commit()
+
+    async def moved(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group upgraded to a supergroup gets a new id (Telegram's `migrate_to_chat_id`)."""
+        queue = await self.repos.triage.queue_by_chat(old_chat_id)
+        if queue is not None and await self.repos.triage.queue_by_chat(new_chat_id) is None:
+            queue.chat_id = new_chat_id
+            await self.repos.commit()
+
+    async def queue_by_chat(self, chat_id: int) -> TriageQueue | None:
+        """The group's queue, active or not."""
+        return await self.repos.triage.queue_by_chat(chat_id)
 
     async def queue_of(self, chat_id: int) -> TriageQueue | None:
         """The active queue of a group, if it is one."""
@@ -457,7 +464,7 @@ class TriageService:
         """A request the actor works on: they are a member of its queue (or may manage
         groups). Anybody else is told it is gone, whether it exists or not."""
         request = await self.repos.triage.fresh(request_id)
-        if request is None:
+        if request is None or not request.queue.active:
             raise RequestGone()
         member = await self.repos.triage.member(request.queue_id, actor.user_id)
         if (member is None or not member.active) and not self.runtime.policy.has_right(
@@ -765,8 +772,7 @@ class Courier:
         code = None
         if request.element_entity and request.element_id:
             code = ElementRef(EntityType(request.element_entity), request.element_id).code
-        messages = await self.repos.triage.messages(request.id, limit=1_000)
-        first = next((m for m in messages if m.chat_id == request.queue.chat_id), None)
+        first = await self.repos.triage.first_message(request.id, request.queue.chat_id)
         chat = await self.repos.chats.get(request.queue.chat_id)
         return CardView(request, request.queue, names, code, first, chat.locale if chat else None)
 

@@ -13,11 +13,19 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramForbiddenError
-from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters import (
+    IS_MEMBER,
+    IS_NOT_MEMBER,
+    ChatMemberUpdatedFilter,
+    Command,
+    CommandObject,
+    StateFilter,
+)
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
+    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -435,8 +443,24 @@ def lost_text_of(request: Any, names: dict[int, str]) -> str:
     return _("Request #{id} is new: take it first.").format(id=request.id)
 
 
+async def group_moved(message: Message, crm: Crm) -> None:
+    if message.migrate_to_chat_id is not None:
+        await crm.triage.moved(message.chat.id, message.migrate_to_chat_id)
+
+
+async def bot_left(event: ChatMemberUpdated, crm: Crm) -> None:
+    """Removed from a group: its queue stops (nothing could be posted there any more)."""
+    queue = await crm.triage.queue_by_chat(event.chat.id)
+    if queue is not None:
+        await crm.triage.lost_group(queue.id)
+
+
 def setup() -> Router:
     router = Router(name=__name__)
+    router.message.register(group_moved, F.migrate_to_chat_id)
+    router.my_chat_member.register(
+        bot_left, ChatMemberUpdatedFilter(member_status_changed=IS_MEMBER >> IS_NOT_MEMBER)
+    )
     router.message.register(triage_command, GROUPS, Command("triage", ignore_case=True))
     router.message.register(
         lead_reply, GROUPS, Command("lead", "deal", ignore_case=True), F.reply_to_message

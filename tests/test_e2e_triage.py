@@ -359,3 +359,37 @@ async def test_edits_within_one_slot_coalesce_into_the_final_state(
     assert await harness.app.courier.round() == 0
     [request] = await requests(fresh)
     assert request.card_shown == request.card_version
+
+
+async def test_unbinding_moving_and_removal_of_the_group(
+    harness: Harness, clock: FakeClock, fresh: Fresh
+) -> None:
+    g = await new_group(harness, clock, "pl")
+    [card] = card_calls(await g.write(g.client(), "Proszę o ofertę"), g.t)
+    await g.boss.send("/triage off")
+    calls = await g.press(g.rep, g.t["take"], card)
+    assert any("kolejce zgłoszeń" in a for a in alerts(calls)), calls
+    assert [r.status for r in await requests(fresh)] == ["new"], "nothing changed"
+    assert not card_calls(await g.write(g.client("Ewa"), "Kolejne pytanie"), g.t)
+
+    await g.boss.send("/triage on")
+    new_id = g.chat["id"] - 1
+    await g.boss.send("", migrate_to_chat_id=new_id)  # upgraded to a supergroup: a new id
+    moved = dict(g.chat, id=new_id)
+    client = harness.user("Max", language_code="pl").in_chat(moved)
+    g.tick()
+    assert card_calls(await client.send("Ile kosztuje?"), g.t), "the queue followed the group"
+
+    left = {
+        "update_id": harness.tg.next_update_id(),
+        "my_chat_member": {
+            "chat": moved, "from": g.boss.payload, "date": 1,
+            "old_chat_member": {"status": "member", "user": {"id": 1, "is_bot": True,
+                                                           "first_name": "bot"}},
+            "new_chat_member": {"status": "kicked", "until_date": 0,
+                                "user": {"id": 1, "is_bot": True, "first_name": "bot"}},
+        },
+    }  # fmt: skip
+    await harness.deliver(left)
+    async with fresh() as crm:
+        assert await crm.triage.queue_of(new_id) is None, "removed from the group: unbound"

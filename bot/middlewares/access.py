@@ -28,6 +28,8 @@ class AccessGateMiddleware(BaseMiddleware):
             return await handler(event, data)
         if not isinstance(event, Update):
             return None
+        if event.my_chat_member is not None:
+            return await handler(event, data)  # the bot added to or removed from a chat
         message = event.message
         if message is not None and message.chat.type == "private":
             if message.text and message.text.split(maxsplit=1)[0].split("@")[0] == "/start":

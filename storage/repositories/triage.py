@@ -146,6 +146,14 @@ class TriageRepo:
         )
         return list(reversed(result.all()))
 
+    async def first_message(self, request_id: int, chat_id: int) -> TriageMessage | None:
+        return await self.session.scalar(
+            select(TriageMessage)
+            .where(TriageMessage.request_id == request_id, TriageMessage.chat_id == chat_id)
+            .order_by(TriageMessage.id)
+            .limit(1)
+        )
+
     async def message_at(self, chat_id: int, message_id: int) -> TriageMessage | None:
         return await self.session.scalar(
             select(TriageMessage)
