@@ -230,16 +230,7 @@ class ElementService:
     ) -> Creation:
         """`/deal C1 Drugie zamówienie 3000 zł`: a new deal of an existing contact or company
         (a contact's company comes along). The client must be one the actor may read."""
-        if data.amount is not None and data.amount < 0:
-            raise InvalidValue("amount", str(data.amount))
-        element = await self.load(actor, client)
-        if not isinstance(element, Contact | Company):
-            raise InvalidValue("client", client.code)
-        self.runtime.policy.require(
-            actor, EntityType.DEAL, Operation.ADD, Owner(actor.user_id, actor.department_id)
-        )
-        contact = element if isinstance(element, Contact) else None
-        company = element if isinstance(element, Company) else element.company
+        element, contact, company = await self._client_of(actor, client, EntityType.DEAL, data)
         catalog = await self.runtime.catalog.get(self.repos)
         pipeline = catalog.default_pipeline
         stage = catalog.stages[pipeline.id][0]
@@ -268,14 +259,7 @@ class ElementService:
     ) -> Creation:
         """Bitrix24's *repeat lead*: a returning client's new lead, linked to their contact
         (or company) from the start instead of asking for conversion to create one again."""
-        element = await self.load(actor, client)
-        if not isinstance(element, Contact | Company):
-            raise InvalidValue("client", client.code)
-        self.runtime.policy.require(
-            actor, EntityType.LEAD, Operation.ADD, Owner(actor.user_id, actor.department_id)
-        )
-        contact = element if isinstance(element, Contact) else None
-        company = element if isinstance(element, Company) else element.company
+        _element, contact, company = await self._client_of(actor, client, EntityType.LEAD, data)
         lead = await self._new_lead(
             actor,
             replace(
@@ -290,6 +274,23 @@ class ElementService:
         if commit:
             await self.repos.commit()
         return Creation(ref_of(lead), (ref_of(lead),))
+
+    async def _client_of(
+        self, actor: Actor, client: ElementRef, entity: EntityType, data: ElementInput
+    ) -> tuple[Contact | Company, Contact | None, Company | None]:
+        """An existing client for a new `entity` of theirs: one the actor may read (a
+        contact's company comes along), and the actor may add such elements."""
+        if data.amount is not None and data.amount < 0:
+            raise InvalidValue("amount", str(data.amount))
+        element = await self.load(actor, client)
+        if not isinstance(element, Contact | Company):
+            raise InvalidValue("client", client.code)
+        self.runtime.policy.require(
+            actor, entity, Operation.ADD, Owner(actor.user_id, actor.department_id)
+        )
+        contact = element if isinstance(element, Contact) else None
+        company = element if isinstance(element, Company) else element.company
+        return element, contact, company
 
     async def client_by_communication(self, actor: Actor, data: ElementInput) -> ElementRef | None:
         """The one contact or company (readable by the actor) holding the line's phone or
