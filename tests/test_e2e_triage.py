@@ -195,7 +195,7 @@ async def test_assign_lead_junk_and_close_edit_the_card(
     assert "D1" in edited.text and g.rep2.first_name in edited.text
     async with fresh() as crm:
         deal = await crm.repos.session.scalar(select(Deal))
-        assert deal is not None and deal.source == "telegram_group"
+        assert deal is not None and deal.source == "TELEGRAM"
         assert deal.contact is not None and deal.contact.name == "Jan Kowalski"
         assert deal.amount_minor == 500_000
         entries = (await crm.repos.session.scalars(
@@ -326,7 +326,7 @@ async def test_lead_as_a_reply_makes_that_message_a_lead(
     async with fresh() as crm:
         count = await crm.repos.session.scalar(select(func.count()).select_from(Lead))
         lead = await crm.repos.session.scalar(select(Lead))
-    assert count == 1 and lead is not None and lead.source == "telegram_group"
+    assert count == 1 and lead is not None and lead.source == "TELEGRAM"
     assert lead.contact_name == "Anna Nowak"
     [request] = await requests(fresh)
     assert request.status == "lead" and request.element_id == lead.id

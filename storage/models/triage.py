@@ -44,7 +44,7 @@ class TriageQueue(TimestampMixin, Base):
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="SET NULL")
     )
-    source: Mapped[str] = mapped_column(String(64), default="telegram_group")
+    source: Mapped[str] = mapped_column(String(64), default="TELEGRAM")  # a dictionary code
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The group's send slot, shared by every instance: no post or edit before this moment.
     next_post_at: Mapped[datetime | None]
@@ -169,7 +169,7 @@ class InboundSource(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    source: Mapped[str] = mapped_column(String(64), default="web")  # dictionary source code
+    source: Mapped[str] = mapped_column(String(64), default="WEBFORM")  # dictionary source code
     queue_id: Mapped[int | None] = mapped_column(
         ForeignKey("triage_queues.id", ondelete="SET NULL")
     )
