@@ -271,6 +271,24 @@ class TriageService:
         await self.repos.commit()
         return Received(request, new=True, reopened_from=previous.id if previous else None)
 
+    async def receive_form(self, queue: TriageQueue, incoming: Incoming) -> Received:
+        """A web form's submission: always a request of its own (each form filled is a lead of
+        its own, as Bitrix24's CRM forms make), linked to the client's last ended request when
+        they return. Left uncommitted: the caller commits it with the lead it made."""
+        now = self._now
+        key = self.client_key(incoming)
+        latest = await self.repos.triage.latest_of_client(queue.id, key) if key else None
+        previous = None
+        if (
+            latest is not None
+            and RequestStatus(latest.status) in ENDED
+            and latest.closed_at is not None
+            and now - latest.closed_at <= timedelta(seconds=queue.reopen_seconds)
+        ):
+            previous = latest
+        request = await self._new_request(queue, incoming, key, now, previous)
+        return Received(request, new=True, reopened_from=previous.id if previous else None)
+
     def client_key(self, incoming: Incoming) -> str | None:
         """Who the client is, so a returning one is recognized; None when nothing tells."""
         region = "PL"
