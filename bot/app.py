@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.dispatcher import CrmDispatcher
 from bot.factory import (
     create_bot,
+    create_courier,
     create_dispatcher,
     create_runtime,
     create_sender,
@@ -34,6 +35,7 @@ from crm.locales import SUPPORTED_LOCALES
 from handlers.help import bot_commands
 from scheduler import create_scheduler
 from scheduler.reminders import ReminderEngine
+from scheduler.triage import TriageCourier
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
@@ -51,14 +53,19 @@ class App:
     bot: Bot
     dp: CrmDispatcher
     sender: Sender
+    courier: TriageCourier
 
     def background(self) -> Background:
         """Housekeeping and the reminder engine, as `crmbot run`, `crmbot scheduler` and the
         console run them: `start()`, then `await stop()` on the way out."""
         engine = self.reminder_engine()
         poll = self.settings.scheduler.reminder_poll_seconds
-        scheduler = create_scheduler(self.sessionmaker, self.runtime, engine, poll)
-        return Background(scheduler, engine, self.settings.scheduler.shutdown_grace_seconds)
+        scheduler = create_scheduler(
+            self.sessionmaker, self.runtime, engine, poll, courier=self.courier
+        )
+        return Background(
+            scheduler, engine, self.courier, self.settings.scheduler.shutdown_grace_seconds
+        )
 
     def reminder_engine(self) -> ReminderEngine:
         settings = self.settings.scheduler
@@ -90,10 +97,12 @@ class Background:
 
     scheduler: AsyncIOScheduler
     engine: ReminderEngine
+    courier: TriageCourier
     grace: float
 
     def start(self) -> None:
         self.engine.start()
+        self.courier.start()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -106,6 +115,7 @@ class Background:
                 await asyncio.sleep(0)
             self.scheduler.shutdown(wait=False)
         await self.engine.stop(self.grace)
+        await self.courier.stop()
 
 
 @asynccontextmanager
@@ -127,6 +137,7 @@ async def open_app(
         storage = storage or create_storage(settings)
         bot = create_bot(settings, bot_session)
         sender = create_sender(settings, bot)
+        courier = create_courier(settings, sessionmaker, runtime, sender, i18n)
         dp = create_dispatcher(
             settings=settings,
             sessionmaker=sessionmaker,
@@ -134,9 +145,12 @@ async def open_app(
             i18n=i18n,
             storage=storage,
             sender=sender,
+            courier=courier,
         )
         try:
-            yield App(settings, engine, sessionmaker, runtime, i18n, storage, bot, dp, sender)
+            yield App(
+                settings, engine, sessionmaker, runtime, i18n, storage, bot, dp, sender, courier
+            )
         finally:
             await bot.session.close()
             await storage.close()

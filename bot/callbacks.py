@@ -101,3 +101,11 @@ class PickCb(CallbackData, prefix="pk"):
     kind: str
     id: Id
     value: Id
+
+
+class TriageCb(CallbackData, prefix="tr"):
+    """A button on a triage card (`bot.triage.Act`); `user`: a member to assign, or a contact."""
+
+    action: str
+    id: Id
+    user: Annotated[int, Field(ge=0, le=MAX_ID)] = 0

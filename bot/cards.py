@@ -5,10 +5,11 @@ Every piece of user text is escaped; every message stays under Telegram's 4096 c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from aiogram import html
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -259,9 +260,15 @@ def render_page(title: str, page: Page, what: str) -> tuple[str, InlineKeyboardM
 
 
 def render_duplicates(
-    hits: Sequence[DuplicateHit], *, offer_use: bool = False
+    hits: Sequence[DuplicateHit],
+    *,
+    offer_use: bool = False,
+    use: Callable[[ElementRef], CallbackData] | None = None,
+    anyway: CallbackData | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """`offer_use`: a new deal may go to a client found (Use this contact) instead."""
+    """`offer_use`: a new deal may go to a client found (Use this contact) instead; `use` and
+    `anyway` give those buttons' data when the warning is about something else than the
+    pending one-line creation (a triage request)."""
     reasons = {"phone": _("same phone"), "email": _("same e-mail"), "name": _("similar name")}
     lines = [_("⚠️ This may be a duplicate:")]
     kb = InlineKeyboardBuilder()
@@ -274,7 +281,7 @@ def render_duplicates(
                 text=_("Open {code}").format(code=hit.ref.code),
                 callback_data=ElCb(action="show", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
             )
-            if offer_use and hit.ref.entity in (EntityType.CONTACT, EntityType.COMPANY):
+            if (offer_use or use) and hit.ref.entity in (EntityType.CONTACT, EntityType.COMPANY):
                 label = (
                     _("Use this contact {code}")
                     if hit.ref.entity is EntityType.CONTACT
@@ -282,7 +289,9 @@ def render_duplicates(
                 )
                 kb.button(
                     text=label.format(code=hit.ref.code),
-                    callback_data=ElCb(action="use", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
+                    callback_data=use(hit.ref)
+                    if use
+                    else ElCb(action="use", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
                 )
         else:
             lines.append(
@@ -290,7 +299,7 @@ def render_duplicates(
                     reason=reasons[hit.reason], name=html.quote(hit.responsible or "—")
                 )
             )
-    kb.button(text=_("Create anyway"), callback_data=DupCb(action="go"))
+    kb.button(text=_("Create anyway"), callback_data=anyway or DupCb(action="go"))
     kb.adjust(1)
     return fit("\n".join(lines)), kb.as_markup()
 

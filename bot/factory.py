@@ -32,9 +32,11 @@ from bot.middlewares import (
 )
 from bot.pydantic_pins import PinningAiohttpSession
 from bot.sender import Sender, SendLimits
+from bot.triage import make_post
 from crm.clock import Clock, SystemClock
 from crm.context import CrmConfig, Runtime
 from handlers import get_routers
+from scheduler.triage import TriageCourier
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,25 @@ def create_storage(settings: Settings, prefix: str = "crm") -> BaseStorage:
     return MemoryStorage()
 
 
+def create_courier(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    sender: Sender,
+    i18n: I18n,
+) -> TriageCourier:
+    """Cards in triage groups, paced to the group limit across instances (one slot each
+    60 / SEND_GROUP_PER_MINUTE seconds, shared through the database)."""
+    interval = 60.0 / settings.sender.send_group_per_minute
+    return TriageCourier(
+        sessionmaker,
+        runtime,
+        make_post(sender, i18n),
+        group_interval=timedelta(seconds=interval),
+        lease=timedelta(seconds=settings.scheduler.reminder_lease_seconds / 2),
+    )
+
+
 def create_dispatcher(
     *,
     settings: Settings,
@@ -97,6 +118,7 @@ def create_dispatcher(
     i18n: I18n,
     storage: BaseStorage,
     sender: Sender,
+    courier: TriageCourier,
 ) -> CrmDispatcher:
     isolation = None
     if hasattr(storage, "create_isolation") and settings.redis.redis_url:
@@ -109,6 +131,7 @@ def create_dispatcher(
         runtime=runtime,
         sessionmaker=sessionmaker,
         sender=sender,
+        courier=courier,
     )
     # Order matters: each middleware reads what the previous one put into the data.
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, runtime))

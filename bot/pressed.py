@@ -56,6 +56,14 @@ class PressedChat:
             return await self.message.edit_text(text, reply_markup=reply_markup)
         return await self.answer(text, reply_markup=reply_markup)
 
+    async def edit_markup(self, reply_markup: InlineKeyboardMarkup | None) -> None:
+        """Other buttons under the same message; an old one cannot be edited, so they come
+        as a new message in that chat."""
+        if self.message is not None:
+            await self.message.edit_reply_markup(reply_markup=reply_markup)
+        elif reply_markup is not None:
+            await self.answer("⬇️", reply_markup=reply_markup)
+
     async def drop_buttons(self) -> None:
         """The buttons are used up; an old message keeps them (it cannot be edited)."""
         if self.message is not None:

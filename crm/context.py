@@ -89,6 +89,10 @@ class Crm:
         return TriageService(self.repos, self.runtime, self.elements)
 
     @cached_property
+    def courier(self) -> Courier:
+        return Courier(self.repos, self.runtime)
+
+    @cached_property
     def inbound(self) -> InboundService:
         return InboundService(self.repos, self.runtime, self.elements, self.triage)
 
@@ -106,5 +110,5 @@ from crm.inbound import InboundService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402
 from crm.search import SearchService  # noqa: E402
 from crm.stages import StageService  # noqa: E402
-from crm.triage import TriageService  # noqa: E402
+from crm.triage import Courier, TriageService  # noqa: E402
 from crm.users import UserService  # noqa: E402

@@ -177,6 +177,13 @@ class TriageService:
             await self.repos.commit()
         return queue
 
+    async def lost_group(self, queue_id: int) -> None:
+        """The bot can no longer post in the group (removed, or the group is gone)."""
+        queue = await self.repos.triage.queue(queue_id)
+        if queue is not None and queue.active:
+            queue.active = False
+            await self.repos.commit()
+
     async def queue_of(self, chat_id: int) -> TriageQueue | None:
         """The active queue of a group, if it is one."""
         queue = await self.repos.triage.queue_by_chat(chat_id)
@@ -288,6 +295,18 @@ class TriageService:
             previous = latest
         request = await self._new_request(queue, incoming, key, now, previous)
         return Received(request, new=True, reopened_from=previous.id if previous else None)
+
+    async def request_at(self, chat_id: int, message_id: int) -> TriageRequest | None:
+        """The request a message belongs to: its card, or one of the client's messages."""
+        return await self.repos.triage.by_message(chat_id, message_id)
+
+    async def from_message(self, queue: TriageQueue, incoming: Incoming) -> TriageRequest:
+        """`/lead` as a reply: the request that message is (or became) part of, else a new one."""
+        if incoming.chat_id is not None and incoming.message_id is not None:
+            found = await self.request_at(incoming.chat_id, incoming.message_id)
+            if found is not None and found.queue_id == queue.id:
+                return found
+        return (await self.receive(queue, incoming)).request
 
     def client_key(self, incoming: Incoming) -> str | None:
         """Who the client is, so a returning one is recognized; None when nothing tells."""
@@ -439,15 +458,22 @@ class TriageService:
         return ids[0]
 
     # --- the claims ----------------------------------------------------------------------------
-    async def request_in(self, queue: TriageQueue, request_id: int) -> TriageRequest:
+    async def request_for(self, actor: Actor, request_id: int) -> TriageRequest:
+        """A request the actor works on: they are a member of its queue (or may manage
+        groups). Anybody else is told it is gone, whether it exists or not."""
         request = await self.repos.triage.fresh(request_id)
-        if request is None or request.queue_id != queue.id:
+        if request is None:
+            raise RequestGone()
+        member = await self.repos.triage.member(request.queue_id, actor.user_id)
+        if (member is None or not member.active) and not self.runtime.policy.has_right(
+            actor, Right.GROUP_SETTINGS
+        ):
             raise RequestGone()
         return request
 
-    async def take(self, actor: Actor, queue: TriageQueue, request_id: int) -> Claim:
+    async def take(self, actor: Actor, request_id: int) -> Claim:
         """Take: the presser gets it while it is new; exactly one wins."""
-        await self.request_in(queue, request_id)
+        await self.request_for(actor, request_id)
         won = await self.repos.triage.transition(
             request_id,
             TriageRequest.status == RequestStatus.NEW.value,
@@ -455,12 +481,10 @@ class TriageService:
         )
         return await self._finish(request_id, won)
 
-    async def assign(
-        self, actor: Actor, queue: TriageQueue, request_id: int, user_id: int
-    ) -> Claim:
+    async def assign(self, actor: Actor, request_id: int, user_id: int) -> Claim:
         """Assign…: to a member of the queue, while open and the actor may hand it on."""
-        await self.request_in(queue, request_id)
-        member = await self.repos.triage.member(queue.id, user_id)
+        request = await self.request_for(actor, request_id)
+        member = await self.repos.triage.member(request.queue_id, user_id)
         if member is None or not member.active or not member.user.is_active:
             raise NotFound("member", user_id)
         won = await self.repos.triage.transition(
@@ -470,15 +494,15 @@ class TriageService:
         )
         return await self._finish(request_id, won)
 
-    async def assignable(self, actor: Actor, queue: TriageQueue, request_id: int) -> list[User]:
-        await self.request_in(queue, request_id)
-        return await self.members(queue)
+    async def assignable(self, actor: Actor, request_id: int) -> list[User]:
+        request = await self.request_for(actor, request_id)
+        return await self.members(request.queue)
 
-    async def junk(self, actor: Actor, queue: TriageQueue, request_id: int, reason: str) -> Claim:
+    async def junk(self, actor: Actor, request_id: int, reason: str) -> Claim:
         reason = reason.strip()
         if not reason:
             raise InvalidValue("reason", "")
-        await self.request_in(queue, request_id)
+        await self.request_for(actor, request_id)
         won = await self.repos.triage.transition(
             request_id,
             self._may_act(actor),
@@ -487,9 +511,9 @@ class TriageService:
         )  # fmt: skip
         return await self._finish(request_id, won)
 
-    async def close(self, actor: Actor, queue: TriageQueue, request_id: int) -> Claim:
+    async def close(self, actor: Actor, request_id: int) -> Claim:
         """Close: finished. A client who wrote through the bot is told."""
-        await self.request_in(queue, request_id)
+        await self.request_for(actor, request_id)
         guard = and_(
             TriageRequest.status.in_([RequestStatus.TAKEN.value, RequestStatus.CONVERTED.value]),
             self._holder_or_manager(actor),
@@ -519,7 +543,6 @@ class TriageService:
     async def convert(
         self,
         actor: Actor,
-        queue: TriageQueue,
         request_id: int,
         *,
         force: bool = False,
@@ -528,7 +551,8 @@ class TriageService:
         """Lead: a lead (Classic) or a deal with its contact (Simple) from the request, with
         the duplicate check of one-line creation; a returning client's contact gets a *repeat*
         deal or lead. Claimed first, created in the same transaction: one press wins."""
-        request = await self.request_in(queue, request_id)
+        request = await self.request_for(actor, request_id)
+        queue = request.queue
         data = self.input_of(request)
         if client is None:
             client = await self._known_client(actor, request, data)
@@ -698,3 +722,75 @@ class TriageService:
     async def names(self, request: TriageRequest) -> dict[int, str]:
         ids = {i for i in (request.assignee_id, request.offered_to_id, request.acted_by_id) if i}
         return await self.repos.users.names(ids) if ids else {}
+
+
+@dataclass(frozen=True, slots=True)
+class CardJob:
+    """A card the courier holds for a moment: post or edit it to show `version`."""
+
+    request_id: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """What a card shows (rendered by the front end in the group's language)."""
+
+    request: TriageRequest
+    queue: TriageQueue
+    names: dict[int, str]
+    element_code: str | None
+    first_message: TriageMessage | None  # what the card replies to, in the group
+    locale: str | None  # the group's own language, if it chose one
+
+
+class Courier:
+    """The database side of the courier: claim cards, say what they show, settle them."""
+
+    def __init__(self, repos: Repos, runtime: Runtime) -> None:
+        self.repos = repos
+        self.runtime = runtime
+
+    async def claim(
+        self, *, lease: timedelta, group_interval: timedelta, limit: int, only: int | None = None
+    ) -> list[CardJob]:
+        now = self.runtime.clock.now()
+        jobs = await self.repos.triage.claim_cards(
+            now, now + lease, now + group_interval, limit, only=only
+        )
+        await self.repos.commit()
+        return [CardJob(request_id, version) for request_id, version in jobs]
+
+    async def view(self, job: CardJob) -> CardView | None:
+        request = await self.repos.triage.fresh(job.request_id)
+        if request is None:
+            return None
+        ids = {i for i in (request.assignee_id, request.offered_to_id, request.acted_by_id) if i}
+        names = await self.repos.users.names(ids) if ids else {}
+        code = None
+        if request.element_entity and request.element_id:
+            code = ElementRef(EntityType(request.element_entity), request.element_id).code
+        messages = await self.repos.triage.messages(request.id, limit=1_000)
+        first = next((m for m in messages if m.chat_id == request.queue.chat_id), None)
+        chat = await self.repos.chats.get(request.queue.chat_id)
+        return CardView(request, request.queue, names, code, first, chat.locale if chat else None)
+
+    async def shown(
+        self, job: CardJob, message_id: int | None, *, announced: bool = False
+    ) -> None:
+        await self.repos.triage.settle_card(job.request_id, job.version, message_id, announced)
+        await self.repos.commit()
+
+    async def failed(self, job: CardJob, queue_id: int, retry_after: float | None) -> None:
+        """Not shown: the card goes back; a 429 closes the group's slot for `retry_after`."""
+        await self.repos.triage.release_card(job.request_id)
+        if retry_after:
+            until = self.runtime.clock.now() + timedelta(seconds=retry_after)
+            await self.repos.triage.delay_group(queue_id, until)
+        await self.repos.commit()
+
+    async def forget_card(self, job: CardJob) -> None:
+        """The card's message is gone (deleted in the group): the next delivery posts anew."""
+        await self.repos.triage.touch_card(job.request_id, card_message_id=None)
+        await self.repos.triage.release_card(job.request_id)
+        await self.repos.commit()

@@ -21,6 +21,7 @@ def get_routers() -> list[Router]:
         settings,
         stages,
         start,
+        triage,
         whoami,
     )
 
@@ -31,6 +32,7 @@ def get_routers() -> list[Router]:
         help,
         settings,
         whoami,
+        triage,  # before create: `/lead` as a reply in a triage group is its own
         create,
         elements,
         stages,

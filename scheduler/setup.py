@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm.context import Runtime
 from scheduler import jobs
 from scheduler.reminders import ReminderEngine
+from scheduler.triage import TriageCourier
 
 
 def create_scheduler(
@@ -14,6 +15,8 @@ def create_scheduler(
     runtime: Runtime,
     reminders: ReminderEngine | None,
     reminder_poll_seconds: float,
+    *,
+    courier: TriageCourier | None = None,
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
@@ -41,6 +44,14 @@ def create_scheduler(
             reminders.wake,
             IntervalTrigger(seconds=reminder_poll_seconds),
             id="send_due_reminders",
+            replace_existing=True,
+        )
+    if courier is not None:
+        # Cards left stale (a slot was busy, an instance died mid-post) are caught up here.
+        scheduler.add_job(
+            courier.wake,
+            IntervalTrigger(seconds=2),
+            id="triage_courier",
             replace_existing=True,
         )
     return scheduler

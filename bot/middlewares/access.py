@@ -14,8 +14,8 @@ class AccessGateMiddleware(BaseMiddleware):
     """Unknown Telegram users see nothing of the CRM: one localized hint, whatever they send.
 
     The only thing that passes is `/start <code>` in a private chat, which binds an invite.
-    In groups a stranger's plain messages are ignored (they may be inbound requests later);
-    their commands and button presses get the hint.
+    In groups a stranger's plain messages are ignored, except in a triage queue, where they
+    are inbound requests; their commands and button presses get the hint.
     """
 
     async def __call__(
@@ -33,6 +33,8 @@ class AccessGateMiddleware(BaseMiddleware):
             if message.text and message.text.split(maxsplit=1)[0].split("@")[0] == "/start":
                 return await handler(event, data)
         elif message is not None and not (message.text or "").startswith("/"):
+            if await data["crm"].triage.queue_of(message.chat.id) is not None:
+                return await handler(event, data)  # a client writing into a triage queue
             return None
         if message is None and event.callback_query is None:
             return None  # edits, member updates, channel posts: nothing to answer

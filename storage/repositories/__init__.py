@@ -40,9 +40,9 @@ __all__ = [
     "ElementRepo",
     "InviteRepo",
     "PipelineRepo",
-    "TriageRepo",
     "ProcessedUpdateRepo",
     "ReminderRepo",
     "Repos",
+    "TriageRepo",
     "UserRepo",
 ]

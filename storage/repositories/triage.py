@@ -157,7 +157,13 @@ class TriageRepo:
 
     # --- the courier: cards to post or edit, one per group per send slot ------------------------
     async def claim_cards(
-        self, now: datetime, lease_until: datetime, slot_until: datetime, limit: int
+        self,
+        now: datetime,
+        lease_until: datetime,
+        slot_until: datetime,
+        limit: int,
+        *,
+        only: int | None = None,
     ) -> list[tuple[int, int]]:
         """(request id, version) of cards to post or edit: at most one per group whose send slot
         is free, each leased to this instance, and the group's slot taken until `slot_until`."""
@@ -167,15 +173,16 @@ class TriageRepo:
         )
         free = or_(TriageRequest.card_lease_until.is_(None), TriageRequest.card_lease_until < now)
         slot = or_(TriageQueue.next_post_at.is_(None), TriageQueue.next_post_at <= now)
-        rows = (
-            await self.session.execute(
-                select(TriageRequest.id, TriageRequest.queue_id)
-                .join(TriageQueue, TriageQueue.id == TriageRequest.queue_id)
-                .where(stale, free, slot, TriageQueue.active.is_(True))
-                .order_by(TriageRequest.id)
-                .limit(limit * 8)
-            )
-        ).all()
+        query = (
+            select(TriageRequest.id, TriageRequest.queue_id)
+            .join(TriageQueue, TriageQueue.id == TriageRequest.queue_id)
+            .where(stale, free, slot, TriageQueue.active.is_(True))
+            .order_by(TriageRequest.id)
+            .limit(limit * 8)
+        )
+        if only is not None:
+            query = query.where(TriageRequest.id == only)
+        rows = (await self.session.execute(query)).all()
         taken: list[tuple[int, int]] = []
         groups: set[int] = set()
         for request_id, queue_id in rows:
