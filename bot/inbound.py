@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
@@ -280,7 +280,7 @@ class InboundHandler:
         runtime: Runtime,
         settings: InboundSettings,
         limiter: RateLimiter,
-        on_request: Callable[[int], None] | None = None,
+        on_request: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.runtime = runtime
@@ -337,12 +337,18 @@ class InboundHandler:
                 log.warning("inbound post refused: %s unreachable", outage_cause(exc))
             return refusal(503, "temporarily unavailable", {"Retry-After": "30"})
         if not submitted.replay and submitted.request_id is not None and self.on_request:
-            self.on_request(submitted.request_id)
+            # The card now when the group's send slot is free (the courier's loop catches up
+            # otherwise, and after a crash): committed first, so it is never lost.
+            await self.on_request(submitted.request_id)
         return answer(submitted)
 
 
 def add_inbound_route(web_app: web.Application, app: App) -> None:
     handler = InboundHandler(
-        app.sessionmaker, app.runtime, app.settings.inbound, create_limiter(app)
+        app.sessionmaker,
+        app.runtime,
+        app.settings.inbound,
+        create_limiter(app),
+        on_request=app.courier.deliver,
     )
     web_app.router.add_post(ROUTE, handler.handle)

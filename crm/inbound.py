@@ -12,9 +12,9 @@ Decisions:
   because an element needs a responsible user. That user is the lead's responsible until a
   member takes the request; the timeline's triage entry has no author (shown as "system").
 - **Duplicates do not block.** A client filling a form must never be refused because they are
-  already known: the lead is made, and the request's `extra["similar"]` lists the codes of the
-  similar elements found so the card can say so (the codes only: who may read them is decided
-  when opened).
+  already known: the lead is made, and the request's `extra["_similar"]` lists the codes of
+  the similar elements found so the card can say so (the codes only: who may read them is
+  decided when one is opened). Whoever takes the request becomes the lead's responsible.
 - **Replays.** `Idempotency-Key` given: the same key of the same source is the same submission
   for good. Without it: the same canonical body within 60 s is. Both are one unique row in
   `inbound_submissions`, so two identical posts at the same moment on two instances make one
@@ -49,6 +49,10 @@ if TYPE_CHECKING:
     from crm.context import Runtime
 
 REPLAY_WINDOW = timedelta(seconds=60)
+# The request's `extra` holds the form's own fields as posted, and these two of ours (a form's
+# field never starts with "_": those are dropped as a framework's own, such as `_token`).
+FORM = "_form"  # the source's name
+SIMILAR = "_similar"  # codes of similar elements found when the lead was made
 TOKEN_BYTES = 24  # 32 URL-safe characters
 DEFAULT_SOURCE = "WEBFORM"  # Bitrix24's "CRM form" source
 IDEMPOTENCY_KEY_MAX = 64
@@ -99,8 +103,8 @@ class WebForm:
         for raw_key, raw_value in fields.items():
             key = raw_key.strip()
             value = raw_value.strip()
-            if not key or not value:
-                continue
+            if not key or not value or key.startswith("_"):
+                continue  # `_token`, `_wpnonce`: a framework's own fields, not the client's
             target = ALIASES.get(key.lower())
             if target is not None and target not in known:
                 known[target] = value[: LIMITS[target]]
@@ -233,19 +237,20 @@ class InboundService:
         else:
             key = f"body:{form.digest()}"
         now = self.runtime.clock.now()
-        found = await self.repos.triage.submission(source.id, key)
+        source_id = source.id  # a rollback below expires `source`
+        found = await self.repos.triage.submission(source_id, key)
         if found is not None:
             if idempotency_key is not None or now - found.created_at < REPLAY_WINDOW:
                 return self._replay(found)
             await self.repos.triage.retire_submission(found.id, key)
-        submission = InboundSubmission(source_id=source.id, key=key, created_at=now)
+        submission = InboundSubmission(source_id=source_id, key=key, created_at=now)
         try:
             await self.repos.triage.add(submission)
         except IntegrityError:
             # Another instance took this key a moment ago; its transaction has committed
             # (PostgreSQL held our INSERT until it did): answer with what it made.
             await self.repos.session.rollback()
-            found = await self.repos.triage.submission(source.id, key)
+            found = await self.repos.triage.submission(source_id, key)
             if found is None:
                 raise
             return self._replay(found)
@@ -275,7 +280,8 @@ class InboundService:
         if queue is not None:
             received = await self.triage.receive_form(queue, self.incoming_of(form, source))
             request = received.request
-            request.extra = {**request.extra, "similar": list(similar)}
+            if similar:
+                request.extra = {**request.extra, SIMILAR: list(similar)}
             request.element_entity = creation.primary.entity.value
             request.element_id = creation.primary.id
             request_id = request.id
@@ -352,7 +358,7 @@ class InboundService:
             email=(normalize_email(form.email) or form.email) if form.email else None,
             contact_name=form.name,
             source=source.source,
-            extra={"form": source.name, "fields": dict(form.extra)},
+            extra={**form.extra, FORM: source.name},
         )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from crm.codes import ElementRef
 from crm.elements import Creation, DuplicateHit, ElementInput, ElementService, fold
 from crm.enums import EntityType, Operation, Right, Role
-from crm.errors import CrmError, InvalidValue, NotFound
+from crm.errors import AlreadyConverted, CrmError, InvalidValue, NotFound
 from crm.modes import CrmMode
 from crm.parsing import normalize_email, normalize_phone, parse_line
 from crm.permissions import Actor
@@ -479,7 +479,25 @@ class TriageService:
             TriageRequest.status == RequestStatus.NEW.value,
             self._acted(actor, status=RequestStatus.TAKEN, assignee_id=actor.user_id),
         )
+        if won:
+            await self._hand_over(actor, request_id, actor.user_id)
         return await self._finish(request_id, won)
+
+    async def _hand_over(self, actor: Actor, request_id: int, user_id: int) -> None:
+        """A web form's lead was made at once, owned by the system actor's user: whoever
+        takes (or is assigned) the request becomes its responsible, so they can open it."""
+        request = await self.repos.triage.fresh(request_id)
+        if (
+            request is None
+            or request.origin != Origin.WEB.value
+            or not (request.element_entity and request.element_id)
+        ):
+            return
+        ref = ElementRef(EntityType(request.element_entity), request.element_id)
+        # The hand-over is the queue's rule, not the presser's right: a rep may not give
+        # away an admin's lead, but the request they won carries it with it.
+        system = Actor(user_id=actor.user_id, role=Role.ADMIN, department_id=actor.department_id)
+        await self.elements.set_responsible(system, ref, user_id, commit=False)
 
     async def assign(self, actor: Actor, request_id: int, user_id: int) -> Claim:
         """Assign…: to a member of the queue, while open and the actor may hand it on."""
@@ -492,6 +510,8 @@ class TriageService:
             self._may_act(actor),
             self._acted(actor, status=RequestStatus.TAKEN, assignee_id=user_id),
         )
+        if won:
+            await self._hand_over(actor, request_id, user_id)
         return await self._finish(request_id, won)
 
     async def assignable(self, actor: Actor, request_id: int) -> list[User]:
@@ -552,6 +572,8 @@ class TriageService:
         the duplicate check of one-line creation; a returning client's contact gets a *repeat*
         deal or lead. Claimed first, created in the same transaction: one press wins."""
         request = await self.request_for(actor, request_id)
+        if request.element_id is not None:
+            raise AlreadyConverted()  # a web form's request is a lead from the start
         queue = request.queue
         data = self.input_of(request)
         if client is None:
