@@ -1,4 +1,4 @@
-"""The `crmbot` command: run, console, migrate, invite, scheduler."""
+"""The `crmbot` command: run, console, migrate, invite, scheduler, source."""
 
 from __future__ import annotations
 
@@ -41,6 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
     invite.add_argument("--name", default="", help="the person's name")
     invite.add_argument("--department", default=None, help="department name (created if new)")
+
+    source = sub.add_parser("source", help="web forms posting to POST /inbound/{token}")
+    actions = source.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a source and print its token (shown only once)")
+    add.add_argument("name", help="the form's name, e.g. 'Contact form'")
+    add.add_argument(
+        "--source", default="WEBFORM", help="dictionary source code of its leads (WEBFORM)"
+    )
+    add.add_argument(
+        "--group",
+        type=int,
+        default=None,
+        metavar="CHAT_ID",
+        help="the triage group its cards go to (default: the only bound group, if one)",
+    )
+    actions.add_parser("list", help="list the sources")
+    revoke = actions.add_parser("revoke", help="stop accepting a source's token")
+    revoke.add_argument("name")
     return parser
 
 
@@ -71,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # From here on everything written to stderr (log lines, uncaught errors, warnings) is
     # redacted: the token, its secret part, the webhook secret, database and Redis passwords.
     redact = setup_logging(
-        "WARNING" if args.command in ("console", "invite") else args.log_level,
+        "WARNING" if args.command in ("console", "invite", "source") else args.log_level,
         settings_secrets(settings),
     )
     try:
@@ -105,6 +123,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _invite(settings, Role(args.role), args.name, args.department)
     if args.command == "scheduler":
         return await _scheduler(settings)
+    if args.command == "source":
+        return await _source(settings, args)
     if args.command == "console" or settings.telegram.bot_token is None:
         if args.command == "run":
             print("crmbot: BOT_TOKEN is not set, starting the offline console.", file=sys.stderr)
@@ -179,6 +199,56 @@ async def _invite(settings: Settings, role: Role, name: str, department: str | N
         print(f"Link: https://t.me/{username.lstrip('@')}?start={issued.code}")
     print(f"Or send the bot: /start {issued.code}")
     print(issued.code)
+    return 0
+
+
+async def _source(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.factory import create_runtime
+    from crm.context import Crm
+    from crm.errors import NameTaken, NotFound
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings.database.database_url)
+    try:
+        await migrate.upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            inbound = Crm(session, create_runtime(settings)).inbound
+            try:
+                if args.action == "add":
+                    issued = await inbound.add_source(
+                        args.name, source=args.source, chat_id=args.group
+                    )
+                    print(
+                        f"Source {issued.source.name!r} added (leads' source "
+                        f"{issued.source.source}). Its token, shown only this once:"
+                    )
+                    print(f"POST /inbound/{issued.token}")
+                    print(issued.token)
+                elif args.action == "list":
+                    found = await inbound.sources()
+                    if not found:
+                        print("No inbound sources. Add one: crmbot source add NAME")
+                    for info in found:
+                        group = (
+                            f"group {info.queue.chat_id}"
+                            if info.queue
+                            else "unbound (the only group, if one)"
+                        )
+                        state = "active" if info.source.active else "revoked"
+                        print(f"{info.source.name}\t{info.source.source}\t{group}\t{state}")
+                else:
+                    revoked = await inbound.revoke(args.name)
+                    print(f"Source {revoked.name!r} revoked: its token is refused from now on.")
+            except NameTaken:
+                print(f"crmbot: a source named {args.name!r} exists already", file=sys.stderr)
+                return 2
+            except NotFound as exc:
+                what = {"source": "source", "group": "bound triage group"}.get(exc.what, exc.what)
+                print(f"crmbot: no such {what}: {exc.key}", file=sys.stderr)
+                return 2
+    finally:
+        await engine.dispose()
     return 0
 
 

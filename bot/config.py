@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
@@ -160,6 +160,22 @@ class SenderSettings(_Section):
     send_group_per_minute: int = Field(default=20, ge=1)
 
 
+class InboundSettings(_Section):
+    """`POST /inbound/{token}`: web forms posting requests (see bot/inbound.py)."""
+
+    # Posts a minute from one client address (every instance counts in Redis when it is
+    # configured, else each in its own memory); a burst over it gets 429 with Retry-After.
+    inbound_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
+    inbound_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
+    # How many reverse proxies in front of the bot append to X-Forwarded-For: the client is
+    # the address that many hops from its end. 0: the header is ignored (it can be forged).
+    inbound_trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # With long polling there is no web server; `auto` starts one (LISTEN_HOST:LISTEN_PORT)
+    # when an active inbound source exists at start-up, `on` always, `off` never. A webhook
+    # server always has the route.
+    inbound_server: Literal["auto", "on", "off"] = "auto"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     telegram: TelegramSettings
@@ -169,6 +185,7 @@ class Settings:
     locale: LocaleSettings
     scheduler: SchedulerSettings
     sender: SenderSettings
+    inbound: InboundSettings
 
 
 _SECTIONS: dict[str, type[_Section]] = {
@@ -179,6 +196,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "locale": LocaleSettings,
     "scheduler": SchedulerSettings,
     "sender": SenderSettings,
+    "inbound": InboundSettings,
 }
 
 

@@ -1,4 +1,9 @@
-"""`crmbot run`: long polling, or an aiohttp webhook server when WEBHOOK_URL is set."""
+"""`crmbot run`: long polling, or an aiohttp webhook server when WEBHOOK_URL is set.
+
+The webhook server also serves `POST /inbound/{token}` (bot/inbound.py). Long polling has no
+server of its own; it starts a small one for that route on LISTEN_HOST:LISTEN_PORT when
+INBOUND_SERVER says so (`auto`: when an active inbound source exists at start-up).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ from aiohttp import web
 
 from bot.app import App
 from bot.dispatcher import CrmDispatcher, ServiceUnavailable
+from bot.inbound import add_inbound_route
 from bot.middlewares.outages import Throttle
+from crm.context import Crm
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +52,24 @@ async def run(app: App) -> None:
 async def run_polling(app: App) -> None:
     # A webhook left set would make getUpdates fail with 409 Conflict.
     await app.bot.delete_webhook(drop_pending_updates=False)
+    runner = None
+    if await serves_inbound(app):
+        settings = app.settings.webhook
+        runner = web.AppRunner(create_inbound_app(app), handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+        log.info("inbound endpoint listening on %s:%s", settings.listen_host, settings.listen_port)
     log.info("long polling started")
-    await app.dp.start_polling(
-        app.bot,
-        allowed_updates=app.dp.resolve_used_update_types(),
-        handle_signals=True,
-        close_bot_session=False,
-    )
+    try:
+        await app.dp.start_polling(
+            app.bot,
+            allowed_updates=app.dp.resolve_used_update_types(),
+            handle_signals=True,
+            close_bot_session=False,
+        )
+    finally:
+        if runner is not None:
+            await runner.cleanup()
 
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -124,8 +142,30 @@ def create_webhook_app(app: App) -> web.Application:
         return web.json_response({"ok": True})
 
     web_app.router.add_get("/healthz", health)
+    add_inbound_route(web_app, app)
     setup_application(web_app, app.dp, bot=app.bot)
     return web_app
+
+
+def create_inbound_app(app: App) -> web.Application:
+    """With long polling: a small server of the inbound endpoint and the health check only."""
+    web_app = web.Application(client_max_size=1024 * 1024)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.router.add_get("/healthz", health)
+    add_inbound_route(web_app, app)
+    return web_app
+
+
+async def serves_inbound(app: App) -> bool:
+    """Whether long polling also serves `POST /inbound/{token}` (INBOUND_SERVER)."""
+    wanted = app.settings.inbound.inbound_server
+    if wanted != "auto":
+        return wanted == "on"
+    async with app.sessionmaker() as session:
+        return await Crm(session, app.runtime).inbound.any_active()
 
 
 async def run_webhook(app: App) -> None:

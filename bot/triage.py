@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import TriageCb
 from bot.cards import short
 from bot.sender import Blocked, RetryLater, Sender, SendFailed
+from crm.inbound import FORM, SIMILAR
 from crm.triage import CardView, Origin, RequestStatus
 from scheduler.triage import Post, Posted
 from storage.models import TriageRequest
@@ -58,6 +59,12 @@ def status_line(request: TriageRequest, names: dict[int, str], code: str | None)
         return html.quote(names.get(user_id or 0, "?"))
 
     if status is RequestStatus.NEW:
+        if code and request.offered_to_id:
+            return _("🆕 New — {code} made, offered to {name}").format(
+                code=f"/{code}", name=who(request.offered_to_id)
+            )
+        if code:
+            return _("🆕 New — {code} made, press Take to handle it").format(code=f"/{code}")
         if request.offered_to_id:
             return _("🆕 New — offered to {name}").format(name=who(request.offered_to_id))
         return _("🆕 New — press Take to handle it")
@@ -80,11 +87,11 @@ def status_line(request: TriageRequest, names: dict[int, str], code: str | None)
 
 def render_request(view: CardView) -> tuple[str, InlineKeyboardMarkup | None]:
     request = view.request
-    lines = [
-        _("<b>Request #{id}</b> · {origin}").format(
-            id=request.id, origin=origin_name(request.origin)
-        )
-    ]
+    extra = request.extra or {}
+    origin = origin_name(request.origin)
+    if extra.get(FORM):
+        origin += " · " + html.quote(short(str(extra[FORM]), 60))
+    lines = [_("<b>Request #{id}</b> · {origin}").format(id=request.id, origin=origin)]
     who = [html.quote(request.client_name)] if request.client_name else []
     if request.phone:
         who.append(html.quote(request.phone))
@@ -102,12 +109,19 @@ def render_request(view: CardView) -> tuple[str, InlineKeyboardMarkup | None]:
     if request.messages > 1:
         count = request.messages
         lines.append(_("({count} message)", "({count} messages)", count).format(count=count))
-    if request.extra:
+    own = [(k, v) for k, v in extra.items() if not str(k).startswith("_")]
+    if own:
         fields = ", ".join(
-            f"{html.quote(str(k))}: {html.quote(short(str(v), 100))}"
-            for k, v in list(request.extra.items())[:10]
+            f"{html.quote(str(k))}: {html.quote(short(str(v), 100))}" for k, v in own[:10]
         )
         lines.append(fields)
+    similar = [str(code) for code in extra.get(SIMILAR) or []][:5]
+    if similar:
+        lines.append(
+            _("⚠️ A similar client is already in the CRM: {codes}").format(
+                codes=" ".join("/" + html.quote(code) for code in similar)
+            )
+        )
     lines.append("")
     lines.append(status_line(request, view.names, view.element_code))
     return "\n".join(lines), request_keyboard(request)
@@ -121,14 +135,19 @@ def request_keyboard(request: TriageRequest) -> InlineKeyboardMarkup | None:
             text=text, callback_data=TriageCb(action=action, id=request.id).pack()
         )
 
+    made = request.element_id is not None  # a web form's request is a lead from the start
     if status is RequestStatus.NEW:
         rows = [
             [button(_("✋ Take"), Act.TAKE), button(_("👥 Assign…"), Act.ASSIGN)],
-            [button(_("➕ Lead"), Act.LEAD), button(_("🗑 Junk"), Act.JUNK)],
+            [button(_("🗑 Junk"), Act.JUNK)]
+            if made
+            else [button(_("➕ Lead"), Act.LEAD), button(_("🗑 Junk"), Act.JUNK)],
         ]
     elif status is RequestStatus.TAKEN:
         rows = [
-            [button(_("➕ Lead"), Act.LEAD), button(_("👥 Assign…"), Act.ASSIGN)],
+            [button(_("👥 Assign…"), Act.ASSIGN)]
+            if made
+            else [button(_("➕ Lead"), Act.LEAD), button(_("👥 Assign…"), Act.ASSIGN)],
             [button(_("🗑 Junk"), Act.JUNK), button(_("☑️ Close"), Act.CLOSE)],
         ]
     elif status is RequestStatus.CONVERTED:

@@ -93,6 +93,10 @@ class Crm:
         return Courier(self.repos, self.runtime)
 
     @cached_property
+    def inbound(self) -> InboundService:
+        return InboundService(self.repos, self.runtime, self.elements, self.triage)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
@@ -102,6 +106,7 @@ from crm.chats import ChatService  # noqa: E402
 from crm.conversion import ConversionService  # noqa: E402
 from crm.dictionaries import DictionaryService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
+from crm.inbound import InboundService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402
 from crm.search import SearchService  # noqa: E402
 from crm.stages import StageService  # noqa: E402

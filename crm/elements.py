@@ -543,7 +543,7 @@ class ElementService:
         await self.repos.commit()
 
     async def set_responsible(
-        self, actor: Actor, ref: ElementRef, user_id: int
+        self, actor: Actor, ref: ElementRef, user_id: int, *, commit: bool = True
     ) -> tuple[Element, User]:
         """Hand the element to another user. Per element: a company's contacts keep theirs."""
         element = await self.load(actor, ref, Operation.UPDATE)
@@ -560,7 +560,8 @@ class ElementService:
             element.responsible = user
             element.updated_at = self.runtime.clock.now()
             await self.record(actor, ref, "assigned", old=previous, new=user.id)
-            await self.repos.commit()
+            if commit:
+                await self.repos.commit()
         return element, user
 
     async def assignable_users(self, actor: Actor, ref: ElementRef) -> list[User]:

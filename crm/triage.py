@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from crm.codes import ElementRef
 from crm.elements import Creation, DuplicateHit, ElementInput, ElementService, fold
 from crm.enums import EntityType, Operation, Right, Role
-from crm.errors import InvalidValue, NotFound, RequestGone
+from crm.errors import AlreadyConverted, InvalidValue, NotFound, RequestGone
 from crm.modes import CrmMode
 from crm.parsing import normalize_email, normalize_phone, parse_line, region_for_locale
 from crm.permissions import Actor
@@ -285,6 +285,24 @@ class TriageService:
         await self.repos.commit()
         return Received(request, new=True, reopened_from=previous.id if previous else None)
 
+    async def receive_form(self, queue: TriageQueue, incoming: Incoming) -> Received:
+        """A web form's submission: always a request of its own (each form filled is a lead of
+        its own, as Bitrix24's CRM forms make), linked to the client's last ended request when
+        they return. Left uncommitted: the caller commits it with the lead it made."""
+        now = self._now
+        key = self.client_key(incoming)
+        latest = await self.repos.triage.latest_of_client(queue.id, key) if key else None
+        previous = None
+        if (
+            latest is not None
+            and RequestStatus(latest.status) in ENDED
+            and latest.closed_at is not None
+            and now - latest.closed_at <= timedelta(seconds=queue.reopen_seconds)
+        ):
+            previous = latest
+        request = await self._new_request(queue, incoming, key, now, previous)
+        return Received(request, new=True, reopened_from=previous.id if previous else None)
+
     async def request_at(self, chat_id: int, message_id: int) -> TriageRequest | None:
         """The request a message belongs to: its card, or one of the client's messages."""
         return await self.repos.triage.by_message(chat_id, message_id)
@@ -481,7 +499,25 @@ class TriageService:
             TriageRequest.status == RequestStatus.NEW.value,
             self._acted(actor, status=RequestStatus.TAKEN, assignee_id=actor.user_id),
         )
+        if won:
+            await self._hand_over(actor, request_id, actor.user_id)
         return await self._finish(request_id, won)
+
+    async def _hand_over(self, actor: Actor, request_id: int, user_id: int) -> None:
+        """A web form's lead was made at once, owned by the system actor's user: whoever
+        takes (or is assigned) the request becomes its responsible, so they can open it."""
+        request = await self.repos.triage.fresh(request_id)
+        if (
+            request is None
+            or request.origin != Origin.WEB.value
+            or not (request.element_entity and request.element_id)
+        ):
+            return
+        ref = ElementRef(EntityType(request.element_entity), request.element_id)
+        # The hand-over is the queue's rule, not the presser's right: a rep may not give
+        # away an admin's lead, but the request they won carries it with it.
+        system = Actor(user_id=actor.user_id, role=Role.ADMIN, department_id=actor.department_id)
+        await self.elements.set_responsible(system, ref, user_id, commit=False)
 
     async def assign(self, actor: Actor, request_id: int, user_id: int) -> Claim:
         """Assign…: to a member of the queue, while open and the actor may hand it on."""
@@ -494,6 +530,8 @@ class TriageService:
             self._may_act(actor),
             self._acted(actor, status=RequestStatus.TAKEN, assignee_id=user_id),
         )
+        if won:
+            await self._hand_over(actor, request_id, user_id)
         return await self._finish(request_id, won)
 
     async def assignable(self, actor: Actor, request_id: int) -> list[User]:
@@ -554,6 +592,8 @@ class TriageService:
         the duplicate check of one-line creation; a returning client's contact gets a *repeat*
         deal or lead. Claimed first, created in the same transaction: one press wins."""
         request = await self.request_for(actor, request_id)
+        if request.element_id is not None:
+            raise AlreadyConverted()  # a web form's request is a lead from the start
         queue = request.queue
         data = self.input_of(request)
         if client is None:

@@ -145,3 +145,62 @@ async def test_database_errors_do_not_quote_bound_values(engine: AsyncEngine) ->
             )
     assert "no_such_table" in str(failure.value)
     assert "601234567" not in str(failure.value)
+
+
+def crmbot_here(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """`crmbot` of this checkout (the installed script may import another checkout's)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": root,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_inbound_sources_add_list_revoke(tmp_path: Path) -> None:
+    """`crmbot source add` prints the token once; only its sha256 is stored."""
+    import hashlib
+    import sqlite3
+
+    crmbot = crmbot_here
+
+    added = crmbot(tmp_path, "source", "add", "Formularz kontaktowy")
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", token), added.stdout
+    assert f"POST /inbound/{token}" in added.stdout and "WEBFORM" in added.stdout
+    with sqlite3.connect(tmp_path / "crm.db") as db:
+        stored = db.execute("SELECT token_hash, source, active FROM inbound_sources").fetchall()
+    assert stored == [(hashlib.sha256(token.encode()).hexdigest(), "WEBFORM", 1)]
+
+    again = crmbot(tmp_path, "source", "add", "formularz  KONTAKTOWY")
+    assert again.returncode == 2 and "exists already" in again.stderr
+    unknown_code = crmbot(tmp_path, "source", "add", "Ads", "--source", "NO_SUCH")
+    assert unknown_code.returncode == 2 and "no such source: NO_SUCH" in unknown_code.stderr
+    no_group = crmbot(tmp_path, "source", "add", "Ads", "--group", "-100123")
+    assert no_group.returncode == 2 and "no such bound triage group" in no_group.stderr
+    other = crmbot(tmp_path, "source", "add", "Partner", "--source", "partner")
+    assert other.returncode == 0, other.stderr
+
+    listed = crmbot(tmp_path, "source", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "Formularz kontaktowy\tWEBFORM\tunbound (the only group, if one)\tactive",
+        "Partner\tPARTNER\tunbound (the only group, if one)\tactive",
+    ]
+    assert token not in listed.stdout
+
+    revoked = crmbot(tmp_path, "source", "revoke", "Formularz kontaktowy")
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked" in crmbot(tmp_path, "source", "list").stdout.splitlines()[0]
+    missing = crmbot(tmp_path, "source", "revoke", "Nope")
+    assert missing.returncode == 2 and "no such source: Nope" in missing.stderr

@@ -6,6 +6,7 @@ from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
 from storage.models.triage import (
     InboundSource,
+    InboundSubmission,
     TriageMember,
     TriageMessage,
     TriageQueue,
@@ -26,6 +27,7 @@ __all__ = [
     "Department",
     "DictionaryItem",
     "InboundSource",
+    "InboundSubmission",
     "Invite",
     "Lead",
     "Pipeline",

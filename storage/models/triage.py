@@ -174,3 +174,27 @@ class InboundSource(TimestampMixin, Base):
         ForeignKey("triage_queues.id", ondelete="SET NULL")
     )
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class InboundSubmission(Base):
+    """One accepted post to an inbound source: what makes a replay return the same lead.
+
+    `key` is `key:<Idempotency-Key>` when the poster sent one, else `body:<sha256 of the
+    canonical body>`; unique per source, so two identical posts at the same moment on two
+    instances give one row (the loser's INSERT fails and it answers with the winner's). A
+    body key older than the replay window is retired (`@<id>` appended) before a new one
+    takes it. Kept apart from `triage_requests` because a source bound to no group still
+    makes a lead, and a replay of it must still find that lead."""
+
+    __tablename__ = "inbound_submissions"
+    __table_args__ = (UniqueConstraint("source_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("inbound_sources.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("triage_requests.id", ondelete="SET NULL")
+    )
+    element_entity: Mapped[str | None] = mapped_column(String(8))
+    element_id: Mapped[int | None]

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     InboundSource,
+    InboundSubmission,
     TriageMember,
     TriageMessage,
     TriageQueue,
@@ -259,4 +260,42 @@ class TriageRepo:
     async def source_by_name(self, name: str) -> InboundSource | None:
         return await self.session.scalar(
             select(InboundSource).where(func.lower(InboundSource.name) == name.lower())
+        )
+
+    async def sources(self) -> Sequence[InboundSource]:
+        result = await self.session.scalars(select(InboundSource).order_by(InboundSource.id))
+        return result.all()
+
+    async def any_active_source(self) -> bool:
+        found = await self.session.scalar(
+            select(InboundSource.id).where(InboundSource.active.is_(True)).limit(1)
+        )
+        return found is not None
+
+    async def only_active_queue(self) -> TriageQueue | None:
+        """The one active queue, when there is exactly one (else None: no guessing)."""
+        rows = (
+            await self.session.scalars(
+                select(TriageQueue).where(TriageQueue.active.is_(True)).limit(2)
+            )
+        ).all()
+        return rows[0] if len(rows) == 1 else None
+
+    # --- inbound submissions (idempotency of web forms) ----------------------------------------
+    async def submission(self, source_id: int, key: str) -> InboundSubmission | None:
+        return await self.session.scalar(
+            select(InboundSubmission).where(
+                InboundSubmission.source_id == source_id, InboundSubmission.key == key
+            ),
+            execution_options={"populate_existing": True},
+        )
+
+    async def retire_submission(self, submission_id: int, key: str) -> None:
+        """Free a body key whose replay window is over: `key@id` keeps the row for the record
+        (conditional, so two instances retiring it at once do it once)."""
+        await self.session.execute(
+            update(InboundSubmission)
+            .where(InboundSubmission.id == submission_id, InboundSubmission.key == key)
+            .values(key=InboundSubmission.key + literal("@") + str(submission_id)),
+            execution_options={"synchronize_session": False},
         )

@@ -50,6 +50,15 @@ class UserRepo:
             or 0
         )
 
+    async def first_admin(self) -> User | None:
+        """The longest-standing active admin (who owns what no person created)."""
+        return await self.session.scalar(
+            select(User)
+            .where(User.role == Role.ADMIN, User.is_active.is_(True))
+            .order_by(User.id)
+            .limit(1)
+        )
+
     async def set_reachable(self, user_id: int, reachable: bool) -> None:
         await self.session.execute(
             update(User).where(User.id == user_id).values(is_reachable=reachable)
