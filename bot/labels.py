@@ -57,6 +57,13 @@ def role_name(role: Role) -> str:
     return str(_ROLES[role])
 
 
+def default_user_name(role: Role) -> str:
+    """What a person created without a name is called: their role, in the creator's language
+    ("Administrator", "Handlowiec", "Менеджер по продажам")."""
+    name = role_name(role)
+    return name[:1].upper() + name[1:]
+
+
 def stage_name(stage: Stage | StageInfo) -> str:
     return _stage_text(stage.entity, stage.code, stage.name)
 
