@@ -18,6 +18,7 @@ from bot.fmt import fmt_datetime, fmt_money, fmt_when
 from bot.labels import (
     dictionary_name,
     entity_name,
+    field_name,
     pipeline_name,
     recorded_pipeline_name,
     recorded_stage_name,
@@ -25,6 +26,7 @@ from bot.labels import (
 )
 from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
+from crm.editing import Field
 from crm.elements import Card, DuplicateHit, label_of, ref_of
 from crm.enums import EntityType
 from crm.money import from_minor
@@ -191,6 +193,12 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
         )
     elif entry.kind == "changed" and data.get("field") == "source":
         what = _("source changed")
+    elif entry.kind == "changed" and data.get("field") in set(Field):
+        what = _("{field}: {old} → {new}").format(
+            field=field_name(Field(data["field"])),
+            old=html.quote(short(str(data.get("old") or "—"), 100)),
+            new=html.quote(short(str(data.get("new") or "—"), 100)),
+        )
     elif entry.kind == "converted":
         codes = " ".join(code_link_text(c) for c in data.get("created", []))
         what = _("converted into {codes}").format(codes=codes)
@@ -231,6 +239,7 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
             kb.button(text=_("Pipeline"), callback_data=ElCb(action="pipe", kind=kind, id=ref.id))
         kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
+        kb.button(text=_("✏️ Edit"), callback_data=ElCb(action="edit", kind=kind, id=ref.id))
     if card.can_add_deal:
         kb.button(text=_("New deal"), callback_data=ElCb(action="newdeal", kind=kind, id=ref.id))
     per_page = 5

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from crm.catalog import PipelineInfo, StageInfo
+from crm.editing import Field
 from crm.enums import EntityType, Role
 from storage.models import DictionaryItem, Pipeline, Stage
 
@@ -51,6 +52,20 @@ SOURCES = {
     "CALLBACK": __("Callback"),
     "OTHER": __("Other"),
 }
+
+
+_FIELDS = {
+    Field.TITLE: __("title"),
+    Field.NAME: __("name"),
+    Field.PHONE: __("phone"),
+    Field.EMAIL: __("e-mail"),
+    Field.AMOUNT: __("amount"),
+}
+
+
+def field_name(field: Field) -> str:
+    """A field of an element as the Edit button and the history name it."""
+    return str(_FIELDS[field])
 
 
 def role_name(role: Role) -> str:

@@ -27,6 +27,7 @@ async def test_one_line_lead_in_simple_mode_polish(harness: Harness) -> None:
         "Notatka",
         "Źródło",
         "Odpowiedzialny",
+        "✏️ Edytuj",
     ]
 
 

@@ -432,10 +432,7 @@ class ReminderRepo:
         """Lock rows in id order before changing them (PostgreSQL; SQLite has one writer)."""
         if self._postgres:
             await self.session.execute(
-                select(Reminder.id)
-                .where(self._among(ids))
-                .order_by(Reminder.id)
-                .with_for_update()
+                select(Reminder.id).where(self._among(ids)).order_by(Reminder.id).with_for_update()
             )
 
     async def release_held(self, user_id: int) -> int:
