@@ -13,7 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import ActCb, TodoCb
 from bot.cards import code_link, fit, short
 from bot.fmt import fmt_time, fmt_when, fmt_zone
-from crm.activities import client_ref, due_offsets, primary_ref
+from crm.activities import CalendarItem, client_ref, due_offsets, primary_ref
 from storage.models import Activity
 
 
@@ -216,3 +216,20 @@ def past_refusal(at: datetime, timezone: str) -> str:
         "That date is in the past: {when}. Send a later one, for example "
         "<code>jutro 10:00</code> or <code>w piątek o 15</code>."
     ).format(when=fmt_when(at, timezone))
+
+
+def calendar_description(item: CalendarItem) -> str:
+    """A calendar entry's DESCRIPTION (plain text): who, for what, which number to call."""
+    lines = []
+    if item.client:
+        lines.append(_("Client: {code}").format(code=item.client))
+    if item.element is not None:
+        element = item.element.code
+        if item.element_title:
+            element += f" — {item.element_title}"
+        lines.append(_("For: {code}").format(code=element))
+    if item.phone:
+        lines.append(_("Phone: {phone}").format(phone=item.phone))
+    if item.activity.description:
+        lines.append(item.activity.description)
+    return "\n".join(lines)

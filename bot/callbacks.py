@@ -41,6 +41,14 @@ class ElCb(CallbackData, prefix="el"):
     page: Page = 0
 
 
+class EditCb(CallbackData, prefix="ed"):
+    """A field to correct on an element: title, name, phone, email, amount."""
+
+    kind: str
+    id: Id
+    field: str
+
+
 class StageCb(CallbackData, prefix="sg"):
     kind: str
     id: Id

@@ -16,9 +16,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConvCb, DupCb, ElCb, ListCb
 from bot.fmt import fmt_datetime, fmt_money, fmt_when
-from bot.labels import dictionary_name, entity_name, pipeline_name, stage_name
+from bot.labels import (
+    dictionary_name,
+    entity_name,
+    field_name,
+    pipeline_name,
+    recorded_pipeline_name,
+    recorded_stage_name,
+    stage_name,
+)
 from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
+from crm.editing import Field
 from crm.elements import Card, DuplicateHit, label_of, ref_of
 from crm.enums import EntityType
 from crm.money import from_minor
@@ -145,10 +154,9 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
     elif entry.kind == "comment":
         what = "💬 " + html.quote(short(str(data.get("text", "")), 300))
     elif entry.kind == "stage":
-        old, new = stages.get(data.get("old", 0)), stages.get(data.get("new", 0))
         what = _("stage: {old} → {new}").format(
-            old=html.quote(stage_name(old)) if old else "?",
-            new=html.quote(stage_name(new)) if new else "?",
+            old=html.quote(_entry_stage(data, "old_label", "old", stages)),
+            new=html.quote(_entry_stage(data, "new_label", "new", stages)),
         )
         if data.get("reason"):
             what += " — " + html.quote(short(str(data["reason"]), 200))
@@ -170,9 +178,28 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
             subject=html.quote(short(str(data.get("subject", "")), 200))
         )
     elif entry.kind == "pipeline":
-        what = _("moved to another pipeline")
+        pipelines = {card.pipeline.id: card.pipeline} if card.pipeline else {}
+        old, new = pipelines.get(data.get("old", 0)), pipelines.get(data.get("new", 0))
+        what = _("pipeline: {old} ({old_stage}) → {new} ({new_stage})").format(
+            old=html.quote(
+                recorded_pipeline_name(data.get("old_label"))
+                or (pipeline_name(old) if old else "?")
+            ),
+            new=html.quote(
+                recorded_pipeline_name(data.get("new_label"))
+                or (pipeline_name(new) if new else "?")
+            ),
+            old_stage=html.quote(_entry_stage(data, "old_stage_label", "old_stage", stages)),
+            new_stage=html.quote(_entry_stage(data, "stage_label", "stage", stages)),
+        )
     elif entry.kind == "changed" and data.get("field") == "source":
         what = _("source changed")
+    elif entry.kind == "changed" and data.get("field") in set(Field):
+        what = _("{field}: {old} → {new}").format(
+            field=field_name(Field(data["field"])),
+            old=html.quote(short(str(data.get("old") or "—"), 100)),
+            new=html.quote(short(str(data.get("new") or "—"), 100)),
+        )
     elif entry.kind == "converted":
         codes = " ".join(code_link_text(c) for c in data.get("created", []))
         what = _("converted into {codes}").format(codes=codes)
@@ -187,6 +214,17 @@ def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
     else:
         what = html.quote(entry.kind)
     return f"• {when} {who}: {what}"
+
+
+def _entry_stage(
+    data: dict[str, object], label_key: str, id_key: str, stages: dict[int, StageInfo]
+) -> str:
+    """A stage named by a timeline entry: as recorded then, else by id among today's stages."""
+    if (recorded := recorded_stage_name(data.get(label_key))) is not None:
+        return recorded
+    stage_id = data.get(id_key)
+    stage = stages.get(stage_id) if isinstance(stage_id, int) else None
+    return stage_name(stage) if stage else "?"
 
 
 def code_link_text(code: str) -> str:
@@ -210,6 +248,7 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
             kb.button(text=_("Pipeline"), callback_data=ElCb(action="pipe", kind=kind, id=ref.id))
         kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
+        kb.button(text=_("✏️ Edit"), callback_data=ElCb(action="edit", kind=kind, id=ref.id))
     if card.can_add_deal:
         kb.button(text=_("New deal"), callback_data=ElCb(action="newdeal", kind=kind, id=ref.id))
     per_page = 5

@@ -64,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _console_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", choices=SUPPORTED_LOCALES, help="your language in the console")
-    parser.add_argument("--user", default="Admin", help="name of the local admin to create")
+    parser.add_argument(
+        "--user",
+        default=None,
+        help="name of the local admin to create (default: 'Administrator' in your language)",
+    )
     parser.add_argument(
         "--telegram-id",
         type=int,
@@ -131,7 +135,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _console(
             settings,
             lang=getattr(args, "lang", None),
-            name=getattr(args, "user", "Admin"),
+            name=getattr(args, "user", None),
             telegram_id=getattr(args, "telegram_id", None),
         )
     from bot.app import open_app
@@ -156,7 +160,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _console(
-    settings: Settings, *, lang: str | None, name: str, telegram_id: int | None
+    settings: Settings, *, lang: str | None, name: str | None, telegram_id: int | None
 ) -> int:
     from bot.app import open_app
     from bot.console import CONSOLE_TELEGRAM_ID, ConsoleSession, run_console
@@ -177,6 +181,8 @@ async def _console(
 
 async def _invite(settings: Settings, role: Role, name: str, department: str | None) -> int:
     from bot.factory import create_runtime
+    from bot.i18n import create_i18n, in_locale
+    from bot.labels import default_user_name
     from crm.context import Crm
     from storage import migrate
     from storage.db import create_engine, create_sessionmaker
@@ -186,6 +192,10 @@ async def _invite(settings: Settings, role: Role, name: str, department: str | N
         await migrate.upgrade(engine)
         async with create_sessionmaker(engine)() as session:
             crm = Crm(session, create_runtime(settings))
+            if not name.strip():
+                # No name given: called by their role in the CRM's language until they write.
+                i18n = create_i18n(settings.locale.locales_dir, settings.locale.default_locale)
+                name = in_locale(i18n, None, lambda: default_user_name(role))
             issued = await crm.users.create_invite(role, name, department)
     finally:
         await engine.dispose()

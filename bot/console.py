@@ -40,7 +40,10 @@ from aiogram.types import (
 )
 
 from bot.app import App
+from bot.i18n import in_locale
+from bot.labels import default_user_name
 from crm.context import Crm
+from crm.enums import Role
 
 CONSOLE_TELEGRAM_ID = 1000
 _TAG = re.compile(r"<[^>]+>")
@@ -190,10 +193,12 @@ async def run_console(
     session: ConsoleSession,
     *,
     telegram_id: int = CONSOLE_TELEGRAM_ID,
-    name: str = "Admin",
+    name: str | None = None,
     lang: str | None = None,
     stdin: TextIO = sys.stdin,
 ) -> None:
+    if not name:
+        name = in_locale(app.i18n, lang, lambda: default_user_name(Role.ADMIN))
     async with app.sessionmaker() as db:
         crm = Crm(db, app.runtime)
         user = await crm.users.by_telegram_id(telegram_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ def ensure_compiled(locales_dir: Path, domain: str = DOMAIN) -> list[Path]:
     if written:
         log.info("compiled %d catalog(s) in %s", len(written), locales_dir)
     return written
+
+
+def in_locale(i18n: I18n, locale: str | None, render: Callable[[], str]) -> str:
+    """`render()` with `i18n`'s gettext in `locale` (the default one for None): texts made
+    outside an update, such as the command line's."""
+    with i18n.context(), i18n.use_locale(locale or i18n.default_locale):
+        return render()
 
 
 def create_i18n(locales_dir: Path, default_locale: str) -> I18n:

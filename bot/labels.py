@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from crm.catalog import PipelineInfo, StageInfo
+from crm.editing import Field
 from crm.enums import EntityType, Role
 from storage.models import DictionaryItem, Pipeline, Stage
 
@@ -53,15 +54,59 @@ SOURCES = {
 }
 
 
+_FIELDS = {
+    Field.TITLE: __("title"),
+    Field.NAME: __("name"),
+    Field.PHONE: __("phone"),
+    Field.EMAIL: __("e-mail"),
+    Field.AMOUNT: __("amount"),
+}
+
+
+def field_name(field: Field) -> str:
+    """A field of an element as the Edit button and the history name it."""
+    return str(_FIELDS[field])
+
+
 def role_name(role: Role) -> str:
     return str(_ROLES[role])
 
 
+def default_user_name(role: Role) -> str:
+    """What a person created without a name is called: their role, in the creator's language
+    ("Administrator", "Handlowiec", "Менеджер по продажам")."""
+    name = role_name(role)
+    return name[:1].upper() + name[1:]
+
+
 def stage_name(stage: Stage | StageInfo) -> str:
-    if stage.name:
-        return stage.name
-    names = _DEAL_STAGES if stage.entity == "deal" else _LEAD_STATUSES
-    return str(names[stage.code]) if stage.code in names else stage.code
+    return _stage_text(stage.entity, stage.code, stage.name)
+
+
+def _stage_text(entity: str, code: str, name: str | None) -> str:
+    if name:
+        return name
+    names = _DEAL_STAGES if entity == "deal" else _LEAD_STATUSES
+    return str(names[code]) if code in names else code
+
+
+def recorded_stage_name(label: object) -> str | None:
+    """A stage as a timeline entry recorded it (crm.stages.stage_label), in today's language;
+    None for an entry written before names were recorded."""
+    if not isinstance(label, dict) or not isinstance(label.get("code"), str):
+        return None
+    name = label.get("name")
+    return _stage_text(
+        str(label.get("entity") or "deal"), label["code"], name if isinstance(name, str) else None
+    )
+
+
+def recorded_pipeline_name(label: object) -> str | None:
+    """A pipeline as a timeline entry recorded it (crm.stages.pipeline_label)."""
+    if not isinstance(label, dict):
+        return None
+    name = label.get("name")
+    return name if isinstance(name, str) and name else _("General")
 
 
 def pipeline_name(pipeline: Pipeline | PipelineInfo) -> str:

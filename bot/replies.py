@@ -6,6 +6,7 @@ from aiogram import Bot, html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Update
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 
 from crm.errors import (
     AccessDenied,
@@ -49,12 +50,29 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, AlreadyBound):
         return _("This Telegram account is already bound to a CRM user.")
     if isinstance(exc, InvalidValue):
+        if not exc.value.strip():
+            # Nothing to quote: say what was expected instead of "not valid: " and a blank.
+            return str(_EXPECTED.get(exc.field, _MISSING))
         return _("That value is not valid here: {value}").format(value=_quote(exc.value))
     if isinstance(exc, RequestGone):
         return _("This request is not in a triage queue you work in (any more).")
     if isinstance(exc, CrmError):
         return _("That can't be done.")
     return _("Something went wrong on our side. Nothing was changed; please try again.")
+
+
+# What an empty value of a field should have been (plain text: also shown in button alerts).
+_EXPECTED = {
+    "name": __("A name is needed here: send it in words."),
+    "text": __("There is nothing to save: send some text."),
+    "subject": __("What is to be done? Send it in words, for example “call the client”."),
+    "amount": __("An amount is needed here, for example 5000 zł."),
+    "reminders": __("Send the minutes before the deadline, for example 30,15,0."),
+    "deadline": __("A date and time are needed here, for example “jutro 10:00”."),
+    "timezone": __("A time zone is needed here, for example Europe/Warsaw."),
+    "locale": __("A language is needed here: pl, ru or en."),
+}
+_MISSING = __("A value is missing here.")
 
 
 def _quote(text: str) -> str:

@@ -8,7 +8,7 @@ deadline replaces the pending ones, so nothing is sent twice or for a stale time
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,14 +17,24 @@ from zoneinfo import ZoneInfo
 from crm.codes import ElementRef
 from crm.dates import Deadline, PastDeadline, parse_deadline, parse_when, past_deadline
 from crm.effects import Effect, note
-from crm.elements import ElementService, ref_of
+from crm.elements import ElementService, label_of, ref_of
 from crm.enums import EntityType, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
 from crm.ical import CalendarEvent, build_calendar
 from crm.numbers import ascii_int
 from crm.permissions import Actor
-from storage.models import Activity, ActivityBinding, ActivityParticipant, Deal, Reminder, User
+from storage.models import (
+    Activity,
+    ActivityBinding,
+    ActivityParticipant,
+    Company,
+    Contact,
+    Deal,
+    Reminder,
+    User,
+)
 from storage.repositories import Repos
+from storage.repositories.elements import Element
 
 if TYPE_CHECKING:
     from crm.context import Runtime
@@ -62,6 +72,40 @@ def due_offsets(deadline: datetime, offsets: Sequence[int], now: datetime) -> tu
 class Snooze:
     minutes: int | None = None  # +15 min, +1 h
     tomorrow: bool = False  # tomorrow at 09:00 in the user's zone
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarItem:
+    """One open activity as a calendar entry shows it."""
+
+    activity: Activity
+    element: ElementRef | None
+    element_title: str | None  # None where the reader may not read the element
+    client: str | None  # the contact's or company's name
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarExport:
+    items: list[CalendarItem]
+    offsets: tuple[int, ...]  # the reader's reminder offsets: one VALARM each
+    installation: str  # makes UIDs unique per installation
+    now: datetime
+
+    def to_ics(self, name: str, describe: Callable[[CalendarItem], str]) -> bytes:
+        """The file; `describe` writes an entry's DESCRIPTION in the reader's language."""
+        events = [
+            CalendarEvent(
+                uid=f"activity-{item.activity.id}@{self.installation}",
+                summary=item.activity.subject,
+                start=item.activity.deadline,
+                description=describe(item),
+                location=item.activity.location or "",
+                alarms=self.offsets,
+            )
+            for item in self.items
+        ]
+        return build_calendar(events, name=name, now=self.now)
 
 
 class ActivityService:
@@ -326,19 +370,51 @@ class ActivityService:
     async def open_for(self, actor: Actor) -> list[Activity]:
         return list(await self.repos.activities.open_for_user(actor.user_id, limit=500))
 
-    async def calendar(self, actor: Actor, name: str) -> bytes:
-        """My open activities as an iCalendar file (the seeds' "add to calendar")."""
-        events = [
-            CalendarEvent(
-                uid=f"activity-{a.id}@telegram-crm",
-                summary=a.subject,
-                start=a.deadline,
-                description=a.description or "",
-                location=a.location or "",
-            )
-            for a in await self.open_for(actor)
-        ]
-        return build_calendar(events, name=name, now=self.runtime.clock.now())
+    async def calendar(self, actor: Actor) -> CalendarExport:
+        """My open activities for an iCalendar file (the seeds' "add to calendar").
+
+        Each comes with what a calendar entry alone must tell: the element (code and title),
+        the client's name and a phone, read only where the actor may read the element, so the
+        file reveals nothing a card would not.
+        """
+        installation = await self.repos.pipelines.installation_id()
+        await self.repos.commit()  # made once, on the first export: kept from then on
+        user = await self.repos.users.get(actor.user_id)
+        items = [await self._calendar_item(actor, a) for a in await self.open_for(actor)]
+        return CalendarExport(
+            items=items,
+            offsets=parse_offsets(user.reminder_offsets if user else None),
+            installation=installation,
+            now=self.runtime.clock.now(),
+        )
+
+    async def _calendar_item(self, actor: Actor, activity: Activity) -> CalendarItem:
+        ref, title = primary_ref(activity), None
+        client: Element | None = None
+        for candidate in (ref, client_ref(activity)):
+            if candidate is None:
+                continue
+            try:
+                element = await self.elements.load(actor, candidate)
+            except (NotFound, AccessDenied):
+                continue
+            if candidate == ref:
+                title = label_of(element) or None
+            if isinstance(element, Deal):
+                client = client or element.contact or element.company
+            elif client is None and isinstance(element, Contact | Company):
+                client = element
+        phone = None
+        if client is not None:
+            phones, _emails = await self.elements.communications(ref_of(client))
+            phone = phones[0] if phones else None
+        return CalendarItem(
+            activity=activity,
+            element=ref,
+            element_title=title,
+            client=label_of(client) if client is not None else None,
+            phone=phone,
+        )
 
     async def of_element(self, actor: Actor, ref: ElementRef) -> list[Activity]:
         await self.elements.load(actor, ref)

@@ -65,6 +65,10 @@ class Crm:
         return ElementService(self.repos, self.runtime)
 
     @cached_property
+    def edits(self) -> EditService:
+        return EditService(self.repos, self.runtime, self.elements)
+
+    @cached_property
     def stages(self) -> StageService:
         return StageService(self.repos, self.runtime, self.elements)
 
@@ -105,6 +109,7 @@ from crm.activities import ActivityService  # noqa: E402 - the services import R
 from crm.chats import ChatService  # noqa: E402
 from crm.conversion import ConversionService  # noqa: E402
 from crm.dictionaries import DictionaryService  # noqa: E402
+from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402

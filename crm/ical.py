@@ -1,14 +1,14 @@
 """Activities as an RFC 5545 iCalendar file, so that a rep can "add to calendar".
 
-Pure: no Telegram, no database. Written by hand rather than with the `icalendar` package
-because what we emit is small and fixed — one VCALENDAR of UTC VEVENTs — and the parts that
-matter (escaping, CRLF, folding at 75 octets without splitting a UTF-8 character) fit in a
-page that the tests pin down exactly.
+Pure: no Telegram, no database. The `icalendar` library writes the file (escaping of TEXT
+values, CRLF, folding at 75 octets without splitting a UTF-8 character, VALARM components);
+what it leaves to the caller is done here before a value reaches it:
 
-Everything user-typed goes through `_text` (RFC 5545 §3.3.11): backslash, semicolon, comma
-and every line break are escaped, other control characters are dropped, so hostile text like
-"x\\r\\nBEGIN:VEVENT" stays inside its own property. URLs are percent-encoded instead, because
-a URI value is not TEXT and takes no backslash escapes.
+- line breaks of every kind become one "\\n" and other control characters are dropped, so
+  hostile text like "x\\r\\nBEGIN:VEVENT" stays inside its own property and no NUL or bell
+  reaches a calendar client (the library escapes CR/LF but passes U+2028 and controls through);
+- URLs are percent-encoded, because a URI value is not TEXT and takes no backslash escapes
+  (the library refuses a URI with CR/LF rather than encoding it).
 """
 
 from __future__ import annotations
@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from icalendar import Alarm, Calendar, Event, vText, vUri
+
 PRODID = "-//Telegram CRM//Calendar export//EN"
-CRLF = "\r\n"
-MAX_LINE_OCTETS = 75  # RFC 5545 §3.1, not counting the CRLF
 
 # Line breaks of every kind, so that no reader splitting on any of them (Python's
 # str.splitlines, for one, also splits on U+2028/U+2029/U+0085) sees a new line.
 _LINE_BREAK = re.compile("\r\n|[\r\n\u0085\u2028\u2029]")
-# CONTROL in RFC 5545's grammar (except HTAB): not allowed in a TEXT value at all.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+# CONTROL in RFC 5545's grammar (except HTAB and the LF kept for line breaks): not allowed in
+# a TEXT value at all.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 # Characters a URI may keep as they are; anything else (spaces, quotes, CR/LF, non-ASCII) is
 # percent-encoded. "%" stays, so an already encoded URL is not encoded twice.
 _URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
@@ -35,58 +36,64 @@ _URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 @dataclass(frozen=True)
 class CalendarEvent:
-    uid: str  # stable, e.g. "activity-12@telegram-crm": a calendar updates rather than duplicates
+    uid: str  # stable and unique per installation: a calendar updates rather than duplicates
     summary: str
     start: datetime  # aware; written in UTC
     duration_minutes: int = 30
     description: str = ""
     location: str = ""
     url: str | None = None
+    # One VALARM per entry, in minutes before the start (0 = at the start).
+    alarms: tuple[int, ...] = ()
 
 
 def build_calendar(events: Sequence[CalendarEvent], *, name: str, now: datetime) -> bytes:
     """The calendar as UTF-8 bytes with CRLF line endings, ready to send as `crm.ics`."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_text(name)}",
-    ]
-    stamp = _utc(now, "now")
+    calendar = Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", PRODID)
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", vText(_text(name)))
+    stamp = _as_utc(now, "now")
     seen: set[str] = set()
     for event in events:
         if event.uid in seen:
             # Two VEVENTs with one UID read as one event revised: one would vanish.
             raise ValueError(f"duplicate event uid {event.uid!r}")
         seen.add(event.uid)
-        lines.extend(_event(event, stamp))
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + CRLF for line in lines).encode("utf-8")
+        calendar.add_component(_event(event, stamp))
+    data: bytes = calendar.to_ical(sorted=False)
+    return data
 
 
-def _event(event: CalendarEvent, stamp: str) -> list[str]:
+def _event(event: CalendarEvent, stamp: datetime) -> Event:
     if event.duration_minutes < 0:
         raise ValueError(f"event {event.uid!r} has a negative duration")
-    start = _as_utc(event.start, f"start of {event.uid!r}")
-    end = start + timedelta(minutes=event.duration_minutes)
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{_text(event.uid)}",
-        f"DTSTAMP:{stamp}",
-        f"DTSTART:{_format(start)}",
-        f"DTEND:{_format(end)}",  # DTEND rather than DURATION: every client reads it
-        f"SUMMARY:{_text(event.summary)}",
-    ]
+    if any(minutes < 0 for minutes in event.alarms):
+        raise ValueError(f"event {event.uid!r} has an alarm after its start")
+    start = _as_utc(event.start, f"start of {event.uid!r}").replace(microsecond=0)
+    vevent = Event()
+    vevent.add("uid", _text(event.uid))
+    vevent.add("dtstamp", stamp.replace(microsecond=0))
+    vevent.add("dtstart", start)
+    # DTEND rather than DURATION: every client reads it.
+    vevent.add("dtend", start + timedelta(minutes=event.duration_minutes))
+    summary = _text(event.summary)
+    vevent.add("summary", summary)
     if event.description:
-        lines.append(f"DESCRIPTION:{_text(event.description)}")
+        vevent.add("description", _text(event.description))
     if event.location:
-        lines.append(f"LOCATION:{_text(event.location)}")
+        vevent.add("location", _text(event.location))
     if event.url:
-        lines.append(f"URL:{quote(event.url, safe=_URI_SAFE)}")
-    lines.append("END:VEVENT")
-    return lines
+        vevent.add("url", vUri(quote(event.url, safe=_URI_SAFE)))
+    for minutes in sorted(set(event.alarms), reverse=True):
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")  # DISPLAY needs a DESCRIPTION: the event's summary
+        alarm.add("description", summary)
+        alarm.add("trigger", timedelta(minutes=-minutes))  # relative to DTSTART
+        vevent.add_component(alarm)
+    return vevent
 
 
 def _as_utc(moment: datetime, what: str) -> datetime:
@@ -97,38 +104,6 @@ def _as_utc(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _format(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
-
-
-def _utc(moment: datetime, what: str) -> str:
-    return _format(_as_utc(moment, what))
-
-
 def _text(value: str) -> str:
-    """A TEXT value (RFC 5545 §3.3.11): escaped, on one logical line."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    value = _LINE_BREAK.sub("\\\\n", value)
-    return _CONTROL.sub("", value)
-
-
-def _fold(line: str) -> str:
-    """Fold a content line at 75 octets (RFC 5545 §3.1) without splitting a UTF-8 character.
-
-    Continuation lines start with one space, which counts toward their 75 octets.
-    """
-    if len(line.encode("utf-8")) <= MAX_LINE_OCTETS:
-        return line
-    parts: list[str] = []
-    current: list[str] = []
-    size = 0
-    limit = MAX_LINE_OCTETS
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, MAX_LINE_OCTETS - 1
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return (CRLF + " ").join(parts)
+    """A TEXT value on one logical line: line breaks as "\\n", no control characters."""
+    return _CONTROL.sub("", _LINE_BREAK.sub("\n", value))

@@ -8,6 +8,10 @@ new name is "very similar" to a stored one.
   come from `crm/data/first_names.txt`, common surnames from `crm/data/surnames.txt`; Russian
   names written in Cyrillic come from pymorphy3's dictionary (tags `Name`, `Surn`, `Patr`),
   which also gives the nominative of a declined name ("с Иваном Петровым" → Иван Петров).
+- Declined Polish names ("dla Anny Nowak", "z Piotrem Wiśniewskim") are put in the nominative
+  with Morfeusz 2 (the SGJP dictionary: its `imię`/`nazwisko` readings with case and gender);
+  a declined first name counts only when its nominative is in our first-name list, and a
+  surname the dictionary does not know is declined back by its ending.
 - Everything is loaded once, lazily, on first use; word analyses are cached.
 
 Two names are the same person (`same_person`) when their words pair up, in any order, after
@@ -42,6 +46,7 @@ __all__ = [
     "is_known_russian",
     "name_readings",
     "name_tokens",
+    "polish_nominative",
     "russian_nominative",
     "russian_readings",
     "same_company",
@@ -160,11 +165,13 @@ def analyse(word: str) -> PersonWord:
     if is_cyrillic(word):
         return _analyse_russian(word.rstrip("."))
     books = _dictionaries()
-    first = key in books.first
+    declined = _pl_declined_first(word)
+    first = key in books.first or declined
     known_surname = key in books.surnames
     surname = (
         known_surname
         or (len(key) >= 5 and key.endswith(_PL_SURNAME_ENDINGS))
+        or (len(key) >= 7 and key.endswith(_PL_DECLINED_SURNAME_ENDINGS))
         or (len(key) >= 5 and not first and key.endswith(_RU_LATIN_SURNAME_ENDINGS))
     )
     return PersonWord(first, key in books.ambiguous, surname, known_surname, False)
@@ -259,6 +266,139 @@ def _like(original: str, word: str) -> str:
     if original.isupper():
         return word.upper()
     return "-".join(part[:1].upper() + part[1:] for part in word.split("-"))
+
+
+# --- Polish declension ------------------------------------------------------------------------
+# Oblique forms of -ski/-cki/-dzki surnames (Kowalskiego, Kowalskiej, Nowickim, Kowalską).
+_PL_DECLINED_SURNAME_ENDINGS = tuple(
+    stem + ending for stem in ("sk", "ck", "dzk") for ending in ("iego", "iemu", "im", "iej", "ą")
+)
+# A surname the dictionary does not know, declined back by its ending: for each case and
+# gender, (ending of the declined form, ending of the nominative), longest first.
+_PL_SURNAME_FALLBACK: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("gen", "m"): (("skiego", "ski"), ("ckiego", "cki"), ("dzkiego", "dzki"), ("ego", "y"),
+                   ("a", "")),
+    ("acc", "m"): (("skiego", "ski"), ("ckiego", "cki"), ("dzkiego", "dzki"), ("ego", "y"),
+                   ("a", "")),
+    ("dat", "m"): (("skiemu", "ski"), ("ckiemu", "cki"), ("dzkiemu", "dzki"), ("emu", "y"),
+                   ("owi", "")),
+    ("inst", "m"): (("skim", "ski"), ("ckim", "cki"), ("dzkim", "dzki"), ("kiem", "k"),
+                    ("giem", "g"), ("ym", "y"), ("em", "")),
+    ("loc", "m"): (("skim", "ski"), ("ckim", "cki"), ("dzkim", "dzki"), ("ym", "y")),
+    ("gen", "f"): (("skiej", "ska"), ("ckiej", "cka"), ("dzkiej", "dzka"), ("owej", "owa")),
+    ("dat", "f"): (("skiej", "ska"), ("ckiej", "cka"), ("dzkiej", "dzka"), ("owej", "owa")),
+    ("loc", "f"): (("skiej", "ska"), ("ckiej", "cka"), ("dzkiej", "dzka"), ("owej", "owa")),
+    ("acc", "f"): (("ską", "ska"), ("cką", "cka"), ("dzką", "dzka"), ("ową", "owa")),
+    ("inst", "f"): (("ską", "ska"), ("cką", "cka"), ("dzką", "dzka"), ("ową", "owa")),
+}  # fmt: skip
+# The case a preposition before a person asks for (dla Anny, z Piotrem).
+PL_PREPOSITION_CASES = {"dla": "gen", "od": "gen", "do": "gen", "u": "gen", "z": "inst",
+                        "ze": "inst"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _PlReading:
+    lemma: str  # the nominative singular, as the dictionary spells it
+    kind: str  # "imię" (a first name) or "nazwisko" (a surname)
+    case: str  # nom, gen, dat, acc, inst, loc, voc
+    gender: str  # "m" or "f"
+
+
+@cache
+def _morfeusz() -> Any:
+    import morfeusz2  # loaded on the first Polish name read
+
+    return morfeusz2.Morfeusz(expand_tags=True)
+
+
+@lru_cache(maxsize=65536)
+def _pl_readings(word: str) -> tuple[_PlReading, ...]:
+    """The singular first-name and surname readings of a Latin word, whatever its case."""
+    if is_cyrillic(word) or not word.isalpha():
+        return ()
+    capitalised = word[:1].upper() + word[1:].lower()  # the dictionary spells names so
+    readings: list[_PlReading] = []
+    for _start, _end, (_orth, lemma, tag, kinds, _labels) in _morfeusz().analyse(capitalised):
+        parts = tag.split(":")
+        if parts[0] != "subst" or len(parts) < 4 or parts[1] != "sg":
+            continue
+        gender = "f" if parts[3] == "f" else "m" if parts[3].startswith("m") else ""
+        for kind in ("imię", "nazwisko"):
+            if kind in kinds and gender:
+                reading = _PlReading(lemma.split(":", 1)[0], kind, parts[2], gender)
+                if reading not in readings:
+                    readings.append(reading)
+    return tuple(readings)
+
+
+def _pl_first_readings(word: str) -> list[_PlReading]:
+    """First-name readings whose nominative is one of our first names (not a rare SGJP one)."""
+    books = _dictionaries()
+    return [
+        r for r in _pl_readings(word) if r.kind == "imię" and fold_word(r.lemma) in books.first
+    ]
+
+
+@lru_cache(maxsize=65536)
+def _pl_declined_first(word: str) -> bool:
+    """`Anny`, `Piotrem`, `Tomaszowi`: a declined form of one of our first names."""
+    if is_cyrillic(word) or len(word) < 3 or fold_word(word) in _dictionaries().first:
+        return False
+    return bool(_pl_first_readings(word))
+
+
+def polish_nominative(words: Sequence[str], case: str | None = None) -> list[str]:
+    """`["Anny", "Nowak"]` → `["Anna", "Nowak"]`, `["Jana", "Kowalskiego"]` → Jan Kowalski.
+
+    The first word that is a first name decides the case and gender; the other words must fit
+    the same ones (Jana Kowalska is Jana, Jana Kowalskiego is Jan). `case` is what a
+    preposition before the name asks for (`od Jana`: the genitive), preferred to the
+    nominative; without one, a form that is also a nominative stays as typed.
+    """
+    if not words or any(is_cyrillic(w) for w in words):
+        return list(words)
+    anchors: list[_PlReading] = []
+    for word in words:
+        anchors = _pl_first_readings(word)
+        if fold_word(word) in _dictionaries().first:
+            # Listed as typed (Jana, Ola): a nominative, if the other words agree.
+            anchors += [_PlReading(word, "imię", "nom", g) for g in ("f", "m")]
+        if anchors:
+            break
+    if not anchors:
+        return list(words)
+    preferred = (case, "nom") if case else ("nom",)
+    anchors.sort(key=lambda r: preferred.index(r.case) if r.case in preferred else len(preferred))
+    for anchor in anchors:
+        if anchor.case in ("nom", "voc"):
+            if all(_fits(w, "nom", anchor.gender) is not None for w in words):
+                return list(words)
+            continue
+        reading = [_fits(w, anchor.case, anchor.gender) for w in words]
+        if all(r is not None for r in reading):
+            return [_like(w, r) for w, r in zip(words, reading, strict=True) if r is not None]
+    return list(words)
+
+
+def _fits(word: str, case: str, gender: str) -> str | None:
+    """The nominative of `word` read in this case and gender, or None if it cannot be so."""
+    readings = [r for r in _pl_readings(word) if r.case == case and r.gender == gender]
+    first = [
+        r for r in readings if r.kind == "imię" and fold_word(r.lemma) in _dictionaries().first
+    ]
+    if first or readings:
+        return (first or readings)[0].lemma
+    if _pl_readings(word):
+        return None  # a known name, but not in this case or gender
+    if case == "nom":
+        return word
+    lowered = word.lower()
+    for ending, nominative in _PL_SURNAME_FALLBACK.get((case, gender), ()):
+        if lowered.endswith(ending) and len(lowered) - len(ending) >= 3:
+            return word[: len(word) - len(ending)] + nominative
+    if gender == "f":
+        return word  # Nowak, Wójcik: a woman's surname not ending in -a is not declined
+    return None
 
 
 # --- whole names ------------------------------------------------------------------------------

@@ -841,7 +841,14 @@ def _person_from(tokens: Sequence[_Token], i: int) -> _Person | None:
     order = sorted([*first, *([last] if last is not None else []),
                     *([patronymic] if patronymic is not None else [])])  # fmt: skip
     words = [tokens[k].core for k in order]
-    words = [_styled(w) for w in names.russian_nominative(words)]
+    preceding = tokens[order[0] - 1] if order[0] > 0 else None
+    case = (
+        names.PL_PREPOSITION_CASES.get(preceding.core.lower())
+        if preceding is not None and _joined(preceding, tokens[order[0]])
+        else None
+    )
+    words = names.polish_nominative(names.russian_nominative(words), case)
+    words = [_styled(w) for w in words]
     styled = dict(zip(order, words, strict=True))
     return _Person(
         start=tokens[order[0]].start,

@@ -8,7 +8,7 @@ reason. The initial and the final stages are system stages: renamable, never del
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crm.codes import ElementRef
 from crm.elements import ElementService
@@ -93,6 +93,17 @@ def _stage_label(stage: Stage) -> str:
     return stage.name or stage.code
 
 
+def stage_label(stage: Stage) -> dict[str, str | None]:
+    """What a timeline entry keeps of a stage to name it later, in the reader's language: its
+    own name, or for a system stage never renamed its code (the front end localizes it)."""
+    return {"entity": stage.entity, "code": stage.code, "name": stage.name}
+
+
+def pipeline_label(pipeline: Pipeline) -> dict[str, str | None]:
+    """What a timeline entry keeps of a pipeline (None: the default one, never renamed)."""
+    return {"name": pipeline.name}
+
+
 def _pipeline_label(pipeline: Pipeline) -> str:
     return pipeline.name or ""
 
@@ -138,6 +149,7 @@ class StageService:
         if isinstance(element, Lead) and stage.semantic == SUCCESS:
             raise InvalidValue("status", "converted")  # a lead reaches success by conversion
         now = self.runtime.clock.now()
+        before = element.stage if isinstance(element, Deal) else element.status
         if isinstance(element, Deal):
             element.stage_id = stage.id
             element.stage = stage
@@ -148,7 +160,14 @@ class StageService:
             element.status = stage
         element.closed_at = now if stage.semantic in (SUCCESS, FAILURE) else None
         element.updated_at = now
-        data = {"old": current, "new": stage.id, "semantic": stage.semantic}
+        data: dict[str, Any] = {
+            "old": current,
+            "new": stage.id,
+            "semantic": stage.semantic,
+            # Names as they were, so the entry stays readable after a rename or a delete.
+            "old_label": stage_label(before),
+            "new_label": stage_label(stage),
+        }
         if reason:
             data["reason"] = reason
         await self.elements.record(actor, ref, "stage", **data)
@@ -168,6 +187,12 @@ class StageService:
         first = (await self.repos.pipelines.stages(pipeline.id))[0]
         now = self.runtime.clock.now()
         old = (element.pipeline_id, element.stage_id)
+        labels = {
+            "old_label": pipeline_label(element.pipeline),
+            "new_label": pipeline_label(pipeline),
+            "old_stage_label": stage_label(element.stage),
+            "stage_label": stage_label(first),
+        }
         element.pipeline_id, element.pipeline = pipeline.id, pipeline
         element.stage_id, element.stage = first.id, first
         element.stage_changed_at = now
@@ -175,7 +200,14 @@ class StageService:
         element.failure_reason = None
         element.updated_at = now
         await self.elements.record(
-            actor, ref, "pipeline", old=old[0], new=pipeline.id, old_stage=old[1], stage=first.id
+            actor,
+            ref,
+            "pipeline",
+            old=old[0],
+            new=pipeline.id,
+            old_stage=old[1],
+            stage=first.id,
+            **labels,
         )
         await self.repos.commit()
         return element

@@ -60,7 +60,10 @@ class UserService:
         """
         if issued_by is not None:
             self.runtime.policy.require_right(issued_by, Right.INVITE)
-        name = name.strip()[:120] or role.value.title()
+        # The front end names a person typed without a name (by role, in its language).
+        name = name.strip()[:120]
+        if not name:
+            raise InvalidValue("name", "")
         dept = None
         if department and department.strip():
             dept = await self.repos.departments.get_or_create(department.strip()[:120])

@@ -13,6 +13,7 @@ def get_routers() -> list[Router]:
         cancel,
         configure,
         create,
+        editing,
         elements,
         fallback,
         help,
@@ -35,6 +36,7 @@ def get_routers() -> list[Router]:
         triage,  # before create: `/lead` as a reply in a triage group is its own
         create,
         elements,
+        editing,
         stages,
         assign,
         lists,

@@ -22,6 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.activities import (
     activity_card,
     activity_view,
+    calendar_description,
     delete_question,
     offsets_text,
     past_question,
@@ -459,7 +460,16 @@ async def reminders_command(
 
 
 async def calendar_command(message: Message, crm: Crm, actor: Actor) -> None:
-    content = await crm.activities.calendar(actor, _("CRM activities"))
+    export = await crm.activities.calendar(actor)
+    if not export.items:
+        await message.answer(
+            _(
+                "You have no open activities, so there is nothing to add to a calendar. "
+                "Plan one with /todo."
+            )
+        )
+        return
+    content = export.to_ics(_("CRM activities"), calendar_description)
     await message.answer_document(
         BufferedInputFile(content, filename="crm-activities.ics"),
         caption=_("Your open activities. Open the file to add them to your calendar."),

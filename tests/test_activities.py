@@ -326,9 +326,7 @@ async def test_a_worker_dying_mid_batch_loses_nothing(
             )
         clock.advance(minutes=1)
         # A worker claims a batch and dies before delivering: its claims hold for the lease.
-        claimed = await crm.reminders.claim(
-            "dead-worker", 8, timedelta(seconds=60), per_user=8
-        )
+        claimed = await crm.reminders.claim("dead-worker", 8, timedelta(seconds=60), per_user=8)
         assert len(claimed) == 8
     recorder = Recorder()
     survivor = ReminderEngine(sessionmaker, runtime, recorder, worker="survivor")

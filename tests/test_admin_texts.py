@@ -31,3 +31,33 @@ def test_responsible_is_said_without_assuming_a_gender() -> None:
         for msgid in ("You are now responsible for the {what} {code} {title}.",
                       "Who will be responsible for {code}?"):  # fmt: skip
             assert gendered not in i18n.gettext(msgid, locale=locale)
+
+
+@pytest.mark.parametrize("locale", ["pl", "ru", "en"])
+@pytest.mark.parametrize(
+    "field",
+    ["name", "text", "subject", "amount", "reminders", "deadline", "timezone", "locale", "other"],
+)
+@pytest.mark.parametrize("empty", ["", "   ", "\n"])
+def test_an_empty_invalid_value_is_never_quoted(locale: str, field: str, empty: str) -> None:
+    """ "niepoprawna: " with nothing after it tells nothing: say what was expected."""
+    from bot.replies import describe_error
+    from crm.errors import InvalidValue
+
+    i18n = create_i18n(LOCALES, "pl")
+    with i18n.context(), i18n.use_locale(locale):
+        text = describe_error(InvalidValue(field, empty))
+        quoted = describe_error(InvalidValue(field, "abc"))
+    assert text.strip() and not text.rstrip().endswith(":")
+    for invalid in ("niepoprawna", "недопустимо", "not valid"):
+        assert invalid not in text
+    assert quoted.endswith(": abc")  # a real value is still quoted
+    if field == "other":
+        assert (
+            text
+            == {
+                "pl": "Brakuje tu wartości.",
+                "ru": "Здесь не хватает значения.",
+                "en": "A value is missing here.",
+            }[locale]
+        )

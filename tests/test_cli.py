@@ -19,6 +19,8 @@ def crmbot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subproces
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}",
+        # The code under test, also from a second work tree of an editable install.
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         **env,
     }
     return subprocess.run(
@@ -90,11 +92,38 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
         assert out.stdout.strip() == "database is up to date"
 
 
-@pytest.mark.parametrize("role", ["admin", "manager"])
-def test_invite_roles(tmp_path: Path, role: str) -> None:
-    out = crmbot(tmp_path, "invite", "--role", role)
+@pytest.mark.parametrize(
+    ("role", "locale", "name"),
+    [
+        ("admin", "pl", "Administrator"),
+        ("manager", "pl", "Kierownik"),
+        ("rep", "pl", "Handlowiec"),
+        ("admin", "ru", "Администратор"),
+        ("rep", "ru", "Менеджер по продажам"),
+    ],
+)
+def test_invite_roles_and_a_localized_default_name(
+    tmp_path: Path, role: str, locale: str, name: str
+) -> None:
+    """Invited without --name: called by their role in the CRM's language, not "Rep"."""
+    out = crmbot(tmp_path, "invite", "--role", role, DEFAULT_LOCALE=locale)
     assert out.returncode == 0, out.stderr
-    assert f"({role}" in out.stdout
+    assert out.stdout.startswith(f"Invite for {name} ({role}")
+
+
+@pytest.mark.parametrize(
+    ("lang", "name"), [("pl", "Administrator"), ("ru", "Администратор"), ("en", "Administrator")]
+)
+def test_console_admin_is_named_in_the_console_language(
+    tmp_path: Path, lang: str, name: str
+) -> None:
+    out = crmbot(tmp_path, "console", "--lang", lang, stdin="/whoami\n")
+    assert out.returncode == 0, out.stderr
+    assert f"bot> {name}\n" in out.stdout
+    assert "Admin\n" not in out.stdout
+    (tmp_path / "other").mkdir()
+    named = crmbot(tmp_path / "other", "console", "--user", "Ewa", stdin="/whoami\n")
+    assert "bot> Ewa\n" in named.stdout
 
 
 def test_scheduler_without_a_token_says_so(tmp_path: Path) -> None:

@@ -53,15 +53,20 @@ class ConsoleProcess:
         return await asyncio.wait_for(self.process.wait(), 30), stderr.decode()
 
 
-async def start_console(tmp_path: Path, lang: str) -> ConsoleProcess:
-    environment = {
+def environment(tmp_path: Path) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}",
         "REMINDER_POLL_SECONDS": "0.2",
+        # The code under test, also from a second work tree of an editable install.
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
     }
+
+
+async def start_console(tmp_path: Path, lang: str, *args: str) -> ConsoleProcess:
     process = await asyncio.create_subprocess_exec(
-        CRMBOT, "console", "--lang", lang, env=environment, cwd=tmp_path,
+        CRMBOT, "console", "--lang", lang, *args, env=environment(tmp_path), cwd=tmp_path,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import icalendar
 
 from crm.enums import Role
+from tests.fakeapi import Call
 from tests.harness import FakeClock, Harness, texts
 
 
@@ -148,6 +151,19 @@ async def test_reminder_settings(harness: Harness) -> None:
     assert texts(await anna.send("/reminders abc")) == ["Ta wartość jest tu niepoprawna: abc"]
 
 
+def ics_events(replies: list[Call]) -> list[icalendar.Event]:
+    """The one .ics file among the replies, parsed back with the icalendar library."""
+    documents = [c for c in replies if c.method == "sendDocument"]
+    assert len(documents) == 1
+    ((filename, content),) = documents[0].files.values()
+    assert filename == "crm-activities.ics"
+    return list(icalendar.Calendar.from_ical(bytes(content)).walk("VEVENT"))
+
+
+def alarms_of(event: icalendar.Event) -> list[timedelta]:
+    return sorted(a.decoded("TRIGGER") for a in event.walk("VALARM"))
+
+
 async def test_calendar_file(harness: Harness) -> None:
     anna = await harness.member(Role.REP, "Anna")
     await anna.send("/deal oferta")
@@ -165,3 +181,65 @@ async def test_calendar_file(harness: Harness) -> None:
     assert "BEGIN:VCALENDAR\r\n" in text and "X-WR-CALNAME:Działania CRM\r\n" in text
     assert "DTSTART:20261125T090000Z\r\n" in text  # 10:00 in Warsaw
     assert "SUMMARY:spotkanie\\; biuro\\, Warszawa\r\n" in text
+
+
+async def test_calendar_names_client_element_and_phone_with_an_alarm_per_reminder(
+    harness: Harness,
+) -> None:
+    anna = await harness.member(Role.REP, "Anna")
+    await anna.send("/deal Wdrożenie CRM 12 000 zł Jan Kowalski +48 600 100 200")
+    await anna.send("/todo D1 jutro 10:00 zadzwonić")
+    await anna.send("/deal Abonament 900 zł")  # no client, no phone
+    await anna.send("/todo D2 w piątek 15 wysłać fakturę")
+    call, invoice = ics_events(await anna.send("/calendar"))
+    assert str(call["SUMMARY"]) == "zadzwonić"
+    assert str(call["DESCRIPTION"]) == (
+        "Klient: Jan Kowalski\nDotyczy: D1 — Wdrożenie CRM\nTelefon: +48600100200"
+    )
+    assert str(invoice["DESCRIPTION"]) == "Dotyczy: D2 — Abonament"
+    # The default reminders: 15 minutes before and at the deadline, one VALARM each.
+    assert alarms_of(call) == [timedelta(minutes=-15), timedelta(0)]
+    assert all(a["ACTION"] == "DISPLAY" for a in call.walk("VALARM"))
+
+    # UIDs are unique per installation: a random id kept in crm_settings, the same each time.
+    async with harness.crm() as crm:
+        installation = await crm.repos.pipelines.setting("installation_id")
+    assert installation and len(installation) >= 32
+    assert str(call["UID"]) == f"activity-1@{installation}"
+    assert str(invoice["UID"]) == f"activity-2@{installation}"
+
+    await anna.send("/reminders 60,30,5")
+    again, _ = ics_events(await anna.send("/calendar"))
+    assert str(again["UID"]) == str(call["UID"])
+    assert alarms_of(again) == [
+        timedelta(minutes=-60),
+        timedelta(minutes=-30),
+        timedelta(minutes=-5),
+    ]
+
+
+async def test_calendar_russian_description(harness: Harness) -> None:
+    ivan = await harness.member(Role.REP, "Иван", language_code="ru")
+    await ivan.send("/deal Сделка с Иваном Петровым 200 тыс. руб +7 916 123-45-67")
+    await ivan.send("/todo D1 завтра 12 позвонить")
+    (event,) = ics_events(await ivan.send("/calendar"))
+    assert str(event["DESCRIPTION"]) == (
+        "Клиент: Иван Петров\nК: D1 — Сделка\nТелефон: +79161234567"
+    )
+
+
+async def test_calendar_with_nothing_to_send_sends_no_file(harness: Harness) -> None:
+    anna = await harness.member(Role.REP, "Anna")
+    replies = await anna.send("/calendar")
+    assert [c.method for c in replies] == ["sendMessage"]
+    assert texts(replies) == [
+        "Nie masz otwartych działań, więc nie ma czego dodać do kalendarza. "
+        "Zaplanuj je przez /todo."
+    ]
+    ivan = await harness.member(Role.REP, "Иван", language_code="ru")
+    replies = await ivan.send("/calendar")
+    assert [c.method for c in replies] == ["sendMessage"]
+    assert texts(replies) == [
+        "У вас нет открытых дел, поэтому добавлять в календарь нечего. "
+        "Запланируйте дело через /todo."
+    ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+
 from crm.enums import Role
+from storage.models import TimelineEntry
 from tests.harness import Harness, texts
 
 
@@ -23,6 +27,7 @@ async def test_one_line_lead_in_simple_mode_polish(harness: Harness) -> None:
         "Notatka",
         "Źródło",
         "Odpowiedzialny",
+        "✏️ Edytuj",
     ]
 
 
@@ -239,3 +244,59 @@ async def test_pipelines_stages_and_sources_configured_in_chat(harness: Harness)
 async def _stages(harness: Harness, pipeline_id: int):  # type: ignore[no-untyped-def]
     async with harness.crm() as crm:
         return list(await crm.stages.stages(pipeline_id))
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "pl",
+            {
+                "pipeline": "Lejek",
+                "stage": "Etap",
+                "moved": "lejek: Ogólny (Negocjacje) → Serwis (Nowy)",
+                "staged": "etap: Nowy → Negocjacje",
+            },
+        ),
+        (
+            "ru",
+            {
+                "pipeline": "Воронка",
+                "stage": "Стадия",
+                "moved": "воронка: Общая (Negocjacje) → Serwis (Новая)",
+                "staged": "стадия: Новая → Negocjacje",
+            },
+        ),
+    ],
+)
+async def test_moving_to_another_pipeline_keeps_history_readable(
+    harness: Harness, lang: str, words: dict[str, str]
+) -> None:
+    boss = await harness.member(Role.ADMIN, "Szef")
+    rep = await harness.member(Role.REP, "Ola", language_code=lang)
+    await boss.send("/pipeline_add Serwis")
+    await boss.send("/stage_add 1 Negocjacje")
+    await rep.send("/deal Naprawa serwera 900 zł")
+    await rep.press(words["stage"])
+    await rep.press("Negocjacje")
+    await rep.press(words["pipeline"])
+    card = texts(await rep.press("Serwis"))[0]
+    assert words["moved"] in card and words["staged"] in card
+    assert "?" not in card
+
+    # The old stage deleted (no deal is in it now): the history still names it.
+    assert texts(await boss.send("/stage_delete Negocjacje"))[0].startswith("Usunięto etap")
+    card = texts(await rep.send("/D1"))[0]
+    assert words["moved"] in card and words["staged"] in card
+    assert "?" not in card
+
+    # What the entry keeps: the names as they were (None: the default pipeline's own name).
+    async with harness.crm() as crm:
+        entry = await crm.repos.session.scalar(
+            select(TimelineEntry).where(TimelineEntry.kind == "pipeline")
+        )
+    assert entry is not None
+    assert entry.data["old_label"] == {"name": None}
+    assert entry.data["new_label"] == {"name": "Serwis"}
+    assert entry.data["old_stage_label"]["name"] == "Negocjacje"
+    assert entry.data["stage_label"] == {"entity": "deal", "code": "NEW", "name": None}

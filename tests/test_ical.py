@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import icalendar
 import pytest
 
 from crm.ical import CalendarEvent, build_calendar
@@ -248,3 +249,25 @@ def test_invalid_input_is_refused() -> None:
             name="CRM",
             now=NOW,
         )
+
+
+def test_an_alarm_per_reminder_offset_read_back_by_icalendar() -> None:
+    event = CalendarEvent("activity-3@abc.telegram-crm", "Call; Jan", START, alarms=(0, 60, 15))
+    data = build_calendar([event], name="CRM", now=NOW)
+    (parsed,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    alarms = parsed.walk("VALARM")
+    assert [a.decoded("TRIGGER") for a in alarms] == [
+        timedelta(minutes=-60),
+        timedelta(minutes=-15),
+        timedelta(0),
+    ]  # largest first, relative to the start
+    assert {str(a["ACTION"]) for a in alarms} == {"DISPLAY"}
+    assert {str(a["DESCRIPTION"]) for a in alarms} == {"Call; Jan"}
+    assert parsed.decoded("DTSTART") == START
+    with pytest.raises(ValueError, match="after its start"):
+        build_calendar([CalendarEvent("a@crm", "x", START, alarms=(-5,))], name="CRM", now=NOW)
+
+
+def test_no_alarms_no_valarm() -> None:
+    data = build_calendar([CalendarEvent("a@crm", "x", START)], name="CRM", now=NOW)
+    assert b"VALARM" not in data

@@ -299,3 +299,39 @@ async def test_an_old_variant_is_found_among_many_sharing_the_surname(crm: Crm) 
     labels = sorted(h.label for h in found if h.reason == "name")
     expected = sorted(f"{f} Nowakowski" for f in PL_MEN if f.startswith("J"))
     assert labels == expected and "Jan Nowakowski" in labels
+
+
+@pytest.mark.parametrize(
+    ("words", "case", "expected"),
+    [
+        (["Anny", "Nowak"], "gen", ["Anna", "Nowak"]),
+        (["Jana", "Kowalskiego"], "gen", ["Jan", "Kowalski"]),
+        (["Jana", "Kowalskiego"], None, ["Jan", "Kowalski"]),  # the surname decides: he
+        (["Jana", "Kowalska"], None, ["Jana", "Kowalska"]),  # she, in the nominative
+        (["Jana"], "gen", ["Jan"]),  # `od Jana`
+        (["Jana"], None, ["Jan"]),  # alone, the genitive of Jan (Jana is no listed name)
+        (["Ola"], None, ["Ola"]),
+        (["Oli", "Nowak"], "gen", ["Ola", "Nowak"]),
+        (["Piotrem", "Wiśniewskim"], "inst", ["Piotr", "Wiśniewski"]),
+        (["Katarzynie", "Zielińskiej"], None, ["Katarzyna", "Zielińska"]),
+        (["Tomaszowi", "Lewandowskiemu"], None, ["Tomasz", "Lewandowski"]),
+        (["Agnieszką", "Wójcik"], "inst", ["Agnieszka", "Wójcik"]),
+        (["Marka", "Nowaka"], "gen", ["Marek", "Nowak"]),
+        (["Kowalskiego", "Jana"], "gen", ["Kowalski", "Jan"]),
+        (["anny", "nowak"], "gen", ["Anna", "Nowak"]),
+        # A surname the dictionary does not know, declined back by its ending.
+        (["Grzegorzem", "Brzęczyszczykiewiczem"], "inst", ["Grzegorz", "Brzęczyszczykiewicz"]),
+        (["Jan", "Kowalski"], None, ["Jan", "Kowalski"]),
+        (["John", "Smith"], None, ["John", "Smith"]),
+        (["Иваном", "Петровым"], None, ["Иваном", "Петровым"]),  # Russian: not this function
+    ],
+)
+def test_polish_nominative(words: list[str], case: str | None, expected: list[str]) -> None:
+    assert names.polish_nominative(words, case) == expected
+
+
+def test_declined_polish_first_names_count_only_when_listed() -> None:
+    analyse = names.analyse
+    assert analyse("Anny").first and analyse("Piotrem").first and analyse("Tomaszowi").first
+    assert analyse("Kowalskiego").surname and analyse("Wiśniewskim").surname
+    assert not analyse("Zamówienia").first  # an ordinary word

@@ -31,7 +31,6 @@ jan kowalski +48 600 100 200 | Jan Kowalski | | +48600100200 | | |
 anna nowak 601 200 300 oferta | Anna Nowak | | +48601200300 | | | oferta
 JAN KOWALSKI 600-100-200 | JAN KOWALSKI | | +48600100200 | | |
 Kowalski Jan 600 100 200 wycena | Kowalski Jan | | +48600100200 | | | wycena
-strona www dla Anny Nowak 3000 zł | | | | | 3000.00 PLN | strona www dla Anny Nowak
 oferta na szkolenie Piotr Wiśniewski 5 tys. zł | Piotr Wiśniewski | | | | 5000.00 PLN | oferta na szkolenie
 Piotr Wiśniewski, 602 300 400, piotr.w@gmail.com | Piotr Wiśniewski | | +48602300400 | piotr.w@gmail.com | |
 "Magda Lewandowska" magda@lewandowska.pl | Magda Lewandowska | | | magda@lewandowska.pl | |
@@ -132,6 +131,52 @@ spotkanie 3 maja 10:00 | | | | | | spotkanie 3 maja 10:00
 Вера в успех 100 руб | | | | | 100.00 RUB | Вера в успех
 Вера Иванова 8 916 123 45 67 | Вера Иванова | | +79161234567 | | |
 J. Kowalski 600 100 200 | J. Kowalski | | +48600100200 | | |
+strona www dla Anny Nowak 3000 zł | Anna Nowak | | | | 3000.00 PLN | strona www
+oferta dla Jana Kowalskiego 5000 zł | Jan Kowalski | | | | 5000.00 PLN | oferta
+spotkanie z Piotrem Wiśniewskim jutro | Piotr Wiśniewski | | | | | spotkanie jutro
+zamówienie od Jana Kowalskiego +48 600 100 200 | Jan Kowalski | | +48600100200 | | | zamówienie
+wycena dla Katarzyny Wójcik 1200 zł | Katarzyna Wójcik | | | | 1200.00 PLN | wycena
+faktura dla Tomasza Zielińskiego 800 zł | Tomasz Zieliński | | | | 800.00 PLN | faktura
+rozmowa z Agnieszką Kwiatkowską | Agnieszka Kwiatkowska | | | | | rozmowa
+umowa serwisowa dla Marka Kamińskiego 2 tys. zł | Marek Kamiński | | | | 2000.00 PLN | umowa serwisowa
+zapytanie od Magdy Lewandowskiej magda@lewandowska.pl | Magda Lewandowska | | | magda@lewandowska.pl | | zapytanie
+szkolenie dla Małgorzaty Wiśniewskiej 4500 zł | Małgorzata Wiśniewska | | | | 4500.00 PLN | szkolenie
+demo z Pawłem Kowalczykiem 601 200 300 | Paweł Kowalczyk | | +48601200300 | | | demo
+oferta od Ewy Kozłowskiej 0048 605 600 700 | Ewa Kozłowska | | +48605600700 | | | oferta
+konsultacja z Krzysztofem Jankowskim 50 dolarów | Krzysztof Jankowski | | | | 50.00 USD | konsultacja
+tłumaczenie dla Zofii Krawczyk 300 EUR | Zofia Krawczyk | | | | 300.00 EUR | tłumaczenie
+audyt dla Grzegorza Piotrowskiego 10k | Grzegorz Piotrowski | | | | 10000.00 PLN | audyt
+remont biura dla Marcina Mazura 45 000 zł | Marcin Mazur | | | | 45000.00 PLN | remont biura
+projekt od Doroty Grabowskiej 2 tys. zł | Dorota Grabowska | | | | 2000.00 PLN | projekt
+serwis dla Michała Dąbrowskiego michal@dabrowski.com.pl | Michał Dąbrowski | | | michal@dabrowski.com.pl | | serwis
+sklep internetowy dla Łukasza Żółkiewskiego 1,5 mln zł | Łukasz Żółkiewski | | | | 1500000.00 PLN | sklep internetowy
+wdrożenie dla Barbary Michalskiej 7000 zł | Barbara Michalska | | | | 7000.00 PLN | wdrożenie
+strona dla Jakuba Króla 7000 zł | Jakub Król | | | | 7000.00 PLN | strona
+kampania z Wiktorią Wieczorek | Wiktoria Wieczorek | | | | | kampania
+faktura od Szymona Jabłońskiego 2024/15 | Szymon Jabłoński | | | | | faktura 2024/15
+zamówienie 15 szt. od Adama Wróbla 3000 zł | Adam Wróbel | | | | 3000.00 PLN | zamówienie 15 szt.
+dla anny nowak 900 zł abonament | Anna Nowak | | | | 900.00 PLN | abonament
+od jana kowalskiego 600 100 200 | Jan Kowalski | | +48600100200 | | |
+z piotrem wiśniewskim spotkanie | Piotr Wiśniewski | | | | | spotkanie
+oferta dla Aleksandry Nowickiej 3500 zł | Aleksandra Nowicka | | | | 3500.00 PLN | oferta
+wycena dla Andrzeja Wojciechowskiego 9000 zł | Andrzej Wojciechowski | | | | 9000.00 PLN | wycena
+negocjacje z Tomaszem Lewandowskim 20 tys. zł | Tomasz Lewandowski | | | | 20000.00 PLN | negocjacje
+prezentacja dla Joanny Kamińskiej | Joanna Kamińska | | | | | prezentacja
+umowa z Moniką Zielińską 1500 zł | Monika Zielińska | | | | 1500.00 PLN | umowa
+oferta od Karoliny Szymańskiej karolina@szymanska.pl | Karolina Szymańska | | | karolina@szymanska.pl | | oferta
+serwis klimatyzacji u Roberta Woźniaka 650 zł | Robert Woźniak | | | | 650.00 PLN | serwis klimatyzacji
+montaż u Ewy Nowak +48 602 300 400 | Ewa Nowak | | +48602300400 | | | montaż
+szkolenie BHP dla Mateusza Kaczmarka 1800 zł | Mateusz Kaczmarek | | | | 1800.00 PLN | szkolenie BHP
+rozmowa z Beatą Pawlak o rabacie | Beata Pawlak | | | | | rozmowa o rabacie
+oferta dla Natalii Górskiej 4000 zł | Natalia Górska | | | | 4000.00 PLN | oferta
+spotkanie ze Stanisławem Sikorą | Stanisław Sikora | | | | | spotkanie
+dokumenty od Jolanty Baran | Jolanta Baran | | | | | dokumenty
+wycena dla Rafała Zawadzkiego 12 000 zł | Rafał Zawadzki | | | | 12000.00 PLN | wycena
+oferta dla Jana 500 zł | Jan | | | | 500.00 PLN | oferta
+telefon od Anny 601 200 300 | Anna | | +48601200300 | | | telefon
+spotkanie z Piotrem jutro | Piotr | | | | | spotkanie jutro
+dostawa dla Grzegorza Brzęczyszczykiewicza 900 zł | Grzegorz Brzęczyszczykiewicz | | | | 900.00 PLN | dostawa
+Jana Kowalska +48 600 100 200 | Jana Kowalska | | +48600100200 | | |
 """
 
 

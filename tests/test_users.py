@@ -88,3 +88,9 @@ async def test_two_simultaneous_redemptions_one_wins(
 
     results = await asyncio.gather(*(redeem(100 + i) for i in range(5)))
     assert sorted(results) == ["bound", "refused", "refused", "refused", "refused"]
+
+
+async def test_a_person_needs_a_name(crm: Crm) -> None:
+    """The domain makes up no English name ("Rep"): the front end passes a localized one."""
+    with pytest.raises(InvalidValue):
+        await crm.users.create_invite(Role.REP, "   ")

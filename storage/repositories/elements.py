@@ -83,6 +83,31 @@ class ElementRepo:
                 )
         await self.session.flush()
 
+    async def replace_first_communication(
+        self, entity: str, entity_id: int, kind: str, value: str
+    ) -> str | None:
+        """The element's first phone (or e-mail) becomes `value`; added if it had none.
+        Returns the value replaced."""
+        first = await self.session.scalar(
+            select(Communication)
+            .where(
+                Communication.entity == entity,
+                Communication.entity_id == entity_id,
+                Communication.kind == kind,
+            )
+            .order_by(Communication.id)
+            .limit(1)
+        )
+        if first is None:
+            self.session.add(
+                Communication(entity=entity, entity_id=entity_id, kind=kind, value=value)
+            )
+            await self.session.flush()
+            return None
+        old, first.value = first.value, value
+        await self.session.flush()
+        return old
+
     async def communications(
         self, entity: str, entity_id: int, kind: str | None = None
     ) -> list[str]:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import uuid4
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as lite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -17,6 +20,7 @@ from storage.models import (
 )
 
 _Configured = Pipeline | Stage | DictionaryItem
+INSTALLATION_KEY = "installation_id"
 
 
 class PipelineRepo:
@@ -145,6 +149,25 @@ class PipelineRepo:
         else:
             row.value = value
         await self.session.flush()
+
+    async def installation_id(self) -> str:
+        """A random id made once per installation (the domain of calendar UIDs), kept for good.
+
+        Inserted with ON CONFLICT DO NOTHING and read back, so two instances asking at once
+        agree on one value.
+        """
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else lite_insert
+        await self.session.execute(
+            insert(CrmSetting)
+            .values(key=INSTALLATION_KEY, value=f"{uuid4().hex}.telegram-crm")
+            .on_conflict_do_nothing(index_elements=[CrmSetting.key])
+        )
+        value = await self.session.scalar(
+            select(CrmSetting.value).where(CrmSetting.key == INSTALLATION_KEY)
+        )
+        if value is None:
+            raise LookupError("the installation id was inserted and is not there")
+        return value
 
     async def dictionary_item(self, kind: str, code: str | None) -> DictionaryItem | None:
         if code is None:

@@ -1,0 +1,148 @@
+"""Correcting what a one-line creation read: title, person's name, phone, e-mail, amount.
+
+A misreading shown on the card ("CRM Jan Kowalski" as a title) is fixed with the card's Edit
+button. The typed value is read with the same parsers as creation (crm/parsing.py), saved
+under edit rights (AccessPolicy through ElementService.load), and written to the timeline.
+A deal's name, phone and e-mail are its contact's: editing them needs edit rights on the
+contact too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from crm import names
+from crm.codes import ElementRef
+from crm.elements import MAX_TITLE, ElementService, _split_name, fold, ref_of
+from crm.enums import EntityType, Operation
+from crm.errors import InvalidValue, NotFound
+from crm.money import to_minor
+from crm.parsing import normalize_email, normalize_phone, parse_money
+from crm.permissions import Actor
+from storage.models import Company, Contact, Deal, Lead
+from storage.repositories import Repos
+from storage.repositories.elements import Element
+
+if TYPE_CHECKING:
+    from crm.context import Runtime
+
+
+class Field(StrEnum):
+    TITLE = "title"
+    NAME = "name"
+    PHONE = "phone"
+    EMAIL = "email"
+    AMOUNT = "amount"
+
+
+FIELDS: dict[EntityType, tuple[Field, ...]] = {
+    EntityType.LEAD: (Field.TITLE, Field.NAME, Field.PHONE, Field.EMAIL, Field.AMOUNT),
+    EntityType.DEAL: (Field.TITLE, Field.NAME, Field.PHONE, Field.EMAIL, Field.AMOUNT),
+    EntityType.CONTACT: (Field.NAME, Field.PHONE, Field.EMAIL),
+    EntityType.COMPANY: (Field.TITLE, Field.PHONE, Field.EMAIL),
+}
+
+
+class EditService:
+    def __init__(self, repos: Repos, runtime: Runtime, elements: ElementService) -> None:
+        self.repos = repos
+        self.runtime = runtime
+        self.elements = elements
+
+    async def fields(self, actor: Actor, ref: ElementRef) -> tuple[Field, ...]:
+        """What the actor may edit on this element; refused like any edit when they may not."""
+        element = await self.elements.load(actor, ref, Operation.UPDATE)
+        fields = FIELDS.get(ref.entity, ())
+        if isinstance(element, Deal):
+            contact = element.contact
+            if contact is None or not await self.elements.can(actor, contact, Operation.UPDATE):
+                # Nobody to name or call on this deal, or their card is someone else's.
+                fields = tuple(f for f in fields if f in (Field.TITLE, Field.AMOUNT))
+        return fields
+
+    async def edit(
+        self, actor: Actor, ref: ElementRef, field: Field, text: str, *, region: str
+    ) -> None:
+        """Set `field` from the typed `text`; InvalidValue (nothing saved) if it does not read."""
+        element = await self.elements.load(actor, ref, Operation.UPDATE)
+        if field not in FIELDS.get(ref.entity, ()):
+            raise InvalidValue("field", field.value)
+        text = " ".join(text.split())
+        target: Element = element
+        if isinstance(element, Deal) and field in (Field.NAME, Field.PHONE, Field.EMAIL):
+            if element.contact is None:
+                raise NotFound("contact", ref.code)
+            target = await self.elements.load(actor, ref_of(element.contact), Operation.UPDATE)
+        old, new = await self._apply(target, field, text, region)
+        now = self.runtime.clock.now()
+        element.updated_at = target.updated_at = now
+        await self.elements.record(actor, ref, "changed", field=field.value, old=old, new=new)
+        if target is not element:
+            await self.elements.record(
+                actor, ref_of(target), "changed", field=field.value, old=old, new=new
+            )
+        await self.repos.commit()
+
+    async def _apply(
+        self, element: Element, field: Field, text: str, region: str
+    ) -> tuple[str | None, str]:
+        if field is Field.TITLE:
+            if not text or not isinstance(element, Deal | Lead | Company):
+                raise InvalidValue("title", text[:64])
+            old, element.title = element.title, text[:MAX_TITLE]
+            if isinstance(element, Lead):
+                element.search_text = fold(
+                    element.title, element.contact_name, element.company_title
+                )
+            elif isinstance(element, Deal):
+                client = element.contact.name if element.contact else None
+                element.search_text = fold(element.title, client)
+            else:
+                element.search_text = fold(element.title)
+            return old, element.title
+        if field is Field.NAME:
+            if not text or not any(c.isalpha() for c in text):
+                raise InvalidValue("name", text[:64])
+            name = text[:MAX_TITLE]
+            if isinstance(element, Contact):
+                old, element.name = element.name, name
+                first, last = _split_name(name)
+                element.first_name, element.last_name = first, last
+                element.search_text = fold(name, names.search_key(name))
+                return old, name
+            if isinstance(element, Lead):
+                old_name, element.contact_name = element.contact_name, name
+                element.search_text = fold(element.title, name, names.search_key(name))
+                return old_name, name
+            raise InvalidValue("name", text[:64])
+        if field is Field.PHONE:
+            phone = normalize_phone(text, region)
+            if phone is None:
+                raise InvalidValue("phone", text[:64])
+            return await self._replace_communication(element, "phone", phone), phone
+        if field is Field.EMAIL:
+            email = normalize_email(text)
+            if email is None:
+                raise InvalidValue("email", text[:64])
+            return await self._replace_communication(element, "email", email), email
+        if not isinstance(element, Deal | Lead):
+            raise InvalidValue("amount", text[:64])
+        currency = element.currency or self.runtime.config.base_currency
+        # A bare number is in the element's currency; `5000 zł`, `1,5 mln` read as at creation.
+        money = parse_money(text, currency) or parse_money(f"{text} {currency}", currency)
+        if money is None:
+            raise InvalidValue("amount", text[:64])
+        if money.amount < 0:
+            raise InvalidValue("amount", str(money.amount))
+        old_amount = element.amount_minor
+        element.amount_minor, element.currency = to_minor(money.amount), money.currency
+        old_text = None if old_amount is None else f"{old_amount / 100:.2f}"
+        return old_text, f"{money.amount:.2f} {money.currency}"
+
+    async def _replace_communication(self, element: Element, kind: str, value: str) -> str | None:
+        """The first phone (e-mail) becomes `value`; one is added where there was none."""
+        entity = ref_of(element).entity.value
+        return await self.repos.elements.replace_first_communication(
+            entity, element.id, kind, value
+        )

@@ -1,0 +1,86 @@
+"""The card's Edit button: pick a field (title, name, phone, e-mail, amount), type the new
+value, see the card again. Reading, rights and history are crm.editing's."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import EditCb, ElCb
+from bot.cards import render_card
+from bot.labels import field_name
+from bot.pressed import pressed
+from crm.context import Crm
+from crm.editing import Field
+from crm.errors import InvalidValue
+from crm.parsing import region_for_locale
+from crm.permissions import Actor
+from handlers.elements import ref_from, require_code
+from storage.models import User
+
+
+class EditForm(StatesGroup):
+    value = State()
+
+
+async def edit_pressed(query: CallbackQuery, callback_data: ElCb, crm: Crm, actor: Actor) -> None:
+    ref = ref_from(callback_data.kind, callback_data.id)
+    fields = await crm.edits.fields(actor, ref)  # refused like any edit before anything is asked
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=field_name(field).capitalize(),
+                callback_data=EditCb(kind=callback_data.kind, id=ref.id, field=field.value).pack(),
+            )
+        ]
+        for field in fields
+    ]
+    await query.answer()
+    await pressed(query).answer(
+        _("What should be corrected on {code}?").format(code=ref.code),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+async def field_pressed(
+    query: CallbackQuery, callback_data: EditCb, state: FSMContext, crm: Crm, actor: Actor
+) -> None:
+    ref = ref_from(callback_data.kind, callback_data.id)
+    fields = await crm.edits.fields(actor, ref)
+    if callback_data.field not in {f.value for f in fields}:
+        raise InvalidValue("field", callback_data.field[:20])
+    field = Field(callback_data.field)
+    await state.set_state(EditForm.value)
+    await state.update_data(edit_ref=ref.code, edit_field=field.value)
+    await query.answer()
+    await pressed(query).answer(
+        _("Send the new {field} for {code}. /cancel to stop.").format(
+            field=field_name(field), code=ref.code
+        )
+    )
+
+
+async def value_typed(
+    message: Message, state: FSMContext, crm: Crm, actor: Actor, crm_user: User
+) -> None:
+    data = await state.get_data()
+    ref = require_code(data.get("edit_ref"))
+    field = Field(str(data.get("edit_field")))
+    region = region_for_locale(crm.users.locale_of(crm_user))
+    # A value that does not read is refused with the reason and the dialog stays: send again.
+    await crm.edits.edit(actor, ref, field, message.text or "", region=region)
+    await state.set_state(None)
+    card = await crm.elements.card(actor, ref)
+    text, markup = render_card(card, crm.users.timezone_of(crm_user))
+    await message.answer(_("✏️ Saved.") + "\n\n" + text, reply_markup=markup)
+
+
+def setup() -> Router:
+    router = Router(name=__name__)
+    router.message.register(value_typed, EditForm.value, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(edit_pressed, ElCb.filter(F.action == "edit"))
+    router.callback_query.register(field_pressed, EditCb.filter())
+    return router
