@@ -22,6 +22,7 @@ def get_routers() -> list[Router]:
         stages,
         start,
         triage,
+        triage_sla,
         whoami,
     )
 
@@ -33,6 +34,7 @@ def get_routers() -> list[Router]:
         settings,
         whoami,
         triage,  # before create: `/lead` as a reply in a triage group is its own
+        triage_sla,
         create,
         elements,
         stages,
