@@ -25,6 +25,7 @@ from bot.factory import (
     create_runtime,
     create_sender,
     create_storage,
+    create_triage_sla,
 )
 from bot.i18n import create_i18n
 from bot.reminders import make_deliver
@@ -36,6 +37,7 @@ from handlers.help import bot_commands
 from scheduler import create_scheduler
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
+from scheduler.triage_sla import TriageSla
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
@@ -60,11 +62,18 @@ class App:
         console run them: `start()`, then `await stop()` on the way out."""
         engine = self.reminder_engine()
         poll = self.settings.scheduler.reminder_poll_seconds
+        sla = self.triage_sla()
         scheduler = create_scheduler(
-            self.sessionmaker, self.runtime, engine, poll, courier=self.courier
-        )
+            self.sessionmaker, self.runtime, engine, poll, courier=self.courier, sla=sla,
+            sla_poll_seconds=self.settings.scheduler.triage_sla_poll_seconds,
+        )  # fmt: skip
         return Background(
-            scheduler, engine, self.courier, self.settings.scheduler.shutdown_grace_seconds
+            scheduler, engine, self.courier, self.settings.scheduler.shutdown_grace_seconds, sla
+        )
+
+    def triage_sla(self) -> TriageSla:
+        return create_triage_sla(
+            self.settings, self.sessionmaker, self.runtime, self.sender, self.i18n, self.courier
         )
 
     def reminder_engine(self) -> ReminderEngine:
@@ -99,10 +108,13 @@ class Background:
     engine: ReminderEngine
     courier: TriageCourier
     grace: float
+    sla: TriageSla | None = None
 
     def start(self) -> None:
         self.engine.start()
         self.courier.start()
+        if self.sla is not None:
+            self.sla.start()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -115,6 +127,8 @@ class Background:
                 await asyncio.sleep(0)
             self.scheduler.shutdown(wait=False)
         await self.engine.stop(self.grace)
+        if self.sla is not None:
+            await self.sla.stop()
         await self.courier.stop()
 
 

@@ -148,6 +148,8 @@ class SchedulerSettings(_Section):
     # A worker's hold on what it claimed, renewed every quarter of it while it works; a worker
     # that dies leaves its reminders to the others after at most this long.
     reminder_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How often each instance looks for untaken triage requests whose queue time ran out.
+    triage_sla_poll_seconds: float = Field(default=1.0, gt=0, le=300)
     # How long SIGTERM waits for the reminders being sent before the process exits.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
 

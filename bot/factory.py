@@ -34,10 +34,12 @@ from bot.middlewares import (
 from bot.pydantic_pins import PinningAiohttpSession
 from bot.sender import Sender, SendLimits
 from bot.triage import make_post
+from bot.triage_sla import make_auto_reply, make_escalate
 from crm.clock import Clock, SystemClock
 from crm.context import CrmConfig, Runtime
 from handlers import get_routers
 from scheduler.triage import TriageCourier
+from scheduler.triage_sla import TriageSla
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,28 @@ def create_courier(
         make_post(sender, i18n),
         group_interval=timedelta(seconds=interval),
         lease=timedelta(seconds=settings.scheduler.reminder_lease_seconds / 2),
+    )
+
+
+def create_triage_sla(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    sender: Sender,
+    i18n: I18n,
+    courier: TriageCourier,
+) -> TriageSla:
+    """The unclaimed-request SLA: passes, re-announcements (through the courier), the head's
+    private message and the auto-reply (through the sender)."""
+    lease = timedelta(seconds=settings.scheduler.reminder_lease_seconds / 2)
+    max_wait = lease.total_seconds() / 4  # a longer 429 hands the message back for later
+    return TriageSla(
+        sessionmaker,
+        runtime,
+        make_escalate(sender, i18n, max_wait=max_wait),
+        make_auto_reply(sender, i18n, max_wait=max_wait),
+        courier=courier,
+        lease=lease,
     )
 
 

@@ -194,7 +194,9 @@ def make_post(sender: Sender, i18n: I18n) -> Post:
         queue, request = view.queue, view.request
         with i18n.context(), i18n.use_locale(view.locale or i18n.default_locale):
             text, markup = render_request(view)
-            notice = announcement(view) if request.announce_pending else None
+            # A request taken since it fell due is not announced (the flag is cleared anyway).
+            waiting = request.announce_pending and request.status == RequestStatus.NEW.value
+            notice = announcement(view) if waiting else None
         try:
             message_id = request.card_message_id
             if message_id is None:

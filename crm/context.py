@@ -93,6 +93,10 @@ class Crm:
         return TriageService(self.repos, self.runtime, self.elements)
 
     @cached_property
+    def triage_sla(self) -> SlaService:
+        return SlaService(self.repos, self.runtime, self.triage)
+
+    @cached_property
     def courier(self) -> Courier:
         return Courier(self.repos, self.runtime)
 
@@ -116,4 +120,5 @@ from crm.reminders import ReminderService  # noqa: E402
 from crm.search import SearchService  # noqa: E402
 from crm.stages import StageService  # noqa: E402
 from crm.triage import Courier, TriageService  # noqa: E402
+from crm.triage_sla import SlaService  # noqa: E402
 from crm.users import UserService  # noqa: E402

@@ -136,6 +136,32 @@ class Claim:
     tell_client: bool = False
 
 
+async def next_member(
+    repos: Repos, queue: TriageQueue, after: int | None, now: datetime
+) -> int | None:
+    """Who is offered a request next: in *evenly* the member offered longest ago (never
+    offered first), in *strictly* the one after `after` in the queue's order (the first when
+    `after` is none or gone), wrapping round. Used at intake and when the queue time runs out."""
+    members = [
+        m
+        for m in await repos.triage.members(queue.id)
+        if m.user.is_active and m.user.telegram_id is not None
+    ]
+    if not members:
+        return None
+    if queue.mode == QueueMode.EVENLY.value:
+        candidates = [m for m in members if m.user_id != after] or members
+        oldest = min(
+            candidates,
+            key=lambda m: (m.last_offered_at is not None, m.last_offered_at or now, m.position),
+        )
+        return oldest.user_id
+    ids = [m.user_id for m in members]
+    if after in ids:
+        return ids[(ids.index(after) + 1) % len(ids)]
+    return ids[0]
+
+
 class TriageService:
     def __init__(self, repos: Repos, runtime: Runtime, elements: ElementService) -> None:
         self.repos = repos
@@ -401,14 +427,16 @@ class TriageService:
             previous_id=previous.id if previous else None,
             idempotency_key=incoming.idempotency_key,
             sla_started_at=now,
-            sla_due_at=now + timedelta(seconds=queue.queue_seconds),
+            # The SLA round places the first due time at once, by the queue's working hours
+            # (and tells a client who wrote while it is closed): crm/triage_sla.py.
+            sla_due_at=now,
         )
         if previous is not None and previous.assignee_id is not None:
             member = await self.repos.triage.member(queue.id, previous.assignee_id)
             if member is not None and member.active:
                 request.offered_to_id = previous.assignee_id  # back to who served them
         if request.offered_to_id is None and queue.mode != QueueMode.EVERYBODY.value:
-            request.offered_to_id = await self._next_member(queue, None)
+            request.offered_to_id = await next_member(self.repos, queue, None, now)
         if request.offered_to_id is not None:
             member = await self.repos.triage.member(queue.id, request.offered_to_id)
             if member is not None:
@@ -453,29 +481,6 @@ class TriageService:
                 at=now,
             )
         )
-
-    async def _next_member(self, queue: TriageQueue, after: int | None) -> int | None:
-        """Who is offered a request next: in *evenly* the member offered longest ago, in
-        *strictly* the one after `after` in order (wrapping round)."""
-        members = [
-            m
-            for m in await self.repos.triage.members(queue.id)
-            if m.user.is_active and m.user.telegram_id is not None
-        ]
-        if not members:
-            return None
-        if queue.mode == QueueMode.EVENLY.value:
-            candidates = [m for m in members if m.user_id != after] or members
-            oldest = min(
-                candidates,
-                key=lambda m: (m.last_offered_at is not None, m.last_offered_at or self._now,
-                               m.position),
-            )  # fmt: skip
-            return oldest.user_id
-        ids = [m.user_id for m in members]
-        if after in ids:
-            return ids[(ids.index(after) + 1) % len(ids)]
-        return ids[0]
 
     # --- the claims ----------------------------------------------------------------------------
     async def request_for(self, actor: Actor, request_id: int) -> TriageRequest:
@@ -747,6 +752,9 @@ class TriageService:
             "sla_due_at": None,
             "sla_lease_until": None,
             "offered_to_id": None,
+            # Handled: no "still waiting" in the group, no head told (crm/triage_sla.py).
+            "announce_pending": False,
+            "escalate_pending": False,
             "updated_at": self._now,
             **values,
         }

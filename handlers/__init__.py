@@ -23,6 +23,7 @@ def get_routers() -> list[Router]:
         stages,
         start,
         triage,
+        triage_sla,
         whoami,
     )
 
@@ -34,6 +35,7 @@ def get_routers() -> list[Router]:
         settings,
         whoami,
         triage,  # before create: `/lead` as a reply in a triage group is its own
+        triage_sla,
         create,
         elements,
         editing,

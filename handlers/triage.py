@@ -46,6 +46,7 @@ from crm.context import Crm
 from crm.enums import EntityType
 from crm.permissions import Actor
 from crm.triage import Claim, Incoming, Origin, QueueMode, RequestStatus
+from handlers.triage_sla import SLA_VERBS, sla_command
 from scheduler.triage import TriageCourier
 from storage.models import TriageQueue, User
 
@@ -91,6 +92,8 @@ async def triage_command(
     elif verb == "time" and queue is not None and len(words) == 2 and words[1].isdecimal():
         await crm.triage.configure(actor, queue, queue_seconds=min(int(words[1]), 86_400))
         await message.answer(time_line(queue))
+    elif verb in SLA_VERBS and queue is not None:
+        await sla_command(message, words, crm, actor, queue)
     else:
         await message.answer((bound_text(queue) + "\n\n" if queue else "") + usage())
 

@@ -8,6 +8,7 @@ from crm.context import Runtime
 from scheduler import jobs
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
+from scheduler.triage_sla import TriageSla
 
 
 def create_scheduler(
@@ -17,6 +18,8 @@ def create_scheduler(
     reminder_poll_seconds: float,
     *,
     courier: TriageCourier | None = None,
+    sla: TriageSla | None = None,
+    sla_poll_seconds: float = 1.0,
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
@@ -52,6 +55,14 @@ def create_scheduler(
             courier.wake,
             IntervalTrigger(seconds=2),
             id="triage_courier",
+            replace_existing=True,
+        )
+    if sla is not None:
+        # Untaken requests whose queue time ran out: only a wake-up, like the two above.
+        scheduler.add_job(
+            sla.wake,
+            IntervalTrigger(seconds=sla_poll_seconds),
+            id="triage_sla",
             replace_existing=True,
         )
     return scheduler

@@ -1,0 +1,167 @@
+"""The unclaimed-request SLA loop: due requests pass on, are announced again, reach the head.
+
+APScheduler only wakes the loop (every `TRIAGE_SLA_POLL_SECONDS`); a round claims the due
+requests for a lease (`crm.triage_sla`), handles each in its own transaction, hands the
+re-announcement to the courier (which posts it once, in the group's send slot), tells the
+heads in private through the rate-limited sender, and sends the auto-replies to clients who
+wrote while the queue was closed. Every instance runs it; the database decides who does what.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.context import Crm, Runtime
+from crm.triage_sla import AutoReply, Escalation, SlaJob
+from scheduler.triage import TriageCourier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What became of telling the heads about one request."""
+
+    delivered: int = 0  # heads who got it
+    blocked: tuple[int, ...] = ()  # users who blocked the bot (marked, not retried)
+    retry_after: float | None = None  # nobody got it, and trying again may help
+
+
+@dataclass(frozen=True, slots=True)
+class Replied:
+    """What became of an auto-reply to a client."""
+
+    message_id: int | None = None  # sent: the client's copy
+    blocked: bool = False  # the client blocked the bot: failed, not retried
+    failed: bool = False  # Telegram refused it, or retries are spent: failed, not retried
+    retry_after: float | None = None
+
+
+Escalate = Callable[[Escalation], Awaitable[Told]]
+SendAutoReply = Callable[[AutoReply], Awaitable[Replied]]
+
+
+class TriageSla:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        runtime: Runtime,
+        escalate: Escalate,
+        auto_reply: SendAutoReply,
+        *,
+        courier: TriageCourier | None = None,
+        lease: timedelta = timedelta(seconds=30),
+        batch: int = 50,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._runtime = runtime
+        self._escalate = escalate
+        self._auto_reply = auto_reply
+        self._courier = courier
+        self._lease = lease
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- the loop ----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._run(), name="triage-sla")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def wake(self) -> None:
+        """APScheduler's job: returns at once; the loop does the work."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                while not self._stopping and await self.round() >= self._batch:
+                    pass  # a full batch: more may be due
+            except Exception:
+                log.exception("triage SLA round failed; retried at the next wake-up")
+
+    # --- one round ---------------------------------------------------------------------------
+    async def round(self) -> int:
+        """Handle what is due now; how many requests were claimed."""
+        async with self._sessionmaker() as session:
+            jobs = await Crm(session, self._runtime).triage_sla.claim(
+                lease=self._lease, limit=self._batch
+            )
+        for job in jobs:
+            try:
+                await self._handle(job)
+            except Exception:
+                # Its lease runs out and the next round (here or elsewhere) tries again.
+                log.exception("SLA of triage request %s failed", job.request_id)
+        await self.send_auto_replies()
+        return len(jobs)
+
+    async def _handle(self, job: SlaJob) -> None:
+        async with self._sessionmaker() as session:
+            tick = await Crm(session, self._runtime).triage_sla.tick(job)
+        if tick.announced and self._courier is not None:
+            await self._courier.deliver(job.request_id)
+        if tick.escalate:
+            await self._tell_heads(job)
+
+    async def _tell_heads(self, job: SlaJob) -> None:
+        async with self._sessionmaker() as session:
+            sla = Crm(session, self._runtime).triage_sla
+            escalation = await sla.escalation(job)
+            if escalation is None:
+                return
+            if not escalation.heads:
+                log.warning("request %s: no head or admin to escalate to", job.request_id)
+                await sla.escalated(job)
+                return
+            try:
+                told = await self._escalate(escalation)
+            except Exception:
+                log.exception("escalation of request %s failed", job.request_id)
+                told = Told(retry_after=30.0)
+            for user_id in told.blocked:
+                await sla.mark_unreachable(user_id)
+            # One head told is enough to mark it: retrying would repeat it to that head.
+            retry = told.retry_after if told.delivered == 0 else None
+            await sla.escalated(job, retry_after=retry)
+
+    async def send_auto_replies(self) -> int:
+        """Auto-replies queued as pending "out" rows, sent here until the client relay's outbox
+        sends them (then this function goes, and nothing else changes)."""
+        async with self._sessionmaker() as session:
+            sla = Crm(session, self._runtime).triage_sla
+            replies = await sla.claim_auto_replies(lease=self._lease, limit=self._batch)
+            for reply in replies:
+                try:
+                    outcome = await self._auto_reply(reply)
+                except Exception:
+                    log.exception("auto-reply %s failed", reply.message_id)
+                    outcome = Replied(retry_after=30.0)
+                await sla.auto_replied(
+                    reply,
+                    sent_id=outcome.message_id,
+                    blocked=outcome.blocked,
+                    failed=outcome.failed,
+                    retry_after=outcome.retry_after,
+                )
+        return len(replies)
