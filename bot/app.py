@@ -22,6 +22,7 @@ from bot.factory import (
     create_bot,
     create_courier,
     create_dispatcher,
+    create_relay,
     create_runtime,
     create_sender,
     create_storage,
@@ -34,6 +35,7 @@ from crm.context import Runtime
 from crm.locales import SUPPORTED_LOCALES
 from handlers.help import bot_commands
 from scheduler import create_scheduler
+from scheduler.relay import RelayCourier
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
 from storage import migrate
@@ -54,6 +56,7 @@ class App:
     dp: CrmDispatcher
     sender: Sender
     courier: TriageCourier
+    relay: RelayCourier
 
     def background(self) -> Background:
         """Housekeeping and the reminder engine, as `crmbot run`, `crmbot scheduler` and the
@@ -61,10 +64,14 @@ class App:
         engine = self.reminder_engine()
         poll = self.settings.scheduler.reminder_poll_seconds
         scheduler = create_scheduler(
-            self.sessionmaker, self.runtime, engine, poll, courier=self.courier
+            self.sessionmaker, self.runtime, engine, poll, courier=self.courier, relay=self.relay
         )
         return Background(
-            scheduler, engine, self.courier, self.settings.scheduler.shutdown_grace_seconds
+            scheduler,
+            engine,
+            self.courier,
+            self.settings.scheduler.shutdown_grace_seconds,
+            self.relay,
         )
 
     def reminder_engine(self) -> ReminderEngine:
@@ -99,10 +106,13 @@ class Background:
     engine: ReminderEngine
     courier: TriageCourier
     grace: float
+    relay: RelayCourier | None = None
 
     def start(self) -> None:
         self.engine.start()
         self.courier.start()
+        if self.relay is not None:
+            self.relay.start()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -116,6 +126,8 @@ class Background:
             self.scheduler.shutdown(wait=False)
         await self.engine.stop(self.grace)
         await self.courier.stop()
+        if self.relay is not None:
+            await self.relay.stop()
 
 
 @asynccontextmanager
@@ -138,6 +150,7 @@ async def open_app(
         bot = create_bot(settings, bot_session)
         sender = create_sender(settings, bot)
         courier = create_courier(settings, sessionmaker, runtime, sender, i18n)
+        relay = create_relay(settings, sessionmaker, runtime, sender, i18n, courier)
         dp = create_dispatcher(
             settings=settings,
             sessionmaker=sessionmaker,
@@ -146,11 +159,13 @@ async def open_app(
             storage=storage,
             sender=sender,
             courier=courier,
+            relay=relay,
         )
         try:
             yield App(
-                settings, engine, sessionmaker, runtime, i18n, storage, bot, dp, sender, courier
-            )
+                settings, engine, sessionmaker, runtime, i18n, storage, bot, dp, sender, courier,
+                relay,
+            )  # fmt: skip
         finally:
             await bot.session.close()
             await storage.close()

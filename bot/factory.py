@@ -31,11 +31,13 @@ from bot.middlewares import (
     StaleDialogMiddleware,
 )
 from bot.pydantic_pins import PinningAiohttpSession
+from bot.relay import make_send
 from bot.sender import Sender, SendLimits
 from bot.triage import make_post
 from crm.clock import Clock, SystemClock
 from crm.context import CrmConfig, Runtime
 from handlers import get_routers
+from scheduler.relay import RelayCourier
 from scheduler.triage import TriageCourier
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,27 @@ def create_courier(
     )
 
 
+def create_relay(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    sender: Sender,
+    i18n: I18n,
+    courier: TriageCourier,
+) -> RelayCourier:
+    """Clients' chats with the bot and the triage group (answers, notices, copies, edits),
+    from the outbox; copies into a group share the cards' send slot."""
+    interval = 60.0 / settings.sender.send_group_per_minute
+    return RelayCourier(
+        sessionmaker,
+        runtime,
+        make_send(sender, i18n),
+        card_changed=courier.deliver,
+        group_interval=timedelta(seconds=interval),
+        lease=timedelta(seconds=settings.scheduler.reminder_lease_seconds / 2),
+    )
+
+
 def create_dispatcher(
     *,
     settings: Settings,
@@ -119,6 +142,7 @@ def create_dispatcher(
     storage: BaseStorage,
     sender: Sender,
     courier: TriageCourier,
+    relay: RelayCourier,
 ) -> CrmDispatcher:
     isolation = None
     if hasattr(storage, "create_isolation") and settings.redis.redis_url:
@@ -132,6 +156,7 @@ def create_dispatcher(
         sessionmaker=sessionmaker,
         sender=sender,
         courier=courier,
+        relay=relay,
     )
     # Order matters: each middleware reads what the previous one put into the data.
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, runtime))

@@ -18,7 +18,9 @@ def get_routers() -> list[Router]:
         help,
         lists,
         mode,
+        relay,
         settings,
+        shared_contact,
         stages,
         start,
         triage,
@@ -33,6 +35,8 @@ def get_routers() -> list[Router]:
         settings,
         whoami,
         triage,  # before create: `/lead` as a reply in a triage group is its own
+        relay,  # strangers' private messages, and edits on either side of the relay
+        shared_contact,  # a contact card shared by a CRM user, whatever dialog is open
         create,
         elements,
         stages,

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Runtime
 from scheduler import jobs
+from scheduler.relay import RelayCourier
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
 
@@ -17,6 +18,7 @@ def create_scheduler(
     reminder_poll_seconds: float,
     *,
     courier: TriageCourier | None = None,
+    relay: RelayCourier | None = None,
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
@@ -52,6 +54,14 @@ def create_scheduler(
             courier.wake,
             IntervalTrigger(seconds=2),
             id="triage_courier",
+            replace_existing=True,
+        )
+    if relay is not None:
+        # Answers and copies left pending (a busy group slot, a 429, an instance that died).
+        scheduler.add_job(
+            relay.wake,
+            IntervalTrigger(seconds=2),
+            id="relay_courier",
             replace_existing=True,
         )
     return scheduler
