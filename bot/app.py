@@ -22,6 +22,7 @@ from bot.factory import (
     create_bot,
     create_courier,
     create_dispatcher,
+    create_relay,
     create_runtime,
     create_sender,
     create_storage,
@@ -35,6 +36,7 @@ from crm.context import Runtime
 from crm.locales import SUPPORTED_LOCALES
 from handlers.help import bot_commands
 from scheduler import create_scheduler
+from scheduler.relay import RelayCourier
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
 from scheduler.triage_sla import TriageSla
@@ -56,6 +58,7 @@ class App:
     dp: CrmDispatcher
     sender: Sender
     courier: TriageCourier
+    relay: RelayCourier
 
     def background(self) -> Background:
         """Housekeeping and the reminder engine, as `crmbot run`, `crmbot scheduler` and the
@@ -65,16 +68,22 @@ class App:
         sla = self.triage_sla()
         scheduler = create_scheduler(
             self.sessionmaker, self.runtime, engine, poll, courier=self.courier, sla=sla,
-            sla_poll_seconds=self.settings.scheduler.triage_sla_poll_seconds,
+            sla_poll_seconds=self.settings.scheduler.triage_sla_poll_seconds, relay=self.relay,
         )  # fmt: skip
         return Background(
-            scheduler, engine, self.courier, self.settings.scheduler.shutdown_grace_seconds, sla
+            scheduler,
+            engine,
+            self.courier,
+            self.settings.scheduler.shutdown_grace_seconds,
+            sla,
+            self.relay,
         )
 
     def triage_sla(self) -> TriageSla:
         return create_triage_sla(
-            self.settings, self.sessionmaker, self.runtime, self.sender, self.i18n, self.courier
-        )
+            self.settings, self.sessionmaker, self.runtime, self.sender, self.i18n, self.courier,
+            self.relay,
+        )  # fmt: skip
 
     def reminder_engine(self) -> ReminderEngine:
         settings = self.settings.scheduler
@@ -109,12 +118,15 @@ class Background:
     courier: TriageCourier
     grace: float
     sla: TriageSla | None = None
+    relay: RelayCourier | None = None
 
     def start(self) -> None:
         self.engine.start()
         self.courier.start()
         if self.sla is not None:
             self.sla.start()
+        if self.relay is not None:
+            self.relay.start()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -130,6 +142,8 @@ class Background:
         if self.sla is not None:
             await self.sla.stop()
         await self.courier.stop()
+        if self.relay is not None:
+            await self.relay.stop()
 
 
 @asynccontextmanager
@@ -152,6 +166,7 @@ async def open_app(
         bot = create_bot(settings, bot_session)
         sender = create_sender(settings, bot)
         courier = create_courier(settings, sessionmaker, runtime, sender, i18n)
+        relay = create_relay(settings, sessionmaker, runtime, sender, i18n, courier)
         dp = create_dispatcher(
             settings=settings,
             sessionmaker=sessionmaker,
@@ -160,11 +175,13 @@ async def open_app(
             storage=storage,
             sender=sender,
             courier=courier,
+            relay=relay,
         )
         try:
             yield App(
-                settings, engine, sessionmaker, runtime, i18n, storage, bot, dp, sender, courier
-            )
+                settings, engine, sessionmaker, runtime, i18n, storage, bot, dp, sender, courier,
+                relay,
+            )  # fmt: skip
         finally:
             await bot.session.close()
             await storage.close()

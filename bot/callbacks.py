@@ -117,3 +117,10 @@ class TriageCb(CallbackData, prefix="tr"):
     action: str
     id: Id
     user: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+
+
+class ShareCb(CallbackData, prefix="sh"):
+    """A shared contact card past its duplicate warning: "go" creates it anyway (the card
+    itself is in the FSM data, never here)."""
+
+    action: str

@@ -32,12 +32,14 @@ from bot.middlewares import (
     TriageQueueMiddleware,
 )
 from bot.pydantic_pins import PinningAiohttpSession
+from bot.relay import make_send
 from bot.sender import Sender, SendLimits
 from bot.triage import make_post
-from bot.triage_sla import make_auto_reply, make_escalate
+from bot.triage_sla import make_escalate
 from crm.clock import Clock, SystemClock
 from crm.context import CrmConfig, Runtime
 from handlers import get_routers
+from scheduler.relay import RelayCourier
 from scheduler.triage import TriageCourier
 from scheduler.triage_sla import TriageSla
 
@@ -120,18 +122,40 @@ def create_triage_sla(
     sender: Sender,
     i18n: I18n,
     courier: TriageCourier,
+    relay: RelayCourier,
 ) -> TriageSla:
-    """The unclaimed-request SLA: passes, re-announcements (through the courier), the head's
-    private message and the auto-reply (through the sender)."""
+    """The unclaimed-request SLA: passes and re-announcements (through the courier), the
+    head's private message (through the sender), auto-replies (through the relay's outbox)."""
     lease = timedelta(seconds=settings.scheduler.reminder_lease_seconds / 2)
     max_wait = lease.total_seconds() / 4  # a longer 429 hands the message back for later
     return TriageSla(
         sessionmaker,
         runtime,
         make_escalate(sender, i18n, max_wait=max_wait),
-        make_auto_reply(sender, i18n, max_wait=max_wait),
         courier=courier,
+        outbox=relay.wake,
         lease=lease,
+    )
+
+
+def create_relay(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    sender: Sender,
+    i18n: I18n,
+    courier: TriageCourier,
+) -> RelayCourier:
+    """Clients' chats with the bot and the triage group (answers, notices, copies, edits),
+    from the outbox; copies into a group share the cards' send slot."""
+    interval = 60.0 / settings.sender.send_group_per_minute
+    return RelayCourier(
+        sessionmaker,
+        runtime,
+        make_send(sender, i18n),
+        card_changed=courier.deliver,
+        group_interval=timedelta(seconds=interval),
+        lease=timedelta(seconds=settings.scheduler.reminder_lease_seconds / 2),
     )
 
 
@@ -144,6 +168,7 @@ def create_dispatcher(
     storage: BaseStorage,
     sender: Sender,
     courier: TriageCourier,
+    relay: RelayCourier,
 ) -> CrmDispatcher:
     isolation = None
     if hasattr(storage, "create_isolation") and settings.redis.redis_url:
@@ -157,6 +182,7 @@ def create_dispatcher(
         sessionmaker=sessionmaker,
         sender=sender,
         courier=courier,
+        relay=relay,
     )
     # Order matters: each middleware reads what the previous one put into the data.
     dp.update.outer_middleware(DatabaseMiddleware(sessionmaker, runtime))

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import TriageCb
 from bot.cards import short
+from bot.relay import card_blocked_line
 from bot.sender import Blocked, RetryLater, Sender, SendFailed
 from crm.inbound import FORM, SIMILAR
 from crm.triage import CardView, Origin, RequestStatus
@@ -103,6 +104,8 @@ def render_request(view: CardView) -> tuple[str, InlineKeyboardMarkup | None]:
         lines.append(_("Forwarded from: {name}").format(name=html.quote(request.forwarded_from)))
     if request.previous_id:
         lines.append(_("↩️ Returning client (request #{id})").format(id=request.previous_id))
+    if request.client_blocked:
+        lines.append(card_blocked_line())
     if request.text:
         lines.append("")
         lines.append(html.quote(short(request.text, CARD_TEXT)))

@@ -14,10 +14,9 @@ from babel.dates import get_day_names
 from bot.callbacks import TriageCb
 from bot.cards import short
 from bot.sender import Blocked, RetryLater, Sender, SendFailed
-from crm.locales import match_locale
-from crm.triage_sla import AutoReply, Escalation
-from crm.work_hours import WorkHours
-from scheduler.triage_sla import Escalate, Replied, SendAutoReply, Told
+from crm.triage_sla import Escalation
+from crm.work_hours import Schedule, WorkHours
+from scheduler.triage_sla import Escalate, Told
 
 log = logging.getLogger(__name__)
 
@@ -86,31 +85,13 @@ def hours_text(hours: WorkHours, locale: str) -> str:
     return "; ".join(parts)
 
 
-def auto_reply_text(reply: AutoReply, locale: str) -> str:
+def auto_reply_text(schedule: Schedule, locale: str) -> str:
+    """What a client who wrote while the queue is closed is told (sent by the relay)."""
     text = _("Thank you for your message! We are not at work right now, and we will answer as "
              "soon as we are back.")  # fmt: skip
-    if reply.hours is not None:
+    if schedule.hours is not None:
         hours = _("Our working hours: {hours} ({zone}).").format(
-            hours=hours_text(reply.hours, locale), zone=html.quote(reply.timezone)
+            hours=hours_text(schedule.hours, locale), zone=html.quote(schedule.zone.key)
         )
         text = f"{text}\n{hours}"
     return text
-
-
-def make_auto_reply(sender: Sender, i18n: I18n, *, max_wait: float | None = None) -> SendAutoReply:
-    async def send(reply: AutoReply) -> Replied:
-        locale = match_locale(reply.locale) or i18n.default_locale
-        with i18n.context(), i18n.use_locale(locale):
-            text = auto_reply_text(reply, locale)
-        try:
-            sent = await sender.send_message(reply.chat_id, text, max_wait=max_wait)
-        except Blocked:
-            return Replied(blocked=True)
-        except RetryLater as exc:
-            return Replied(retry_after=exc.retry_after)
-        except SendFailed as exc:
-            log.warning("auto-reply %s failed: %s", reply.message_id, exc.reason[:200])
-            return Replied(failed=True)
-        return Replied(message_id=sent.message_id)
-
-    return send

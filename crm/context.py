@@ -97,6 +97,14 @@ class Crm:
         return SlaService(self.repos, self.runtime, self.triage)
 
     @cached_property
+    def relay(self) -> RelayService:
+        return RelayService(self.repos, self.runtime, self.triage)
+
+    @cached_property
+    def shared_contacts(self) -> SharedContactService:
+        return SharedContactService(self.repos, self.runtime, self.elements)
+
+    @cached_property
     def courier(self) -> Courier:
         return Courier(self.repos, self.runtime)
 
@@ -116,8 +124,10 @@ from crm.dictionaries import DictionaryService  # noqa: E402
 from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
+from crm.relay import RelayService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402
 from crm.search import SearchService  # noqa: E402
+from crm.shared_contacts import SharedContactService  # noqa: E402
 from crm.stages import StageService  # noqa: E402
 from crm.triage import Courier, TriageService  # noqa: E402
 from crm.triage_sla import SlaService  # noqa: E402

@@ -83,6 +83,7 @@ class MessageKind(StrEnum):
     ANSWER = "answer"  # a rep's answer, relayed to the client
     NOTICE_CLOSED = "closed"  # the bot tells the client their request is closed
     AUTO_REPLY = "auto"  # outside working hours
+    ACKNOWLEDGED = "ack"  # the bot tells a client writing in private their request is in
 
 
 class MessageStatus(StrEnum):

@@ -82,18 +82,6 @@ class Escalation:
     waited: timedelta  # open time since the request came
 
 
-@dataclass(frozen=True, slots=True)
-class AutoReply:
-    """An auto-reply to send to a client: where, in which language, and the hours."""
-
-    message_id: int  # the outbox row
-    lease_until: datetime
-    chat_id: int
-    locale: str | None
-    hours: WorkHours | None
-    timezone: str
-
-
 class SlaService:
     def __init__(self, repos: Repos, runtime: Runtime, triage: TriageService) -> None:
         self.repos = repos
@@ -296,51 +284,3 @@ class SlaService:
         if view is None:
             raise RequestGone()
         return view
-
-    # --- auto-replies --------------------------------------------------------------------------
-    async def claim_auto_replies(self, *, lease: timedelta, limit: int) -> list[AutoReply]:
-        now = self._now
-        until = now + lease
-        ids = await self.sla.claim_outbox(MessageKind.AUTO_REPLY.value, now, until, limit)
-        await self.repos.commit()
-        replies = []
-        for message_id in ids:
-            row = await self.sla.outbox_row(message_id)
-            request = await self.repos.triage.fresh(row.request_id) if row else None
-            if row is None or request is None:
-                continue
-            queue = request.queue
-            zone = queue.timezone or self.runtime.config.default_timezone
-            hours = self.schedule(queue).hours
-            replies.append(
-                AutoReply(message_id, until, row.chat_id, request.client_locale, hours, zone)
-            )
-        return replies
-
-    async def auto_replied(
-        self,
-        reply: AutoReply,
-        *,
-        sent_id: int | None = None,
-        blocked: bool = False,
-        failed: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        """Sent (`sent_id`), the client blocked the bot or Telegram refused it (failed, not
-        retried), or retried after `retry_after`. A crash between the send and this may
-        repeat one auto-reply; none is lost."""
-        now = self._now
-        values: dict[str, Any]
-        if sent_id is not None:
-            values = {"status": MessageStatus.DONE.value, "message_id": sent_id,
-                      "lease_until": None, "at": now}  # fmt: skip
-        elif blocked or failed:
-            values = {"status": MessageStatus.FAILED.value, "lease_until": None}
-        else:
-            values = {"lease_until": now + timedelta(seconds=retry_after or 30.0)}
-        settled = await self.sla.settle_outbox(reply.message_id, reply.lease_until, values)
-        if settled and blocked:
-            row = await self.sla.outbox_row(reply.message_id)
-            if row is not None:
-                await self.repos.triage.touch_card(row.request_id, client_blocked=True)
-        await self.repos.commit()

@@ -19,7 +19,9 @@ def get_routers() -> list[Router]:
         help,
         lists,
         mode,
+        relay,
         settings,
+        shared_contact,
         stages,
         start,
         triage,
@@ -36,6 +38,8 @@ def get_routers() -> list[Router]:
         whoami,
         triage,  # before create: `/lead` as a reply in a triage group is its own
         triage_sla,
+        relay,  # strangers' private messages, and edits on either side of the relay
+        shared_contact,  # a contact card shared by a CRM user, whatever dialog is open
         create,
         elements,
         editing,

@@ -7,7 +7,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.labels import role_name
-from bot.middlewares.access import unbound_hint
+from bot.middlewares.access import stranger_hint
 from crm.context import Crm
 from storage.models import User
 
@@ -24,7 +24,7 @@ async def start(
         return
     code = (command.args or "").strip()
     if not code or message.from_user is None:
-        await message.answer(unbound_hint())
+        await message.answer(await stranger_hint(crm))
         return
     user = await crm.users.redeem(code, message.from_user.id, message.from_user.language_code)
     with i18n.use_locale(user.locale or i18n.current_locale):

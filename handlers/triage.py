@@ -40,18 +40,22 @@ from bot.callbacks import TriageCb
 from bot.cards import render_duplicates
 from bot.labels import entity_name
 from bot.pressed import pressed
+from bot.relay import answer_blocked, relay_line, relay_moved, relay_usage
 from bot.triage import Act, members_keyboard, request_keyboard
 from crm.codes import ElementRef
 from crm.context import Crm
 from crm.enums import EntityType
 from crm.permissions import Actor
+from crm.relay import Answered
 from crm.triage import Claim, Incoming, Origin, QueueMode, RequestStatus
 from handlers.triage_sla import SLA_VERBS, sla_command
+from scheduler.relay import RelayCourier
 from scheduler.triage import TriageCourier
 from storage.models import TriageQueue, User
 
 GROUPS = F.chat.type.in_({"group", "supergroup"})
 MODES = {mode.value for mode in QueueMode}
+SWITCH = {"on", "off"}
 
 
 class JunkForm(StatesGroup):
@@ -94,6 +98,11 @@ async def triage_command(
         await message.answer(time_line(queue))
     elif verb in SLA_VERBS and queue is not None:
         await sla_command(message, words, crm, actor, queue)
+    elif verb == "relay" and queue is not None and len(words) == 2 and words[1].lower() in SWITCH:
+        others = await crm.relay.set(actor, queue, words[1].lower() == "on")
+        await message.answer(
+            "\n".join([relay_line(queue)] + ([relay_moved(others)] if others else []))
+        )
     else:
         await message.answer((bound_text(queue) + "\n\n" if queue else "") + usage())
 
@@ -107,7 +116,10 @@ def bound_text(queue: TriageQueue) -> str:
         head = _(
             "This topic is a triage queue: what is written or forwarded here becomes a request."
         )
-    return "\n".join((head, mode_line(queue), time_line(queue)))
+    lines = [head, mode_line(queue), time_line(queue)]
+    if queue.relay_private:
+        lines.append(relay_line(queue))
+    return "\n".join(lines)
 
 
 def mode_line(queue: TriageQueue) -> str:
@@ -126,10 +138,14 @@ def time_line(queue: TriageQueue) -> str:
 
 
 def usage() -> str:
-    return _(
-        "Usage: <code>/triage on</code> or <code>/triage off</code>; "
-        "<code>/triage mode everybody|evenly|strictly</code>; "
-        "<code>/triage time 60</code> (seconds before an untaken request passes on)."
+    return (
+        _(
+            "Usage: <code>/triage on</code> or <code>/triage off</code>; "
+            "<code>/triage mode everybody|evenly|strictly</code>; "
+            "<code>/triage time 60</code> (seconds before an untaken request passes on)."
+        )
+        + "\n"
+        + relay_usage()
     )
 
 
@@ -183,15 +199,41 @@ async def group_message(
     message: Message,
     crm: Crm,
     crm_user: User | None,
+    actor: Actor | None,
     courier: TriageCourier,
+    relay: RelayCourier,
     queue: TriageQueue | None,
 ) -> None:
     assert queue is not None  # the filter
     reply = message.reply_to_message
-    if reply is not None and await crm.triage.request_at(message.chat.id, reply.message_id):
-        return  # talk under a card is not a new request
+    under = await crm.triage.request_at(message.chat.id, reply.message_id) if reply else None
+    if under is not None:
+        # Talk under a card is not a new request; a CRM user's may be an answer to the client.
+        if actor is not None:
+            await relay_answer(message, crm, actor, relay, under.id)
+        return
     received = await crm.triage.receive(queue, incoming_of(message, member=crm_user is not None))
     await courier.deliver(received.request.id)
+
+
+async def relay_answer(
+    message: Message, crm: Crm, actor: Actor, relay: RelayCourier, request_id: int
+) -> None:
+    """A CRM user's reply under a request's card (or under one of its messages): copied to
+    the client when the request came through the bot (`crm.relay`)."""
+    author = message.from_user
+    outcome = await crm.relay.answer(
+        actor,
+        request_id,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        text=message.text or message.caption or "",
+        author_tg_id=author.id if author else None,
+    )
+    if outcome is Answered.QUEUED:
+        await relay.deliver(request_id)
+    elif outcome is Answered.BLOCKED:
+        await message.reply(answer_blocked())
 
 
 async def lead_reply(
@@ -351,7 +393,12 @@ async def junk_with(
 
 
 async def close_pressed(
-    query: CallbackQuery, callback_data: TriageCb, crm: Crm, actor: Actor, courier: TriageCourier
+    query: CallbackQuery,
+    callback_data: TriageCb,
+    crm: Crm,
+    actor: Actor,
+    courier: TriageCourier,
+    relay: RelayCourier,
 ) -> None:
     claim = await crm.triage.close(actor, callback_data.id)
     if claim.won:
@@ -361,6 +408,8 @@ async def close_pressed(
             lost_text(claim, await crm.triage.names(claim.request)), show_alert=True
         )
     await courier.deliver(callback_data.id)
+    if claim.tell_client:
+        await relay.deliver(callback_data.id)
 
 
 # --- answers -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Runtime
 from scheduler import jobs
+from scheduler.relay import RelayCourier
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
 from scheduler.triage_sla import TriageSla
@@ -20,6 +21,7 @@ def create_scheduler(
     courier: TriageCourier | None = None,
     sla: TriageSla | None = None,
     sla_poll_seconds: float = 1.0,
+    relay: RelayCourier | None = None,
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
@@ -63,6 +65,14 @@ def create_scheduler(
             sla.wake,
             IntervalTrigger(seconds=sla_poll_seconds),
             id="triage_sla",
+            replace_existing=True,
+        )
+    if relay is not None:
+        # Answers and copies left pending (a busy group slot, a 429, an instance that died).
+        scheduler.add_job(
+            relay.wake,
+            IntervalTrigger(seconds=2),
+            id="relay_courier",
             replace_existing=True,
         )
     return scheduler

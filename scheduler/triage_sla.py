@@ -2,9 +2,10 @@
 
 APScheduler only wakes the loop (every `TRIAGE_SLA_POLL_SECONDS`); a round claims the due
 requests for a lease (`crm.triage_sla`), handles each in its own transaction, hands the
-re-announcement to the courier (which posts it once, in the group's send slot), tells the
-heads in private through the rate-limited sender, and sends the auto-replies to clients who
-wrote while the queue was closed. Every instance runs it; the database decides who does what.
+re-announcement to the courier (which posts it once, in the group's send slot) and tells the
+heads in private through the rate-limited sender. An auto-reply to a client who wrote while
+the queue was closed is a row of the relay's outbox, sent by the relay courier (woken here).
+Every instance runs it; the database decides who does what.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
-from crm.triage_sla import AutoReply, Escalation, SlaJob
+from crm.triage_sla import Escalation, SlaJob
 from scheduler.triage import TriageCourier
 
 log = logging.getLogger(__name__)
@@ -34,18 +35,7 @@ class Told:
     retry_after: float | None = None  # nobody got it, and trying again may help
 
 
-@dataclass(frozen=True, slots=True)
-class Replied:
-    """What became of an auto-reply to a client."""
-
-    message_id: int | None = None  # sent: the client's copy
-    blocked: bool = False  # the client blocked the bot: failed, not retried
-    failed: bool = False  # Telegram refused it, or retries are spent: failed, not retried
-    retry_after: float | None = None
-
-
 Escalate = Callable[[Escalation], Awaitable[Told]]
-SendAutoReply = Callable[[AutoReply], Awaitable[Replied]]
 
 
 class TriageSla:
@@ -54,17 +44,17 @@ class TriageSla:
         sessionmaker: async_sessionmaker[AsyncSession],
         runtime: Runtime,
         escalate: Escalate,
-        auto_reply: SendAutoReply,
         *,
         courier: TriageCourier | None = None,
+        outbox: Callable[[], Awaitable[None]] | None = None,
         lease: timedelta = timedelta(seconds=30),
         batch: int = 50,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._runtime = runtime
         self._escalate = escalate
-        self._auto_reply = auto_reply
         self._courier = courier
+        self._outbox = outbox
         self._lease = lease
         self._batch = batch
         self._wake = asyncio.Event()
@@ -113,7 +103,6 @@ class TriageSla:
             except Exception:
                 # Its lease runs out and the next round (here or elsewhere) tries again.
                 log.exception("SLA of triage request %s failed", job.request_id)
-        await self.send_auto_replies()
         return len(jobs)
 
     async def _handle(self, job: SlaJob) -> None:
@@ -121,6 +110,8 @@ class TriageSla:
             tick = await Crm(session, self._runtime).triage_sla.tick(job)
         if tick.announced and self._courier is not None:
             await self._courier.deliver(job.request_id)
+        if tick.auto_reply and self._outbox is not None:
+            await self._outbox()  # the relay courier sends the client's auto-reply
         if tick.escalate:
             await self._tell_heads(job)
 
@@ -144,24 +135,3 @@ class TriageSla:
             # One head told is enough to mark it: retrying would repeat it to that head.
             retry = told.retry_after if told.delivered == 0 else None
             await sla.escalated(job, retry_after=retry)
-
-    async def send_auto_replies(self) -> int:
-        """Auto-replies queued as pending "out" rows, sent here until the client relay's outbox
-        sends them (then this function goes, and nothing else changes)."""
-        async with self._sessionmaker() as session:
-            sla = Crm(session, self._runtime).triage_sla
-            replies = await sla.claim_auto_replies(lease=self._lease, limit=self._batch)
-            for reply in replies:
-                try:
-                    outcome = await self._auto_reply(reply)
-                except Exception:
-                    log.exception("auto-reply %s failed", reply.message_id)
-                    outcome = Replied(retry_after=30.0)
-                await sla.auto_replied(
-                    reply,
-                    sent_id=outcome.message_id,
-                    blocked=outcome.blocked,
-                    failed=outcome.failed,
-                    retry_after=outcome.retry_after,
-                )
-        return len(replies)

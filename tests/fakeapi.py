@@ -272,6 +272,8 @@ class FakeTelegram:
             if key in update:
                 chat = update[key]["chat"]
                 self.chats[chat["id"]] = chat
+                if "message_id" in update[key]:  # what copyMessage copies, as last edited
+                    self.messages[(chat["id"], update[key]["message_id"])] = dict(update[key])
         if "callback_query" in update and "message" in update["callback_query"]:
             chat = update["callback_query"]["message"]["chat"]
             self.chats[chat["id"]] = chat
@@ -367,6 +369,10 @@ class FakeTelegram:
             raise BadRequest("MESSAGE_TOO_LONG")
         if method in ("sendmessage", "senddocument", "sendphoto"):
             return self._new_message(params, files)
+        if method == "copymessage":
+            source = self.messages[(int(params["from_chat_id"]), int(params["message_id"]))]
+            copied = {k: source[k] for k in ("text", "caption") if k in source}
+            return {"message_id": self._new_message({**params, **copied}, {})["message_id"]}
         if method in ("editmessagetext", "editmessagereplymarkup"):
             key = (int(params["chat_id"]), int(params["message_id"]))
             message = self.messages[key]

@@ -54,6 +54,9 @@ class Harness:
     mode: str
     webhook_url: str | None = None
     _ids = itertools.count(10_000)
+    # People's message ids, one sequence for all: two users in one group never write the same
+    # id, nor the same as the bot's own messages (the fake counts those from 1).
+    _message_ids = itertools.count(1_000_001)
 
     async def deliver(self, update: dict[str, Any]) -> list[Call]:
         start = len(self.tg.calls)
@@ -125,7 +128,7 @@ class TgUser:
         self.first_name = first_name
         self.language_code = language_code
         self.chat = chat or {"id": user_id, "type": "private", "first_name": first_name}
-        self._message_ids = itertools.count(1)
+        self._message_ids = harness._message_ids
         self.inbox: list[Call] = []
 
     @property
@@ -155,6 +158,28 @@ class TgUser:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         message.update(extra)
         return {"update_id": self.h.tg.next_update_id(), "message": message}
+
+    async def say(self, text: str, **extra: Any) -> tuple[dict[str, Any], list[Call]]:
+        """Send like `send`, and also return the message sent (to edit or reply to it)."""
+        update = self.message_update(text, **extra)
+        return update["message"], await self._deliver(update)
+
+    async def reply(self, text: str, to: dict[str, Any], **extra: Any) -> list[Call]:
+        """A reply to a message (`to`: a message dict, e.g. a call's `result`)."""
+        return await self.send(text, reply_to_message=to, **extra)
+
+    async def edit(self, sent: dict[str, Any], text: str) -> list[Call]:
+        """Edit a message this user sent (`sent`: its update's message) to a new text."""
+        edited = {**sent, "text": text, "edit_date": int(time.time())}
+        update = {"update_id": self.h.tg.next_update_id(), "edited_message": edited}
+        return await self._deliver(update)
+
+    async def share_contact(self, contact: dict[str, Any], **extra: Any) -> list[Call]:
+        """Share (or, with `forward_origin`, forward) a Telegram contact card."""
+        update = self.message_update("", **extra)
+        del update["message"]["text"]
+        update["message"]["contact"] = contact
+        return await self._deliver(update)
 
     async def press(self, label: str, in_call: Call | None = None) -> list[Call]:
         """Press the button whose text contains `label` on the newest message that has it."""

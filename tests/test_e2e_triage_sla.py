@@ -96,6 +96,7 @@ class Instances:
         for _ in range(times):
             await asyncio.gather(*(loop.round() for loop in self.sla))
             await asyncio.gather(self.a.app.courier.round(), self.b.app.courier.round())
+            await asyncio.gather(self.a.app.relay.round(), self.b.app.relay.round())
 
 
 @asynccontextmanager

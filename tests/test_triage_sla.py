@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
 from crm.enums import Role
-from crm.errors import AccessDenied, InvalidValue
+from crm.errors import AccessDenied, InvalidValue, RequestGone
 from crm.permissions import Actor
-from crm.triage import Incoming, Origin, QueueMode, RequestGone, RequestStatus
-from crm.triage_sla import AutoReply, Escalation
+from crm.triage import Incoming, Origin, QueueMode, RequestStatus
+from crm.triage_sla import Escalation
 from crm.users import actor_of
-from scheduler.triage_sla import Replied, Told, TriageSla
+from scheduler.triage_sla import Told, TriageSla
 from storage.db import create_engine, create_sessionmaker
 from storage.models import TriageMessage, TriageRequest
 from tests.harness import FakeClock
@@ -38,16 +38,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.escalations: list[tuple[int, list[int]]] = []  # request, heads' user ids
-        self.replies: list[tuple[int, int, str | None]] = []  # row, chat, locale
-        self.reply_outcome = Replied(message_id=1)
 
     async def escalate(self, escalation: Escalation) -> Told:
         self.escalations.append((escalation.request.id, [h.id for h in escalation.heads]))
         return Told(delivered=len(escalation.heads))
-
-    async def auto_reply(self, reply: AutoReply) -> Replied:
-        self.replies.append((reply.message_id, reply.chat_id, reply.locale))
-        return self.reply_outcome
 
 
 @pytest.fixture
@@ -58,7 +52,7 @@ async def loops(
     other = create_engine(database_url)
     recorder = Recorder()
     made = [
-        TriageSla(maker, runtime, recorder.escalate, recorder.auto_reply)
+        TriageSla(maker, runtime, recorder.escalate)
         for maker in (sessionmaker, create_sessionmaker(other))
     ]
     yield made, recorder
@@ -300,10 +294,7 @@ async def test_a_failed_escalation_is_retried_then_marked(
         seen.append(escalation.request.id)
         return outcomes.pop(0)
 
-    async def never(reply: AutoReply) -> Replied:
-        raise AssertionError("no auto-reply expected")
-
-    loop = TriageSla(sessionmaker, runtime, flaky, never)
+    loop = TriageSla(sessionmaker, runtime, flaky)
     queue_id, _boss, _reps = await team(crm, QueueMode.EVERYBODY)
     request_id = await request(crm, queue_id, "Pilne")
     await loop.round()
@@ -359,7 +350,7 @@ async def test_nothing_happens_at_night_and_the_clock_resumes_in_the_morning(
 async def test_a_request_that_came_at_night_waits_for_the_opening(
     crm: Crm, fresh: Fresh, clock: FakeClock, loops: tuple[list[TriageSla], Recorder]
 ) -> None:
-    sla, recorder = loops
+    sla, _recorder = loops
     saturday = MONDAY_9 + timedelta(days=5, hours=3)
     clock.set(saturday)
     queue_id, _boss, _reps = await team(crm, QueueMode.EVERYBODY, "1-5 09:00-18:00")
@@ -369,41 +360,22 @@ async def test_a_request_that_came_at_night_waits_for_the_opening(
     monday_9 = MONDAY_9 + timedelta(days=7)
     for request_id in (group_request, bot_request):
         assert (await state(fresh, request_id)).sla_due_at == monday_9 + timedelta(seconds=60)
-    # Only the client who wrote to the bot is answered, once, in their language.
-    async with fresh() as crm2:
-        rows = (
-            await crm2.repos.session.scalars(
-                select(TriageMessage).where(TriageMessage.kind == "auto")
-            )
-        ).all()
-    assert [(r.request_id, r.direction, r.status) for r in rows] == [(bot_request, "out", "done")]
-    assert [(chat, locale) for _, chat, locale in recorder.replies] == [(rows[0].chat_id, "ru")]
+
+    # Only the client who wrote to the bot gets an auto-reply, queued once in the relay's
+    # outbox (the relay courier sends it in their language: tests/test_e2e_triage_sla.py).
+    async def auto_rows() -> list[tuple[int, str, str]]:
+        async with fresh() as crm2:
+            rows = (
+                await crm2.repos.session.scalars(
+                    select(TriageMessage).where(TriageMessage.kind == "auto")
+                )
+            ).all()
+        return [(r.request_id, r.direction, r.status) for r in rows]
+
+    assert await auto_rows() == [(bot_request, "out", "pending")]
     clock.advance(hours=5)
     await both(sla)
-    assert len(recorder.replies) == 1
-
-
-async def test_an_auto_reply_to_a_client_who_blocked_the_bot_is_not_retried(
-    crm: Crm, fresh: Fresh, clock: FakeClock, loops: tuple[list[TriageSla], Recorder]
-) -> None:
-    sla, recorder = loops
-    recorder.reply_outcome = Replied(blocked=True)
-    clock.set(MONDAY_9 - timedelta(hours=2))
-    queue_id, _boss, _reps = await team(crm, QueueMode.EVERYBODY, "1-5 09:00-18:00")
-    request_id = await request(crm, queue_id, "Hej", Origin.BOT)
-    await both(sla)
-    clock.advance(minutes=5)
-    await both(sla)
-    assert len(recorder.replies) == 1
-    row = await state(fresh, request_id)
-    assert row.client_blocked
-    async with fresh() as crm2:
-        statuses = (
-            await crm2.repos.session.scalars(
-                select(TriageMessage.status).where(TriageMessage.kind == "auto")
-            )
-        ).all()
-    assert statuses == ["failed"]
+    assert await auto_rows() == [(bot_request, "out", "pending")]
 
 
 async def test_hours_and_escalation_are_set_by_group_admins_only(

@@ -7,7 +7,9 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
+from bot.relay import client_greeting
 from bot.replies import notify_event
+from crm.context import Crm
 
 
 class AccessGateMiddleware(BaseMiddleware):
@@ -15,7 +17,10 @@ class AccessGateMiddleware(BaseMiddleware):
 
     The only thing that passes is `/start <code>` in a private chat, which binds an invite.
     In groups a stranger's plain messages are ignored, except in a triage queue, where they
-    are inbound requests; their commands and button presses get the hint.
+    are inbound requests; their commands and button presses get the hint. While a triage
+    queue takes private messages (`/triage relay on`), a stranger's private messages and
+    their edits pass too (they are requests, `handlers/relay.py`), and their commands get a
+    client's greeting instead of the hint — neither says anything of the CRM.
     """
 
     async def __call__(
@@ -34,15 +39,33 @@ class AccessGateMiddleware(BaseMiddleware):
         if message is not None and message.chat.type == "private":
             if message.text and message.text.split(maxsplit=1)[0].split("@")[0] == "/start":
                 return await handler(event, data)
+            if not (message.text or "").startswith("/") and await relaying(data):
+                return await handler(event, data)  # a client writing to the bot
         elif message is not None and not (message.text or "").startswith("/"):
             if data.get("queue") is not None:
                 return await handler(event, data)  # a client writing into a triage queue
             return None
+        edited = event.edited_message
+        if edited is not None and edited.chat.type == "private" and await relaying(data):
+            return await handler(event, data)  # a client's edit follows to the request
         if message is None and event.callback_query is None:
             return None  # edits, member updates, channel posts: nothing to answer
         bot: Bot = data["bot"]
-        await notify_event(bot, event, unbound_hint())
+        private = message is not None and message.chat.type == "private"
+        await notify_event(
+            bot, event, await stranger_hint(data["crm"]) if private else unbound_hint()
+        )
         return None
+
+
+async def relaying(data: dict[str, Any]) -> bool:
+    return await data["crm"].relay.queue() is not None
+
+
+async def stranger_hint(crm: Crm) -> str:
+    """What a stranger's private command gets: a client's greeting while private messages are
+    taken as requests, else the hint to ask for an invite."""
+    return client_greeting() if await crm.relay.queue() is not None else unbound_hint()
 
 
 def unbound_hint() -> str:

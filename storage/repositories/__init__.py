@@ -8,6 +8,7 @@ from storage.repositories.activities import ActivityRepo, ReminderRepo
 from storage.repositories.chats import ChatRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
+from storage.repositories.relay import RelayRepo
 from storage.repositories.triage import TriageRepo
 from storage.repositories.updates import ProcessedUpdateRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
@@ -28,6 +29,7 @@ class Repos:
         self.reminders = ReminderRepo(session)
         self.processed_updates = ProcessedUpdateRepo(session)
         self.triage = TriageRepo(session)
+        self.relay = RelayRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -41,6 +43,7 @@ __all__ = [
     "InviteRepo",
     "PipelineRepo",
     "ProcessedUpdateRepo",
+    "RelayRepo",
     "ReminderRepo",
     "Repos",
     "TriageRepo",
