@@ -6,7 +6,9 @@ Every piece of user text is escaped; every message stays under Telegram's 4096 c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aiogram import html
 from aiogram.filters.callback_data import CallbackData
@@ -29,7 +31,7 @@ from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
 from crm.editing import Field
 from crm.elements import Card, DuplicateHit, label_of, ref_of
-from crm.enums import EntityType
+from crm.enums import EntityType, TimelineKind
 from crm.money import from_minor
 from crm.search import Page
 from storage.models import Activity, Contact, Deal, Lead, TimelineEntry
@@ -145,75 +147,112 @@ def client_line(template: str, card: Card, ref: ElementRef, name: str | None) ->
 def timeline_line(entry: TimelineEntry, card: Card, timezone: str) -> str:
     when = fmt_datetime(entry.created_at, timezone, "short")
     who = html.quote(card.names.get(entry.author_id or 0, _("system")))
-    data = entry.data or {}
-    stages = {s.id: s for s in card.stages}
-    if entry.kind == "created":
-        what = _("created")
-        if data.get("from_lead"):
-            what = _("created from lead {code}").format(code=code_link_text(data["from_lead"]))
-    elif entry.kind == "comment":
-        what = "💬 " + html.quote(short(str(data.get("text", "")), 300))
-    elif entry.kind == "stage":
-        what = _("stage: {old} → {new}").format(
-            old=html.quote(_entry_stage(data, "old_label", "old", stages)),
-            new=html.quote(_entry_stage(data, "new_label", "new", stages)),
-        )
-        if data.get("reason"):
-            what += " — " + html.quote(short(str(data["reason"]), 200))
-    elif entry.kind == "assigned":
-        what = _("responsible: {old} → {new}").format(
-            old=html.quote(card.names.get(data.get("old") or 0, "—")),
-            new=html.quote(card.names.get(data.get("new") or 0, "—")),
-        )
-    elif entry.kind == "activity":
-        what = _("activity: {subject}").format(
-            subject=html.quote(short(str(data.get("subject", "")), 200))
-        )
-    elif entry.kind == "activity_done":
-        what = _("done: {subject}").format(
-            subject=html.quote(short(str(data.get("subject", "")), 200))
-        )
-    elif entry.kind == "activity_deleted":
-        what = _("activity deleted: {subject}").format(
-            subject=html.quote(short(str(data.get("subject", "")), 200))
-        )
-    elif entry.kind == "pipeline":
-        pipelines = {card.pipeline.id: card.pipeline} if card.pipeline else {}
-        old, new = pipelines.get(data.get("old", 0)), pipelines.get(data.get("new", 0))
-        what = _("pipeline: {old} ({old_stage}) → {new} ({new_stage})").format(
-            old=html.quote(
-                recorded_pipeline_name(data.get("old_label"))
-                or (pipeline_name(old) if old else "?")
-            ),
-            new=html.quote(
-                recorded_pipeline_name(data.get("new_label"))
-                or (pipeline_name(new) if new else "?")
-            ),
-            old_stage=html.quote(_entry_stage(data, "old_stage_label", "old_stage", stages)),
-            new_stage=html.quote(_entry_stage(data, "stage_label", "stage", stages)),
-        )
-    elif entry.kind == "changed" and data.get("field") == "source":
-        what = _("source changed")
-    elif entry.kind == "changed" and data.get("field") in set(Field):
-        what = _("{field}: {old} → {new}").format(
-            field=field_name(Field(data["field"])),
-            old=html.quote(short(str(data.get("old") or "—"), 100)),
-            new=html.quote(short(str(data.get("new") or "—"), 100)),
-        )
-    elif entry.kind == "converted":
-        codes = " ".join(code_link_text(c) for c in data.get("created", []))
-        what = _("converted into {codes}").format(codes=codes)
-    elif entry.kind == "triage":
-        what = _("from request #{id} in {group}").format(
-            id=data.get("request", "?"), group=html.quote(str(data.get("group") or "—"))
-        )
-        if data.get("repeat"):
-            what += " · " + _("repeat: a returning client")
-    elif entry.kind == "repeat":
-        what = _("repeat lead of {code}").format(code=code_link_text(str(data.get("client"))))
+    try:
+        render = _TIMELINE[TimelineKind(entry.kind)]
+    except ValueError:
+        what = html.quote(entry.kind)  # a kind this version does not know (a newer one's)
     else:
-        what = html.quote(entry.kind)
+        what = render(_Entry(entry.data or {}, card))
     return f"• {when} {who}: {what}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    data: dict[str, Any]
+    card: Card
+
+    @property
+    def stages(self) -> dict[int, StageInfo]:
+        return {s.id: s for s in self.card.stages}
+
+    def text(self, key: str, limit: int = 200) -> str:
+        return html.quote(short(str(self.data.get(key, "")), limit))
+
+
+def _created(e: _Entry) -> str:
+    if e.data.get("from_lead"):
+        return _("created from lead {code}").format(code=code_link_text(e.data["from_lead"]))
+    return _("created")
+
+
+def _stage(e: _Entry) -> str:
+    what = _("stage: {old} → {new}").format(
+        old=html.quote(_entry_stage(e.data, "old_label", "old", e.stages)),
+        new=html.quote(_entry_stage(e.data, "new_label", "new", e.stages)),
+    )
+    if e.data.get("reason"):
+        what += " — " + e.text("reason")
+    return what
+
+
+def _assigned(e: _Entry) -> str:
+    return _("responsible: {old} → {new}").format(
+        old=html.quote(e.card.names.get(e.data.get("old") or 0, "—")),
+        new=html.quote(e.card.names.get(e.data.get("new") or 0, "—")),
+    )
+
+
+def _pipeline(e: _Entry) -> str:
+    card, data = e.card, e.data
+    pipelines = {card.pipeline.id: card.pipeline} if card.pipeline else {}
+    old, new = pipelines.get(data.get("old", 0)), pipelines.get(data.get("new", 0))
+    return _("pipeline: {old} ({old_stage}) → {new} ({new_stage})").format(
+        old=html.quote(
+            recorded_pipeline_name(data.get("old_label")) or (pipeline_name(old) if old else "?")
+        ),
+        new=html.quote(
+            recorded_pipeline_name(data.get("new_label")) or (pipeline_name(new) if new else "?")
+        ),
+        old_stage=html.quote(_entry_stage(data, "old_stage_label", "old_stage", e.stages)),
+        new_stage=html.quote(_entry_stage(data, "stage_label", "stage", e.stages)),
+    )
+
+
+def _changed(e: _Entry) -> str:
+    field = e.data.get("field")
+    if field == "source":
+        return _("source changed")
+    if field in set(Field):
+        return _("{field}: {old} → {new}").format(
+            field=field_name(Field(str(field))),
+            old=html.quote(short(str(e.data.get("old") or "—"), 100)),
+            new=html.quote(short(str(e.data.get("new") or "—"), 100)),
+        )
+    return _("changed")
+
+
+def _converted(e: _Entry) -> str:
+    codes = " ".join(code_link_text(c) for c in e.data.get("created", []))
+    return _("converted into {codes}").format(codes=codes)
+
+
+def _triage(e: _Entry) -> str:
+    what = _("from request #{id} in {group}").format(
+        id=e.data.get("request", "?"), group=html.quote(str(e.data.get("group") or "—"))
+    )
+    if e.data.get("repeat"):
+        what += " · " + _("repeat: a returning client")
+    return what
+
+
+_TIMELINE: dict[TimelineKind, Callable[[_Entry], str]] = {
+    TimelineKind.CREATED: _created,
+    TimelineKind.COMMENT: lambda e: "💬 " + e.text("text", 300),
+    TimelineKind.STAGE: _stage,
+    TimelineKind.ASSIGNED: _assigned,
+    TimelineKind.ACTIVITY: lambda e: _("activity: {subject}").format(subject=e.text("subject")),
+    TimelineKind.ACTIVITY_DONE: lambda e: _("done: {subject}").format(subject=e.text("subject")),
+    TimelineKind.ACTIVITY_DELETED: lambda e: _("activity deleted: {subject}").format(
+        subject=e.text("subject")
+    ),
+    TimelineKind.PIPELINE: _pipeline,
+    TimelineKind.CHANGED: _changed,
+    TimelineKind.CONVERTED: _converted,
+    TimelineKind.TRIAGE: _triage,
+    TimelineKind.REPEAT: lambda e: _("repeat lead of {code}").format(
+        code=code_link_text(str(e.data.get("client")))
+    ),
+}
 
 
 def _entry_stage(

@@ -18,7 +18,7 @@ from crm.codes import ElementRef
 from crm.dates import Deadline, PastDeadline, parse_deadline, parse_when, past_deadline
 from crm.effects import Effect, note
 from crm.elements import ElementService, label_of, ref_of
-from crm.enums import EntityType, Operation
+from crm.enums import EntityType, Operation, TimelineKind
 from crm.errors import AccessDenied, InvalidValue, NotFound
 from crm.ical import CalendarEvent, build_calendar
 from crm.numbers import ascii_int
@@ -174,7 +174,9 @@ class ActivityService:
         await self.repos.activities.add(activity)
         for user_id in sorted(users):
             await self._schedule(activity, user_id, offsets)
-        await self.elements.record(actor, ref, "activity", id=activity.id, subject=subject)
+        await self.elements.record(
+            actor, ref, TimelineKind.ACTIVITY, id=activity.id, subject=subject
+        )
         await self.repos.commit()
         return activity
 
@@ -279,7 +281,11 @@ class ActivityService:
             for binding in activity.bindings[:1]:
                 ref = ElementRef(EntityType(binding.entity), binding.entity_id)
                 await self.elements.record(
-                    actor, ref, "activity_done", id=activity.id, subject=activity.subject
+                    actor,
+                    ref,
+                    TimelineKind.ACTIVITY_DONE,
+                    id=activity.id,
+                    subject=activity.subject,
                 )
             await self.repos.commit()
         return activity
@@ -292,11 +298,11 @@ class ActivityService:
         """Delete the activity and its reminders; the element's history keeps a line of it."""
         activity = await self._editable(actor, activity_id)
         subject, ref = activity.subject, primary_ref(activity)
-        note(self.repos.session, Effect("activity_deleted", ref, activity_id))
+        note(self.repos.session, Effect(TimelineKind.ACTIVITY_DELETED, ref, activity_id))
         await self.repos.activities.delete(activity)  # its reminders go with it (FK cascade)
         if ref is not None:
             await self.elements.record(
-                actor, ref, "activity_deleted", id=activity_id, subject=subject
+                actor, ref, TimelineKind.ACTIVITY_DELETED, id=activity_id, subject=subject
             )
         await self.repos.commit()
         return activity

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from crm.codes import ElementRef
 from crm.elements import ElementInput, ElementService, fold, ref_of
-from crm.enums import EntityType, Operation, Right
+from crm.enums import EntityType, Operation, Right, TimelineKind
 from crm.errors import AlreadyConverted, InvalidValue, NotFound
 from crm.modes import CrmMode
 from crm.permissions import Actor, Owner
@@ -116,7 +116,9 @@ class ConversionService:
                      created_at=now, stage_changed_at=now)
             )  # fmt: skip
             created.append(ref_of(deal))
-            await self.elements.record(actor, ref_of(deal), "created", from_lead=ref.code)
+            await self.elements.record(
+                actor, ref_of(deal), TimelineKind.CREATED, from_lead=ref.code
+            )
         await self._hand_over_activities(lead, deal or contact or company, options, now)
         converted = next(
             s for s in await self.repos.pipelines.lead_statuses() if s.semantic == SUCCESS
@@ -130,7 +132,7 @@ class ConversionService:
         lead.deal_id = deal.id if deal else None
         codes = [r.code for r in created]
         await self.elements.record(
-            actor, ref, "converted", old=old_status, new=converted.id, created=codes,
+            actor, ref, TimelineKind.CONVERTED, old=old_status, new=converted.id, created=codes,
             keep_activities_open=options.keep_activities_open,
         )  # fmt: skip
         return Conversion(ref, tuple(created))

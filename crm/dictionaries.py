@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from crm.codes import ElementRef
 from crm.elements import ElementService
-from crm.enums import Operation, Right
+from crm.enums import Operation, Right, TimelineKind
 from crm.errors import CannotDelete, InvalidValue, NotFound
 from crm.permissions import Actor
 from crm.stages import clean_name, pick, require_unique
@@ -115,7 +115,7 @@ class DictionaryService:
             raise NotFound("source", item_id)
         if element.source != item.code:
             await self.elements.record(
-                actor, ref, "changed", field="source", old=element.source, new=item.code
+                actor, ref, TimelineKind.CHANGED, field="source", old=element.source, new=item.code
             )
             element.source = item.code
             element.updated_at = self.runtime.clock.now()

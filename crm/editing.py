@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from crm import names
 from crm.codes import ElementRef
 from crm.elements import MAX_TITLE, ElementService, _split_name, fold, ref_of
-from crm.enums import EntityType, Operation
+from crm.enums import EntityType, Operation, TimelineKind
 from crm.errors import InvalidValue, NotFound
 from crm.money import to_minor
 from crm.parsing import normalize_email, normalize_phone, parse_money
@@ -77,10 +77,12 @@ class EditService:
         old, new = await self._apply(target, field, text, region)
         now = self.runtime.clock.now()
         element.updated_at = target.updated_at = now
-        await self.elements.record(actor, ref, "changed", field=field.value, old=old, new=new)
+        await self.elements.record(
+            actor, ref, TimelineKind.CHANGED, field=field.value, old=old, new=new
+        )
         if target is not element:
             await self.elements.record(
-                actor, ref_of(target), "changed", field=field.value, old=old, new=new
+                actor, ref_of(target), TimelineKind.CHANGED, field=field.value, old=old, new=new
             )
         await self.repos.commit()
 

@@ -16,7 +16,7 @@ from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
 from crm.effects import Effect, note
-from crm.enums import EntityType, Operation
+from crm.enums import EntityType, Operation, TimelineKind
 from crm.errors import InvalidValue, NotFound
 from crm.modes import CrmMode
 from crm.money import to_minor
@@ -249,7 +249,7 @@ class ElementService:
                 **self._authored(actor, data),
             )
         )
-        await self.record(actor, ref_of(deal), "created", stage=stage.id)
+        await self.record(actor, ref_of(deal), TimelineKind.CREATED, stage=stage.id)
         if commit:
             await self.repos.commit()
         return Creation(ref_of(deal), (ref_of(deal),))
@@ -270,7 +270,7 @@ class ElementService:
         )
         lead.contact_id = contact.id if contact else None
         lead.company_id = company.id if company else None
-        await self.record(actor, ref_of(lead), "repeat", client=client.code)
+        await self.record(actor, ref_of(lead), TimelineKind.REPEAT, client=client.code)
         if commit:
             await self.repos.commit()
         return Creation(ref_of(lead), (ref_of(lead),))
@@ -354,7 +354,7 @@ class ElementService:
             )
         )
         await self._add_communications(EntityType.CONTACT, contact.id, data)
-        await self.record(actor, ref_of(contact), "created", **_from_lead(origin))
+        await self.record(actor, ref_of(contact), TimelineKind.CREATED, **_from_lead(origin))
         return contact
 
     async def _new_company(
@@ -377,7 +377,7 @@ class ElementService:
         )
         if people:
             await self._add_communications(EntityType.COMPANY, company.id, data)
-        await self.record(actor, ref_of(company), "created", **_from_lead(origin))
+        await self.record(actor, ref_of(company), TimelineKind.CREATED, **_from_lead(origin))
         return company
 
     async def _new_lead(self, actor: Actor, data: ElementInput) -> Lead:
@@ -398,7 +398,7 @@ class ElementService:
             )
         )
         await self._add_communications(EntityType.LEAD, lead.id, data)
-        await self.record(actor, ref_of(lead), "created")
+        await self.record(actor, ref_of(lead), TimelineKind.CREATED)
         return lead
 
     async def _new_deal_with_contact(
@@ -441,7 +441,7 @@ class ElementService:
                 **self._authored(actor, data),
             )
         )
-        await self.record(actor, ref_of(deal), "created", stage=stage.id)
+        await self.record(actor, ref_of(deal), TimelineKind.CREATED, stage=stage.id)
         created = (ref_of(deal), *(ref_of(e) for e in (contact, company) if e is not None))
         return deal, created
 
@@ -539,7 +539,7 @@ class ElementService:
         if not text:
             raise InvalidValue("text", "")
         await self.load(actor, ref, Operation.UPDATE)
-        await self.record(actor, ref, "comment", text=text[:MAX_COMMENT])
+        await self.record(actor, ref, TimelineKind.COMMENT, text=text[:MAX_COMMENT])
         await self.repos.commit()
 
     async def set_responsible(
@@ -559,7 +559,7 @@ class ElementService:
             element.responsible_id = user.id
             element.responsible = user
             element.updated_at = self.runtime.clock.now()
-            await self.record(actor, ref, "assigned", old=previous, new=user.id)
+            await self.record(actor, ref, TimelineKind.ASSIGNED, old=previous, new=user.id)
             if commit:
                 await self.repos.commit()
         return element, user
@@ -576,7 +576,9 @@ class ElementService:
         ]
 
     # --- timeline ----------------------------------------------------------------------------
-    async def record(self, actor: Actor | None, ref: ElementRef, kind: str, **data: Any) -> None:
+    async def record(
+        self, actor: Actor | None, ref: ElementRef, kind: TimelineKind, **data: Any
+    ) -> None:
         activity_id = data.get("id") if kind.startswith("activity") else None
         note(self.repos.session, Effect(kind, ref, activity_id))  # what the reply tells, if any
         await self.repos.elements.add_timeline(

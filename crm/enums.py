@@ -45,3 +45,20 @@ class Right(StrEnum):
     MERGE = "merge"  # merge duplicates without holding delete rights on both elements
     TEAM_REPORTS = "team_reports"  # digests and reports about other people
     GROUP_SETTINGS = "group_settings"  # language and binding of a group chat
+
+
+class TimelineKind(StrEnum):
+    """What a timeline entry records (stored as its value; `Effect.kind` uses the same)."""
+
+    CREATED = "created"
+    COMMENT = "comment"
+    STAGE = "stage"
+    ASSIGNED = "assigned"
+    ACTIVITY = "activity"
+    ACTIVITY_DONE = "activity_done"
+    ACTIVITY_DELETED = "activity_deleted"
+    PIPELINE = "pipeline"
+    CHANGED = "changed"
+    CONVERTED = "converted"
+    TRIAGE = "triage"  # made from a triage request
+    REPEAT = "repeat"  # Bitrix24's repeat lead of a returning client

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.codes import ElementRef
 from crm.elements import MAX_TITLE, DuplicateHit, ElementInput, ElementService
-from crm.enums import EntityType, Role
+from crm.enums import EntityType, Role, TimelineKind
 from crm.errors import CrmError, InvalidValue, NameTaken, NotFound
 from crm.modes import CrmMode
 from crm.parsing import normalize_email, normalize_phone
@@ -288,7 +288,7 @@ class InboundService:
         await self.elements.record(
             None,
             creation.primary,
-            "triage",
+            TimelineKind.TRIAGE,
             request=request_id,
             group=(queue.title or "") if queue is not None else "",
             origin=Origin.WEB.value,

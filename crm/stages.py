@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crm.codes import ElementRef
 from crm.elements import ElementService
-from crm.enums import EntityType, Operation, Right
+from crm.enums import EntityType, Operation, Right, TimelineKind
 from crm.errors import (
     AmbiguousName,
     CannotDelete,
@@ -170,7 +170,7 @@ class StageService:
         }
         if reason:
             data["reason"] = reason
-        await self.elements.record(actor, ref, "stage", **data)
+        await self.elements.record(actor, ref, TimelineKind.STAGE, **data)
         await self.repos.commit()
         return element
 
@@ -202,7 +202,7 @@ class StageService:
         await self.elements.record(
             actor,
             ref,
-            "pipeline",
+            TimelineKind.PIPELINE,
             old=old[0],
             new=pipeline.id,
             old_stage=old[1],

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from crm.codes import ElementRef
 from crm.elements import Creation, DuplicateHit, ElementInput, ElementService, fold
-from crm.enums import EntityType, Operation, Right, Role
+from crm.enums import EntityType, Operation, Right, Role, TimelineKind
 from crm.errors import AlreadyConverted, InvalidValue, NotFound, RequestGone
 from crm.modes import CrmMode
 from crm.parsing import normalize_email, normalize_phone, parse_line, region_for_locale
@@ -635,7 +635,7 @@ class TriageService:
         await self.elements.record(
             actor,
             creation.primary,
-            "triage",
+            TimelineKind.TRIAGE,
             request=request_id,
             group=queue.title or "",
             origin=request.origin,

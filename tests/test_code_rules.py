@@ -78,3 +78,11 @@ def test_the_reason_rule_itself() -> None:
         "e = 1  # type: ignore[misc]  #\n"
     )
     assert [n for n, _ in _ignores_without_reason(text)] == [1, 2, 6]
+
+
+def test_every_timeline_kind_has_a_line() -> None:
+    """A kind recorded by the domain but unknown to the card would show as a raw word."""
+    from bot.cards import _TIMELINE
+    from crm.enums import TimelineKind
+
+    assert set(_TIMELINE) == set(TimelineKind)
