@@ -136,7 +136,8 @@ class PgDatabases:
     def drop_all(self) -> None:
         for ahead in self._ahead.values():
             for made in ahead:
-                made.exception()  # wait for it, whatever happened
+                if not made.cancel():  # not started: never made
+                    made.exception()  # wait for it, whatever happened
         self._worker.shutdown(wait=True)
         for name in list(self.created):
             self._drop_now(name)
