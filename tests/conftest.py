@@ -48,6 +48,29 @@ T = TypeVar("T")
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
+# pytest-xdist (`-n auto` in pyproject's addopts) spreads the tests over the CPUs one by one,
+# except these files, which run one after another on one worker: the fault suite's `crmbot
+# scheduler` processes hold 2.4 s leases and must get the CPU on time, and the start-up tests
+# launch six `crmbot` processes at once; so they never overlap each other. (xdist's own
+# `--dist loadgroup` marks do nothing with pytest 9, which ignores the node id it rewrites.)
+PROCESS_HEAVY = {"test_reminder_faults.py", "test_startup_failures.py", "test_run_modes.py"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ProcessHeavyTogether(LoadScopeScheduling):
+        """Each test is its own unit of work, except that PROCESS_HEAVY is one unit: the
+        largest, so it is handed out first (xdist orders units by size)."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            if Path(nodeid.split("::", 1)[0]).name in PROCESS_HEAVY:
+                return "process-heavy"
+            return nodeid
+
+    return ProcessHeavyTogether(config, log)
+
+
 def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to the end from sync code, even when an event loop is running here
     (session fixtures may be first requested from inside an async test)."""

@@ -99,7 +99,7 @@ async def test_one_busy_rep_and_many_others_get_each_reminder_once(
         sent_before = len(tg.sent)
         await asyncio.sleep(LIMITS.lease * 1.5)  # a lost lease would show up as a resend
         assert len(tg.sent) == sent_before
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert tg.duplicates() == 0
     assert tg.chat_gaps_below(LIMITS.chat_interval) == 0  # one chat, one worker at a time
@@ -122,7 +122,7 @@ async def test_kill_9_mid_batch_loses_nothing_and_repeats_only_what_was_in_fligh
             in_flight.append(await sending_by(db, victim.pid))
             ws[round_ % 2] = await start_worker(tmp_path, database_url, tg.base_url, LIMITS)
         await delivered(db, tg, total, 180, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert len(tg.copies()) == total  # 0 lost
     report("kill -9", in_flight=in_flight, duplicates=tg.duplicates())
@@ -147,7 +147,7 @@ async def test_sigterm_mid_batch_repeats_nothing(
             clean(leaving.stderr)
             ws[round_ % 2] = await start_worker(tmp_path, database_url, tg.base_url, LIMITS)
         await delivered(db, tg, total, 180, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert len(tg.copies()) == total
     assert tg.duplicates() == 0, await diagnose(db)
@@ -165,7 +165,7 @@ async def test_a_long_429_pauses_that_chat_only(
     tg.pause_chat(paused, retry_after)
     async with workers(2, tmp_path, database_url, tg.base_url, LIMITS) as ws:
         await delivered(db, tg, 900, 120, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert tg.duplicates() == 0
     [(_, refused_at)] = tg.refused
@@ -202,7 +202,7 @@ async def test_database_away_mid_batch_loses_nothing(
             await asyncio.sleep(LIMITS.lease * 1.25)
             sent_while_away = len(tg.sent) - during
         await delivered(db, tg, total, 180, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert len(tg.copies()) == total
     report(
