@@ -53,7 +53,7 @@ T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 # scheduler` processes hold 2.4 s leases and must get the CPU on time, and the start-up tests
 # launch six `crmbot` processes at once; so they never overlap each other. (xdist's own
 # `--dist loadgroup` marks do nothing with pytest 9, which ignores the node id it rewrites.)
-PROCESS_HEAVY = {"test_reminder_faults.py", "test_startup_failures.py", "test_run_modes.py"}
+PROCESS_HEAVY = {"test_reminder_faults.py", "test_startup_failures.py"}
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
