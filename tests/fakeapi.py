@@ -226,6 +226,9 @@ class FakeTelegram:
             self._changed.notify_all()
 
     async def stop(self) -> None:
+        # A long poll still waiting (its bot process gone or stopped) would hold the server's
+        # shutdown for its whole timeout: answer it first.
+        await self.release_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiogram.client.telegram import TelegramAPIServer
 from aiohttp.test_utils import TestServer
 
 from bot.app import App, open_app
 from bot.config import Settings
+from bot.pydantic_pins import PinningAiohttpSession
 from bot.runner import create_webhook_app
 from crm.clock import Clock
 from crm.context import Crm
@@ -215,6 +217,17 @@ class TgUser:
         return calls
 
 
+class LoopbackSession(PinningAiohttpSession):
+    """The production session, closed without aiogram's fixed 250 ms wait: that wait lets TLS
+    connections shut down gracefully, and the fake Bot API is plain HTTP on loopback. Every
+    request goes through the production class unchanged; the wait cost each test a quarter of
+    a second."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
 @dataclass
 class Posted:
     status: int
@@ -242,7 +255,11 @@ async def running_harness(
     shared = tg is not None
     tg = tg or FakeTelegram(TOKEN)
     settings = make_settings(tg.base_url if shared else await tg.start())
-    async with open_app(settings, clock=clock, run_migrations=False, **app_kwargs) as app:
+    assert settings.telegram.telegram_api_url, "the harness talks to the fake Bot API only"
+    session = LoopbackSession(api=TelegramAPIServer.from_base(settings.telegram.telegram_api_url))
+    async with open_app(
+        settings, bot_session=session, clock=clock, run_migrations=False, **app_kwargs
+    ) as app:
         if mode == "webhook":
             server = TestServer(create_webhook_app(app), host="127.0.0.1")
             await server.start_server()

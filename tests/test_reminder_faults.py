@@ -88,15 +88,18 @@ async def sent_at_least(
 async def test_one_busy_rep_and_many_others_get_each_reminder_once(
     db: AsyncEngine, database_url: str, tg: RecordingTelegram, tmp_path: Path
 ) -> None:
-    """One rep with 500 due at once and 500 reps with one each, two workers, default limits:
-    the busy chat takes 500 × the per-chat interval (over eight leases); nothing repeats."""
-    await seed(db, [500] + [1] * 500)
+    """One rep with 250 due at once and 500 reps with one each, two workers, default limits:
+    the busy chat takes 250 × the per-chat interval (over four leases); nothing repeats."""
+    # 250, not 500: the busy chat is claimed `per_user` (5) at a time, so it still passes
+    # between the workers ~50 times and outlasts several leases, renewals and reaps; what
+    # the other 250 added was 10 s of waiting out the per-chat interval per backend.
+    await seed(db, [250] + [1] * 500)
     async with workers(2, tmp_path, database_url, tg.base_url, LIMITS) as ws:
-        await delivered(db, tg, 1000, 180, ws)
+        await delivered(db, tg, 750, 180, ws)
         sent_before = len(tg.sent)
         await asyncio.sleep(LIMITS.lease * 1.5)  # a lost lease would show up as a resend
         assert len(tg.sent) == sent_before
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert tg.duplicates() == 0
     assert tg.chat_gaps_below(LIMITS.chat_interval) == 0  # one chat, one worker at a time
@@ -119,7 +122,7 @@ async def test_kill_9_mid_batch_loses_nothing_and_repeats_only_what_was_in_fligh
             in_flight.append(await sending_by(db, victim.pid))
             ws[round_ % 2] = await start_worker(tmp_path, database_url, tg.base_url, LIMITS)
         await delivered(db, tg, total, 180, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert len(tg.copies()) == total  # 0 lost
     report("kill -9", in_flight=in_flight, duplicates=tg.duplicates())
@@ -131,17 +134,20 @@ async def test_kill_9_mid_batch_loses_nothing_and_repeats_only_what_was_in_fligh
 async def test_sigterm_mid_batch_repeats_nothing(
     db: AsyncEngine, database_url: str, tg: RecordingTelegram, tmp_path: Path
 ) -> None:
-    total = 5000
-    await seed(db, [10] * 500)
+    # 2,000 (200 chats of 10), not 5,000: a worker stopped still holds up to a full claim
+    # budget (500), each chat still spans two claims, and the global rate still binds (200
+    # chats could take 5,000/s); the SIGTERMs come at the same fractions (20 %, 50 %).
+    total = 2000
+    await seed(db, [10] * 200)
     async with workers(2, tmp_path, database_url, tg.base_url, LIMITS) as ws:
-        for round_, at in enumerate((1000, 2500)):
+        for round_, at in enumerate((400, 1000)):
             await sent_at_least(db, tg, at, ws)
             leaving = ws[round_ % 2]
             assert await leaving.terminate() == 0  # a deploy: SIGTERM, then a new instance
             clean(leaving.stderr)
             ws[round_ % 2] = await start_worker(tmp_path, database_url, tg.base_url, LIMITS)
         await delivered(db, tg, total, 180, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert len(tg.copies()) == total
     assert tg.duplicates() == 0, await diagnose(db)
@@ -159,7 +165,7 @@ async def test_a_long_429_pauses_that_chat_only(
     tg.pause_chat(paused, retry_after)
     async with workers(2, tmp_path, database_url, tg.base_url, LIMITS) as ws:
         await delivered(db, tg, 900, 120, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert tg.duplicates() == 0
     [(_, refused_at)] = tg.refused
@@ -183,17 +189,20 @@ async def test_database_away_mid_batch_loses_nothing(
     request: pytest.FixtureRequest,
 ) -> None:
     """The database goes away for longer than a lease while two workers are mid-batch."""
-    total = 5000
-    await seed(db, [10] * 500)
+    # 2,000 (200 chats of 10), not 5,000: at 30 % both workers still hold a full claim
+    # budget (500 each) when the database goes, and 1,400 are left to deliver after it comes
+    # back; the outage itself (1.25 leases) is unchanged.
+    total = 2000
+    await seed(db, [10] * 200)
     async with workers(2, tmp_path, database_url, tg.base_url, LIMITS) as ws:
-        await sent_at_least(db, tg, 1500, ws)
+        await sent_at_least(db, tg, 600, ws)
         in_flight = (await outbox(db)).get("sending", 0)
         async with database_away(database_url, admin_url(backend, request)):
             during = len(tg.sent)
             await asyncio.sleep(LIMITS.lease * 1.25)
             sent_while_away = len(tg.sent) - during
         await delivered(db, tg, total, 180, ws)
-        codes = [await w.terminate() for w in ws]
+        codes = await asyncio.gather(*(w.terminate() for w in ws))
     assert codes == [0, 0]
     assert len(tg.copies()) == total
     report(

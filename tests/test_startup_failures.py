@@ -249,7 +249,15 @@ async def _scheduler_against(tmp_path: Path, template: Path, behaviour: str) -> 
     shutil.copy(template, folder / "crm.db")
     api = BadTelegram(TOKEN, "sendMessage", behaviour)
     await api.start()
-    env = environment(folder, TELEGRAM_API_URL=api.base_url, REMINDER_POLL_SECONDS="0.2")
+    # SIGTERM comes as the first faulty send starts; hang and redirect-loop keep retrying, so
+    # the worker stops when the shutdown grace runs out (the default 10 s was most of this
+    # test's time). 3 s still ends the grace mid-retry, with a request in flight for "hang".
+    env = environment(
+        folder,
+        TELEGRAM_API_URL=api.base_url,
+        REMINDER_POLL_SECONDS="0.2",
+        SHUTDOWN_GRACE_SECONDS="3",
+    )
     try:
         outcome = await crmbot(folder, env, "scheduler", stop_when=lambda: api.failed_calls > 0)
     finally:
