@@ -48,7 +48,7 @@ from crm.enums import EntityType
 from crm.permissions import Actor
 from crm.relay import Answered
 from crm.triage import Claim, Incoming, Origin, QueueMode, RequestStatus
-from handlers.triage_sla import SLA_VERBS, sla_command
+from handlers.triage_sla import SLA_VERBS, escalate_usage, hours_usage, sla_command
 from scheduler.relay import RelayCourier
 from scheduler.triage import TriageCourier
 from storage.models import TriageQueue, User
@@ -146,6 +146,10 @@ def usage() -> str:
         )
         + "\n"
         + relay_usage()
+        + "\n"
+        + hours_usage()
+        + "\n"
+        + escalate_usage()
     )
 
 
