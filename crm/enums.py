@@ -45,3 +45,9 @@ class Right(StrEnum):
     MERGE = "merge"  # merge duplicates without holding delete rights on both elements
     TEAM_REPORTS = "team_reports"  # digests and reports about other people
     GROUP_SETTINGS = "group_settings"  # language and binding of a group chat
+
+
+# Timeline kinds that are work on a deal in the sense of Bitrix24's reports: a deal with none
+# of them in a period is stalled ("forgotten"). Comments, assignments and activities merely
+# planned touch a deal (it counts in the period) but are not work on it.
+WORK_KINDS = frozenset({"created", "stage", "pipeline", "activity_done"})

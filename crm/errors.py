@@ -98,3 +98,13 @@ class WrongMode(CrmError):
     def __init__(self, needed: str) -> None:
         super().__init__(f"needs {needed} CRM mode")
         self.needed = needed
+
+
+class BadRow(CrmError):
+    """A line of an imported file is wrong; nothing of the file was saved."""
+
+    def __init__(self, line: int, field: str, value: str) -> None:
+        super().__init__(f"line {line}: invalid {field}")
+        self.line = line
+        self.field = field
+        self.value = value

@@ -6,8 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.activities import ActivityRepo, ReminderRepo
 from storage.repositories.chats import ChatRepo
+from storage.repositories.currencies import CurrencyRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
+from storage.repositories.reports import ReportRepo
 from storage.repositories.updates import ProcessedUpdateRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
 
@@ -26,6 +28,8 @@ class Repos:
         self.activities = ActivityRepo(session)
         self.reminders = ReminderRepo(session)
         self.processed_updates = ProcessedUpdateRepo(session)
+        self.reports = ReportRepo(session)
+        self.currencies = CurrencyRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -34,12 +38,14 @@ class Repos:
 __all__ = [
     "ActivityRepo",
     "ChatRepo",
+    "CurrencyRepo",
     "DepartmentRepo",
     "ElementRepo",
     "InviteRepo",
     "PipelineRepo",
     "ProcessedUpdateRepo",
     "ReminderRepo",
+    "ReportRepo",
     "Repos",
     "UserRepo",
 ]
