@@ -101,3 +101,12 @@ class PickCb(CallbackData, prefix="pk"):
     kind: str
     id: Id
     value: Id
+
+
+class ReportCb(CallbackData, prefix="rp"):
+    """A digest item's action: `snz` snoozes a stalled deal, `ndd` / `nda` nudge the rep
+    responsible for a deal / an activity. Open, reassign and snoozing an activity reuse
+    ElCb and ActCb."""
+
+    action: str
+    id: Id

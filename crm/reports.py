@@ -203,6 +203,23 @@ class ReportService:
             raise InvalidValue("period", text.strip()[:40])
         return period
 
+    async def request(
+        self, actor: Actor, user: User, text: str
+    ) -> tuple[Period, ReportFilter]:
+        """`/report` arguments: `[period] [rep name] [pipeline]`; the period is today when the
+        text does not start with one."""
+        words = text.split()
+        if not words:
+            return self.period(user), ReportFilter()
+        timezone = self.runtime.config.timezone_of(user)
+        now = self.runtime.clock.now()
+        for n in (3, 1):  # `2026-11-01 .. 2026-11-30` is three words
+            if len(words) >= n:
+                period = parse_period(" ".join(words[:n]), now, timezone)
+                if period is not None:
+                    return period, await self.read_filters(actor, " ".join(words[n:]))
+        return self.period(user), await self.read_filters(actor, text)
+
     async def read_filters(self, actor: Actor, text: str) -> ReportFilter:
         """`[rep name] [pipeline]` after the period: a rep of the reader's audience (by name,
         the longest match first) and/or a pipeline (by name or id)."""

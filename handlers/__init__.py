@@ -18,6 +18,7 @@ def get_routers() -> list[Router]:
         help,
         lists,
         mode,
+        reports,
         settings,
         stages,
         start,
@@ -38,6 +39,7 @@ def get_routers() -> list[Router]:
         lists,
         mode,
         activities,
+        reports,
         configure,
         fallback,  # last: whatever nobody else took
     )
