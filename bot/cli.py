@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--name", default="", help="the person's name")
     invite.add_argument("--department", default=None, help="department name (created if new)")
 
-    currency = sub.add_parser("currency", help="currencies: list, add a rate, import rates, report")
+    currency = sub.add_parser(
+        "currency", help="currencies: list, add a rate, import rates, report"
+    )
     actions = currency.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="the base and report currencies and the latest rates")
     add = actions.add_parser("add", help="a rate: base-currency units for one unit, from a day")
@@ -218,11 +220,13 @@ async def _currency(settings: Settings, args: argparse.Namespace) -> int:
                     row = await currencies.add_rate(None, args.code, read_rate(args.rate), day)
                     print(f"1 {row.currency} = {row.rate} {currencies.base} from {row.valid_from}")
                 elif args.action == "import":
-                    text = Path(args.file).read_text(encoding="utf-8-sig")
+                    text = await asyncio.to_thread(Path(args.file).read_text, "utf-8-sig")
                     count = await currencies.import_csv(None, text)
                     print(f"{count} rate(s) imported")
                 elif args.action == "report":
-                    print(f"reports are in {await currencies.set_report_currency(None, args.code)}")
+                    print(
+                        f"reports are in {await currencies.set_report_currency(None, args.code)}"
+                    )
                 overview = await currencies.overview()
                 if args.action == "list":
                     print(f"base currency: {overview.base}")

@@ -18,7 +18,7 @@ from babel.dates import format_interval, format_skeleton
 from babel.numbers import format_percent
 
 from bot.callbacks import ActCb, ElCb, ReportCb
-from bot.cards import MAX_MESSAGE, code_link, fit, short
+from bot.cards import code_link, fit, short
 from bot.fmt import current_locale, fmt_date, fmt_money, fmt_when
 from crm.codes import PREFIXES, ElementRef
 from crm.periods import Period
@@ -228,7 +228,9 @@ def overdue_page(items: Sequence[OverdueActivity], total: int, timezone: str) ->
         if item.ref is not None:
             kb.button(
                 text=f"👤 {number}",
-                callback_data=ElCb(action="assign", kind=PREFIXES[item.ref.entity], id=item.ref.id),
+                callback_data=ElCb(
+                    action="assign", kind=PREFIXES[item.ref.entity], id=item.ref.id
+                ),
             )
         kb.button(text=f"📣 {number}", callback_data=ReportCb(action="nda", id=item.activity_id))
     if total > len(items[:MAX_ITEMS]):
@@ -258,9 +260,9 @@ def unplanned_page(items: Sequence[StalledDeal], total: int) -> Page:
             f"{number}. {code_link(item.ref)} {html.quote(short(item.title, TITLE))}{who} — {idle}"
         )
     if total > len(items):
-        lines.append(_("…and {n} more.", "…and {n} more.", total - len(items)).format(
-            n=total - len(items)
-        ))
+        lines.append(
+            _("…and {n} more.", "…and {n} more.", total - len(items)).format(n=total - len(items))
+        )
     return Page(fit("\n".join(lines)))
 
 
@@ -291,9 +293,9 @@ def uncontacted_page(days: int, total: int, items: Sequence[IdleClient], timezon
             f"{number}. {code_link(item.ref)} {html.quote(short(item.name, TITLE))}{who} — {last}"
         )
     if total > len(items):
-        lines.append(_("…and {n} more.", "…and {n} more.", total - len(items)).format(
-            n=total - len(items)
-        ))
+        lines.append(
+            _("…and {n} more.", "…and {n} more.", total - len(items)).format(n=total - len(items))
+        )
     return Page(fit("\n".join(lines)))
 
 
@@ -352,9 +354,10 @@ def nudge_text(manager: str, ref: ElementRef | None, title: str, activity: bool)
         return _("📣 {manager} asks you to see to the overdue activity “{title}”{where}.").format(
             manager=html.quote(manager), title=html.quote(short(title, 100)), where=where
         )
-    return _("📣 {manager} asks you to see to the deal {code} “{title}”: nothing happened on it lately.").format(
+    return _(
+        "📣 {manager} asks you to see to the deal {code} “{title}”: nothing happened on it lately."
+    ).format(
         manager=html.quote(manager),
         code=code_link(ref) if ref is not None else "",
         title=html.quote(short(title, 100)),
     )
-

@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING
 
 from crm.codes import ElementRef
 from crm.currencies import CurrencyService, Rates, round_money
+from crm.elements import ElementService
 from crm.enums import EntityType, Level, Operation, Right
 from crm.errors import InvalidValue, NotFound
 from crm.money import from_minor
 from crm.numbers import ascii_int
 from crm.periods import Period, PeriodKind, parse_period
 from crm.permissions import Actor
-from crm.elements import ElementService
 from crm.stages import _pipeline_label, fold, pick
 from storage.models import Deal, User
 from storage.repositories import Repos
@@ -203,9 +203,7 @@ class ReportService:
             raise InvalidValue("period", text.strip()[:40])
         return period
 
-    async def request(
-        self, actor: Actor, user: User, text: str
-    ) -> tuple[Period, ReportFilter]:
+    async def request(self, actor: Actor, user: User, text: str) -> tuple[Period, ReportFilter]:
         """`/report` arguments: `[period] [rep name] [pipeline]`; the period is today when the
         text does not start with one."""
         words = text.split()
@@ -274,7 +272,7 @@ class ReportService:
         self,
         actor: Actor,
         period: Period,
-        filters: ReportFilter = ReportFilter(),  # noqa: B008 - frozen, never mutated
+        filters: ReportFilter = ReportFilter(),
         *,
         currency: str | None = None,
         limit: int = LIST_LIMIT,
@@ -432,7 +430,7 @@ class ReportService:
         self,
         actor: Actor,
         period: Period,
-        filters: ReportFilter = ReportFilter(),  # noqa: B008 - frozen, never mutated
+        filters: ReportFilter = ReportFilter(),
         *,
         limit: int = LIST_LIMIT,
         offset: int = 0,
@@ -451,7 +449,7 @@ class ReportService:
         self,
         actor: Actor,
         period: Period,
-        filters: ReportFilter = ReportFilter(),  # noqa: B008 - frozen, never mutated
+        filters: ReportFilter = ReportFilter(),
     ) -> list[ElementRef]:
         """The deals the period includes (the inclusion rule), in id order."""
         audience = await self.audience(actor, filters)
@@ -462,7 +460,7 @@ class ReportService:
     async def unplanned(
         self,
         actor: Actor,
-        filters: ReportFilter = ReportFilter(),  # noqa: B008 - frozen, never mutated
+        filters: ReportFilter = ReportFilter(),
         *,
         limit: int = LIST_LIMIT,
     ) -> tuple[int, list[StalledDeal]]:
@@ -516,7 +514,7 @@ class ReportService:
             last_contact_at=row.last_contact_at,
         )
 
-    # --- actions on a digest's items --------------------------------------------------------------
+    # --- actions on a digest's items ------------------------------------------------------------
     async def snooze_stalled(self, actor: Actor, deal_id: int, days: int = 7) -> datetime:
         """Leave a stalled deal out of the stalled lists for `days` (edit rights on the deal)."""
         if not 1 <= days <= MAX_SNOOZE_DAYS:

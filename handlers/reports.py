@@ -18,7 +18,6 @@ from bot.callbacks import ActCb, ElCb, ReportCb
 from bot.fmt import fmt_day, fmt_money, fmt_when
 from bot.labels import pipeline_name
 from bot.notify import notify_user
-from bot.pressed import pressed
 from bot.reports import (
     csv_name,
     digest_csv,
@@ -116,7 +115,10 @@ async def uncontacted_command(
     days = ascii_int(args[0]) if args else None
     if args and days is None:
         await message.answer(
-            _("Write it like this: /uncontacted or /uncontacted 14 (days); admins: /uncontacted set 30")
+            _(
+                "Write it like this: /uncontacted or /uncontacted 14 (days); "
+                "admins: /uncontacted set 30"
+            )
         )
         return
     days, total, items = await crm.reports.uncontacted(actor, days, limit=20)
@@ -124,7 +126,7 @@ async def uncontacted_command(
     await message.answer(page.text)
 
 
-# --- the buttons ----------------------------------------------------------------------------------
+# --- the buttons -------------------------------------------------------------------------------
 async def report_pressed(
     query: CallbackQuery,
     callback_data: ReportCb,
@@ -155,6 +157,7 @@ async def report_pressed(
     if target.id == actor.user_id:
         await query.answer(_("That is yours: nobody to nudge."), show_alert=True)
         return
+
     def render() -> tuple[str, InlineKeyboardMarkup | None]:
         kb = InlineKeyboardBuilder()
         if activity:
@@ -176,7 +179,7 @@ async def report_pressed(
         )
 
 
-# --- currencies --------------------------------------------------------------------------------------
+# --- currencies --------------------------------------------------------------------------------
 def currency_usage() -> str:
     return _(
         "/currency — the currencies and their rates\n"
@@ -307,9 +310,7 @@ async def import_rates(message: Message, crm: Crm, actor: Actor) -> None:
     except (BadRow, InvalidValue) as exc:
         await message.answer(currency_refusal(exc))
         return
-    await message.answer(
-        _("{n} rate imported.", "{n} rates imported.", count).format(n=count)
-    )
+    await message.answer(_("{n} rate imported.", "{n} rates imported.", count).format(n=count))
 
 
 def setup() -> Router:

@@ -31,7 +31,9 @@ def latest(user: TgUser, prefix: str) -> Call:
     return next(c for c in reversed(user.inbox) if (c.text or "").startswith(prefix))
 
 
-async def move(h: Harness, tg: TgUser, code: int, semantic: str, reason: str | None = None) -> None:
+async def move(
+    h: Harness, tg: TgUser, code: int, semantic: str, reason: str | None = None
+) -> None:
     async with h.crm() as crm:
         user = await crm.users.by_telegram_id(tg.id)
         assert user is not None
@@ -197,9 +199,7 @@ async def test_currency_command(harness: Harness) -> None:
         "💱 Waluta bazowa: <b>PLN</b>\nWaluta raportów: <b>PLN</b>\n\n"
         "Kursy (za jedną jednostkę):\nUSD: 3,98\xa0zł od 24 lis 2026\n"
     )
-    assert texts(await ivan.send("/currency add EUR 4.3")) == [
-        "У вас нет прав на это действие."
-    ]
+    assert texts(await ivan.send("/currency add EUR 4.3")) == ["У вас нет прав на это действие."]
     ru = texts(await ivan.send("/currency"))[0]
     assert ru.startswith("💱 Базовая валюта: <b>PLN</b>\nВалюта отчётов: <b>PLN</b>")
 
@@ -215,7 +215,9 @@ async def test_a_big_department_fits_telegram_and_comes_with_a_file(
     async with harness.crm() as crm:
         first = None
         for number in range(30):
-            issued = await crm.users.create_invite(Role.REP, f"Handlowiec {number:02d} " + "x" * 60, "Duży")
+            issued = await crm.users.create_invite(
+                Role.REP, f"Handlowiec {number:02d} " + "x" * 60, "Duży"
+            )
             first = first or actor_of(issued.user)
         assert first is not None
         for number in range(21):
@@ -223,7 +225,9 @@ async def test_a_big_department_fits_telegram_and_comes_with_a_file(
             if number == 0:
                 title = "=HYPERLINK(1)"  # a formula in a spreadsheet unless escaped
             await crm.elements.create(
-                first, EntityType.DEAL, ElementInput(title=title, amount=Decimal(100), currency="PLN")
+                first,
+                EntityType.DEAL,
+                ElementInput(title=title, amount=Decimal(100), currency="PLN"),
             )
     clock.set(LATER)
     replies = await marta.send("/report tydzień")

@@ -89,7 +89,9 @@ def test_periods_as_typed(text: str, first: date, last: date) -> None:
     assert period is not None and (period.first, period.last) == (first, last)
 
 
-@pytest.mark.parametrize("text", ["2026-11-30..2026-11-01", "2026-02-30", "2024-01-01..2026-01-01"])
+@pytest.mark.parametrize(
+    "text", ["2026-11-30..2026-11-01", "2026-02-30", "2024-01-01..2026-01-01"]
+)
 def test_bad_ranges_are_refused(text: str) -> None:
     with pytest.raises(InvalidValue):
         parse_period(text, NOW, WARSAW)
@@ -105,9 +107,13 @@ async def person(crm: Crm, role: Role, name: str, department: str | None = None)
     return actor_of((await crm.users.create_invite(role, name, department)).user)
 
 
-async def deal(crm: Crm, actor: Actor, title: str, amount: str = "", currency: str = "PLN") -> ElementRef:
+async def deal(
+    crm: Crm, actor: Actor, title: str, amount: str = "", currency: str = "PLN"
+) -> ElementRef:
     data = ElementInput(
-        title=title, amount=Decimal(amount) if amount else None, currency=currency if amount else None
+        title=title,
+        amount=Decimal(amount) if amount else None,
+        currency=currency if amount else None,
     )
     return (await crm.elements.create(actor, EntityType.DEAL, data)).primary
 
@@ -302,7 +308,7 @@ async def test_figures_per_rep_and_who_sees_them(history: History, fresh: Fresh)
     assert anna.stalled == 3 and anna.overdue == 0
     assert anna.conversion == Decimal(0)
     assert everyone.totals.deals == 9 and everyone.totals.stalled == 4
-    assert [r.name for r in department.reps][0] == "Anna"  # the most deals first
+    assert department.reps[0].name == "Anna"  # the most deals first
     # Last week nothing was closed; two weeks before the period, Anna won one and lost one.
     early = Period.between(date(2026, 11, 9), date(2026, 11, 15), WARSAW)
     async with fresh() as crm:
@@ -340,7 +346,7 @@ async def test_amounts_at_the_rate_of_the_deals_day(
     eur_early = await deal(crm, admin, "EUR won on Tuesday", "1000", "EUR")
     eur_late = await deal(crm, admin, "EUR won on Thursday", "1000", "EUR")
     pln = await deal(crm, admin, "PLN won", "500", "PLN")
-    gbp = await deal(crm, admin, "GBP, no rate", "100", "GBP")
+    await deal(crm, admin, "GBP, no rate", "100", "GBP")
     clock.set(utc(2026, 12, 1, 12))
     await crm.stages.move(admin, eur_early, won)
     clock.set(utc(2026, 12, 2, 23, 30))  # 3 December 00:30 in Warsaw: the new rate's day
@@ -368,7 +374,7 @@ async def test_amounts_at_the_rate_of_the_deals_day(
 async def test_rates_import_and_refusals(crm: Crm, fresh: Fresh) -> None:
     admin = await person(crm, Role.ADMIN, "Admin")
     rep = await person(crm, Role.REP, "Anna")
-    text = "currency,rate,date\nUSD,\"4,02\",2026-11-01\neur;x\n"
+    text = 'currency,rate,date\nUSD,"4,02",2026-11-01\neur;x\n'
     with pytest.raises(BadRow) as bad:
         await crm.currencies.import_csv(admin, text)
     assert bad.value.line == 3

@@ -127,7 +127,7 @@ class ReportRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    # --- the period's deals (Bitrix24's inclusion rule) ---------------------------------------
+    # --- the period's deals (Bitrix24's inclusion rule) -----------------------------------------
     def period_deals_clause(
         self, start: datetime, end: datetime, now: datetime
     ) -> ColumnElement[bool]:
@@ -158,7 +158,7 @@ class ReportRepo:
         )
         return list((await self.session.scalars(query.order_by(Deal.id))).all())
 
-    # --- counts --------------------------------------------------------------------------------
+    # --- counts ---------------------------------------------------------------------------------
     async def new_leads(
         self, audience: Audience, start: datetime, end: datetime
     ) -> dict[int | None, int]:
@@ -199,7 +199,7 @@ class ReportRepo:
         )
         return _counts((await self.session.execute(query)).all())
 
-    # --- amounts -------------------------------------------------------------------------------
+    # --- amounts --------------------------------------------------------------------------------
     @staticmethod
     def _epoch(moment: Any, currency: Any, convert_all: bool) -> Any:
         """The rate epoch of `moment`: the latest start of any rate at or before it. Deals in the
@@ -288,7 +288,7 @@ class ReportRepo:
         query = select(CurrencyRate).order_by(CurrencyRate.currency, CurrencyRate.valid_from)
         return (await self.session.scalars(query)).all()
 
-    # --- stalled deals -------------------------------------------------------------------------
+    # --- stalled deals --------------------------------------------------------------------------
     def _stalled(
         self, audience: Audience, start: datetime, end: datetime, now: datetime
     ) -> tuple[ColumnElement[bool], Any]:
@@ -318,9 +318,7 @@ class ReportRepo:
             ),
             snoozed,
         )
-        return and_(clause, *_deal_filters(audience)), func.coalesce(
-            last_before, Deal.created_at
-        )
+        return and_(clause, *_deal_filters(audience)), func.coalesce(last_before, Deal.created_at)
 
     async def stalled_counts(
         self, audience: Audience, start: datetime, end: datetime, now: datetime
@@ -364,7 +362,7 @@ class ReportRepo:
         rows = (await self.session.execute(query)).all()
         return [DealRow(*row) for row in rows]
 
-    # --- open deals with nothing planned ----------------------------------------------------------
+    # --- open deals with nothing planned --------------------------------------------------------
     def _unplanned(self, audience: Audience) -> ColumnElement[bool]:
         planned = (
             select(literal(1))
@@ -388,7 +386,7 @@ class ReportRepo:
             self._unplanned(audience), Deal.last_activity_at, limit, offset
         )
 
-    # --- overdue activities ----------------------------------------------------------------------
+    # --- overdue activities ---------------------------------------------------------------------
     def _overdue(self, audience: Audience, until: datetime) -> ColumnElement[bool]:
         clauses = [
             Activity.completed_at.is_(None),
@@ -440,7 +438,7 @@ class ReportRepo:
         )
         return [ActivityRow(*row) for row in (await self.session.execute(query)).all()]
 
-    # --- clients nobody contacted ------------------------------------------------------------------
+    # --- clients nobody contacted ---------------------------------------------------------------
     async def uncontacted(
         self, audience: Audience, since: datetime, limit: int
     ) -> tuple[int, list[ClientRow]]:
@@ -478,7 +476,7 @@ class ReportRepo:
         found.sort(key=lambda c: (c.last_contact_at is not None, c.last_contact_at or since))
         return total, found[:limit]
 
-    # --- people ------------------------------------------------------------------------------------
+    # --- people ---------------------------------------------------------------------------------
     async def department_members(self, department_id: int) -> list[int]:
         query = select(User.id).where(User.department_id == department_id, User.is_active)
         return list((await self.session.scalars(query.order_by(User.id))).all())
