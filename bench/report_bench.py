@@ -226,12 +226,17 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
             async with sessions() as session:
                 await Crm(session, runtime).reports.stalled(manager, period)
 
+        async def unplanned() -> None:
+            async with sessions() as session:
+                await Crm(session, runtime).reports.unplanned(manager)
+
         cases: dict[str, Callable[[], Awaitable[None]]] = {
             "digest, this week, PLN": lambda: digest(week, None),
             "digest, this week, EUR (all converted)": lambda: digest(week, "EUR"),
             "digest, this month, PLN": lambda: digest(month, None),
             "digest, last month, PLN (a past period)": lambda: digest(month.previous(), None),
             "stalled deals, this week (count + first 10)": lambda: stalled(week),
+            "open deals with no next activity (count)": lambda: unplanned(),
         }
         for name, case in cases.items():
             await case()  # warm-up
@@ -268,13 +273,17 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
+            transaction = driver.transaction()
+            await transaction.start()
+            await driver.execute("SET LOCAL jit = off")  # as the reports run (ReportRepo.prepare)
             for statement, parameters in statements:
-                if not statement.lstrip().upper().startswith("SELECT"):
+                if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                     continue
                 args = list(parameters) if isinstance(parameters, tuple | list) else []
                 rows = await driver.fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *args)
                 plans.append({"sql": " ".join(statement.split())[:300],
                               "plan": [r[0] for r in rows]})  # fmt: skip
+            await transaction.rollback()
         results["plans"] = plans
     finally:
         await engine.dispose()

@@ -162,7 +162,7 @@ class Digest:
     reps: tuple[RepFigures, ...]
     stalled: tuple[StalledDeal, ...]
     overdue: tuple[OverdueActivity, ...]
-    unplanned: int = 0  # open deals with no next activity planned
+    unplanned: int | None = None  # open deals with no next activity (when asked for)
     unconverted: tuple[Unconverted, ...] = ()
     pipeline_name: str | None = None  # the filter's pipeline as stored (None: localized)
     rep_name: str | None = None
@@ -276,7 +276,11 @@ class ReportService:
         *,
         currency: str | None = None,
         limit: int = LIST_LIMIT,
+        with_unplanned: bool = False,
     ) -> Digest:
+        """The digest of `period`. `with_unplanned` also counts the open deals with no next
+        activity (a probe per open deal: the slowest figure, see BENCHMARKS.md)."""
+        await self.repos.reports.prepare()
         audience = await self.audience(actor, filters)
         now = self.runtime.clock.now()
         start, end = period.start, period.end
@@ -331,7 +335,7 @@ class ReportService:
             reps=tuple(reps),
             stalled=tuple(self._stalled_item(row, names, until) for row in stalled),
             overdue=tuple(self._overdue_item(row, names, until) for row in overdue),
-            unplanned=await repo.unplanned_count(audience),
+            unplanned=await repo.unplanned_count(audience) if with_unplanned else None,
             unconverted=unconverted,
             pipeline_name=pipeline.name if pipeline is not None else None,
             rep_name=names.get(filters.rep_id) if filters.rep_id is not None else None,
@@ -436,6 +440,7 @@ class ReportService:
         offset: int = 0,
     ) -> tuple[int, list[StalledDeal]]:
         """How many deals are stalled in the period, and a page of them (worst first)."""
+        await self.repos.reports.prepare()
         audience = await self.audience(actor, filters)
         now = self.runtime.clock.now()
         repo = self.repos.reports

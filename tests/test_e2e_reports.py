@@ -92,7 +92,6 @@ POLISH_SUMMARY = (
     "❌ 1 deal przegrany: 1\xa0000,00\xa0€\n"
     "📁 5 deali w okresie: 3\xa0200,00\xa0€, konwersja 60%\n"
     "⏰ 1 działanie po terminie · 💤 1 wstrzymany deal\n"
-    "🗓 0 otwartych deali bez następnego działania (/unplanned)\n"
     "\n"
     "<b>Według handlowców</b>\n"
     "1. <b>Anna</b>: leady 0 · deale 3 (2\xa0000,00\xa0€) · przegrane 0 · wygrane 3 "
