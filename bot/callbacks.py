@@ -124,3 +124,12 @@ class ShareCb(CallbackData, prefix="sh"):
     itself is in the FSM data, never here)."""
 
     action: str
+
+
+class ReportCb(CallbackData, prefix="rp"):
+    """A digest item's action: `snz` snoozes a stalled deal, `ndd` / `nda` nudge the rep
+    responsible for a deal / an activity. Open, reassign and snoozing an activity reuse
+    ElCb and ActCb."""
+
+    action: str
+    id: Id

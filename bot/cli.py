@@ -1,4 +1,4 @@
-"""The `crmbot` command: run, console, migrate, invite, scheduler, source."""
+"""The `crmbot` command: run, console, migrate, invite, scheduler, source, currency."""
 
 from __future__ import annotations
 
@@ -59,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list the sources")
     revoke = actions.add_parser("revoke", help="stop accepting a source's token")
     revoke.add_argument("name")
+    currency = sub.add_parser(
+        "currency", help="currencies: list, add a rate, import rates, report"
+    )
+    actions = currency.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="the base and report currencies and the latest rates")
+    add = actions.add_parser("add", help="a rate: base-currency units for one unit, from a day")
+    add.add_argument("code", help="ISO 4217 code, e.g. USD")
+    add.add_argument("rate", help="e.g. 4.02")
+    add.add_argument("date", nargs="?", default=None, help="YYYY-MM-DD (default: today)")
+    imp = actions.add_parser("import", help="rates from a CSV file: currency,rate,date")
+    imp.add_argument("file", help="path of the CSV file (UTF-8)")
+    report = actions.add_parser("report", help="set the currency of reports")
+    report.add_argument("code")
     return parser
 
 
@@ -93,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # From here on everything written to stderr (log lines, uncaught errors, warnings) is
     # redacted: the token, its secret part, the webhook secret, database and Redis passwords.
     redact = setup_logging(
-        "WARNING" if args.command in ("console", "invite", "source") else args.log_level,
+        "WARNING"
+        if args.command in ("console", "invite", "source", "currency")
+        else args.log_level,
         settings_secrets(settings),
     )
     try:
@@ -129,6 +144,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _scheduler(settings)
     if args.command == "source":
         return await _source(settings, args)
+    if args.command == "currency":
+        return await _currency(settings, args)
     if args.command == "console" or settings.telegram.bot_token is None:
         if args.command == "run":
             print("crmbot: BOT_TOKEN is not set, starting the offline console.", file=sys.stderr)
@@ -209,6 +226,56 @@ async def _invite(settings: Settings, role: Role, name: str, department: str | N
         print(f"Link: https://t.me/{username.lstrip('@')}?start={issued.code}")
     print(f"Or send the bot: /start {issued.code}")
     print(issued.code)
+    return 0
+
+
+async def _currency(settings: Settings, args: argparse.Namespace) -> int:
+    """`crmbot currency …`: what `/currency` does, for an admin at the command line."""
+    from pathlib import Path
+
+    from bot.factory import create_runtime
+    from crm.context import Crm
+    from crm.currencies import read_date, read_rate
+    from crm.errors import BadRow, InvalidValue
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings.database.database_url)
+    try:
+        await migrate.upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            currencies = Crm(session, create_runtime(settings)).currencies
+            try:
+                if args.action == "add":
+                    day = read_date(args.date) if args.date else None
+                    row = await currencies.add_rate(None, args.code, read_rate(args.rate), day)
+                    print(f"1 {row.currency} = {row.rate} {currencies.base} from {row.valid_from}")
+                elif args.action == "import":
+                    text = await asyncio.to_thread(Path(args.file).read_text, "utf-8-sig")
+                    count = await currencies.import_csv(None, text)
+                    print(f"{count} rate(s) imported")
+                elif args.action == "report":
+                    print(
+                        f"reports are in {await currencies.set_report_currency(None, args.code)}"
+                    )
+                overview = await currencies.overview()
+                if args.action == "list":
+                    print(f"base currency: {overview.base}")
+                    print(f"report currency: {overview.report}")
+                    for rate in overview.latest:
+                        print(f"{rate.currency} {rate.rate} from {rate.valid_from}")
+            except BadRow as exc:
+                print(f"crmbot: line {exc.line}: invalid {exc.field} {exc.value!r}; "
+                      "nothing was imported", file=sys.stderr)  # fmt: skip
+                return 2
+            except InvalidValue as exc:
+                print(f"crmbot: invalid {exc.field}: {exc.value!r}", file=sys.stderr)
+                return 2
+            except (OSError, UnicodeError) as exc:
+                print(f"crmbot: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr)
+                return 2
+    finally:
+        await engine.dispose()
     return 0
 
 

@@ -8,7 +8,7 @@ an IANA name.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,16 @@ def fmt_when(moment: datetime, timezone: str) -> str:
     day = format_skeleton("yMMMEd", moment, tzinfo=zone, locale=locale)
     clock = format_skeleton("Hm", moment, tzinfo=zone, locale=locale)
     return str(locale.datetime_formats["medium"]).replace("{1}", day).replace("{0}", clock)
+
+
+def fmt_date(moment: datetime, timezone: str) -> str:
+    """The day alone, `24 lis 2026`."""
+    return format_skeleton("yMMMd", moment, tzinfo=ZoneInfo(timezone), locale=current_locale())
+
+
+def fmt_day(day: date) -> str:
+    """A calendar day, `1 gru 2026`."""
+    return format_skeleton("yMMMd", day, locale=current_locale())
 
 
 def fmt_time(moment: datetime, timezone: str) -> str:

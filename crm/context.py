@@ -113,6 +113,14 @@ class Crm:
         return InboundService(self.repos, self.runtime, self.elements, self.triage)
 
     @cached_property
+    def currencies(self) -> CurrencyService:
+        return CurrencyService(self.repos, self.runtime)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        return ReportService(self.repos, self.runtime, self.elements, self.currencies)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
@@ -120,12 +128,14 @@ class Crm:
 from crm.activities import ActivityService  # noqa: E402 - the services import Runtime from here
 from crm.chats import ChatService  # noqa: E402
 from crm.conversion import ConversionService  # noqa: E402
+from crm.currencies import CurrencyService  # noqa: E402
 from crm.dictionaries import DictionaryService  # noqa: E402
 from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
 from crm.relay import RelayService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402
+from crm.reports import ReportService  # noqa: E402
 from crm.search import SearchService  # noqa: E402
 from crm.shared_contacts import SharedContactService  # noqa: E402
 from crm.stages import StageService  # noqa: E402

@@ -16,7 +16,7 @@ from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
 from crm.effects import Effect, note
-from crm.enums import EntityType, Operation, TimelineKind
+from crm.enums import WORK_KINDS, EntityType, Operation, TimelineKind
 from crm.errors import InvalidValue, NotFound
 from crm.modes import CrmMode
 from crm.money import to_minor
@@ -581,16 +581,19 @@ class ElementService:
     ) -> None:
         activity_id = data.get("id") if kind.startswith("activity") else None
         note(self.repos.session, Effect(kind, ref, activity_id))  # what the reply tells, if any
+        now = self.runtime.clock.now()
         await self.repos.elements.add_timeline(
             TimelineEntry(
                 entity=ref.entity.value,
                 entity_id=ref.id,
                 kind=kind,
                 author_id=actor.user_id if actor else None,
-                created_at=self.runtime.clock.now(),
+                created_at=now,
                 data=data,
             )
         )
+        if ref.entity is EntityType.DEAL:  # what the reports read (crm/reports.py)
+            await self.repos.elements.touch_deal(ref.id, now, work=kind in WORK_KINDS)
 
     async def timeline(
         self, actor: Actor, ref: ElementRef, page: int = 0, per_page: int = 5

@@ -62,3 +62,11 @@ class TimelineKind(StrEnum):
     CONVERTED = "converted"
     TRIAGE = "triage"  # made from a triage request
     REPEAT = "repeat"  # Bitrix24's repeat lead of a returning client
+
+
+# Timeline kinds that are work on a deal in the sense of Bitrix24's reports: a deal with none
+# of them in a period is stalled ("forgotten"). Comments, assignments and activities merely
+# planned touch a deal (it counts in the period) but are not work on it.
+WORK_KINDS = frozenset(
+    {TimelineKind.CREATED, TimelineKind.STAGE, TimelineKind.PIPELINE, TimelineKind.ACTIVITY_DONE}
+)

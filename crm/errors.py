@@ -103,3 +103,13 @@ class WrongMode(CrmError):
 class RequestGone(CrmError):
     """A triage request the actor does not work on, or that no longer exists, or whose group
     is no longer a queue: said the same way in every case."""
+
+
+class BadRow(CrmError):
+    """A line of an imported file is wrong; nothing of the file was saved."""
+
+    def __init__(self, line: int, field: str, value: str) -> None:
+        super().__init__(f"line {line}: invalid {field}")
+        self.line = line
+        self.field = field
+        self.value = value

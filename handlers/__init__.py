@@ -20,6 +20,7 @@ def get_routers() -> list[Router]:
         lists,
         mode,
         relay,
+        reports,
         settings,
         shared_contact,
         stages,
@@ -48,6 +49,7 @@ def get_routers() -> list[Router]:
         lists,
         mode,
         activities,
+        reports,
         configure,
         fallback,  # last: whatever nobody else took
     )

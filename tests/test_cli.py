@@ -19,7 +19,7 @@ def crmbot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subproces
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}",
-        # The code under test, also from a second work tree of an editable install.
+        # The code under test, also when the installed `crmbot` is another checkout's.
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         **env,
     }
@@ -233,3 +233,26 @@ def test_inbound_sources_add_list_revoke(tmp_path: Path) -> None:
     assert "revoked" in crmbot(tmp_path, "source", "list").stdout.splitlines()[0]
     missing = crmbot(tmp_path, "source", "revoke", "Nope")
     assert missing.returncode == 2 and "no such source: Nope" in missing.stderr
+
+
+def test_currency_rates_from_the_command_line(tmp_path: Path) -> None:
+    added = crmbot(tmp_path, "currency", "add", "usd", "4,02", "2026-11-01")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "1 USD = 4.02 PLN from 2026-11-01\n"
+    (tmp_path / "rates.csv").write_text(
+        "currency;rate;date\nEUR;4,31;2026-11-01\nUSD;4.05;2026-11-20\n", encoding="utf-8"
+    )
+    imported = crmbot(tmp_path, "currency", "import", "rates.csv")
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout == "2 rate(s) imported\n"
+    (tmp_path / "bad.csv").write_text("EUR,4.40,2026-12-01\nGBP,x\n", encoding="utf-8")
+    bad = crmbot(tmp_path, "currency", "import", "bad.csv")
+    assert bad.returncode == 2
+    assert bad.stderr == "crmbot: line 2: invalid rate 'x'; nothing was imported\n"
+    assert crmbot(tmp_path, "currency", "add", "PLN", "1").returncode == 2  # the base itself
+    assert crmbot(tmp_path, "currency", "report", "EUR").stdout == "reports are in EUR\n"
+    listed = crmbot(tmp_path, "currency", "list")
+    assert listed.stdout == (
+        "base currency: PLN\nreport currency: EUR\nEUR 4.31 from 2026-11-01\n"
+        "USD 4.05 from 2026-11-20\n"
+    )

@@ -1,6 +1,7 @@
 """Every ORM model, importable from one place (Alembic's env imports this package)."""
 
 from storage.models.activities import Activity, ActivityBinding, ActivityParticipant, Reminder
+from storage.models.currencies import CurrencyRate
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
@@ -23,6 +24,7 @@ __all__ = [
     "Company",
     "Contact",
     "CrmSetting",
+    "CurrencyRate",
     "Deal",
     "Department",
     "DictionaryItem",

@@ -19,6 +19,8 @@ class Activity(TimestampMixin, Base):
     __tablename__ = "activities"
     __table_args__ = (
         Index("ix_activities_open_by_responsible", "responsible_id", "completed_at", "deadline"),
+        # When a client was last contacted (reports: clients not contacted for N days).
+        Index("ix_activities_client", "client_entity", "client_id", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -64,6 +64,7 @@ class Contact(_Element, Base):
 
 class Lead(_Element, Base):
     __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_responsible_created", "responsible_id", "created_at"),)
 
     title: Mapped[str] = mapped_column(String(255))
     contact_name: Mapped[str | None] = mapped_column(String(255))
@@ -85,7 +86,14 @@ class Lead(_Element, Base):
 
 class Deal(_Element, Base):
     __tablename__ = "deals"
-    __table_args__ = (Index("ix_deals_open_by_responsible", "responsible_id", "closed_at"),)
+    __table_args__ = (
+        Index("ix_deals_open_by_responsible", "responsible_id", "closed_at"),
+        # Reports (crm/reports.py): new deals of a rep in a period; deals touched in a period;
+        # a rep's open deals by their last piece of work (the stalled list).
+        Index("ix_deals_responsible_created", "responsible_id", "created_at"),
+        Index("ix_deals_responsible_touched", "responsible_id", "touched_at"),
+        Index("ix_deals_stalled", "responsible_id", "closed_at", "last_activity_at"),
+    )
 
     title: Mapped[str] = mapped_column(String(255))
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), index=True)
@@ -103,6 +111,13 @@ class Deal(_Element, Base):
     closed_at: Mapped[datetime | None]
     failure_reason: Mapped[str | None] = mapped_column(Text)
     stage_changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Kept by the timeline (ElementService.record): the moment of its latest entry of any kind,
+    # and of its latest piece of work (created, a stage or pipeline move, an activity done).
+    # Reports read them instead of scanning the timeline of every deal.
+    touched_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_activity_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # A manager's "snooze" of a stalled deal: not listed as stalled before this moment.
+    stalled_snoozed_until: Mapped[datetime | None]
 
     responsible: Mapped[User | None] = relationship(
         foreign_keys="Deal.responsible_id", lazy="joined"
@@ -133,7 +148,10 @@ class TimelineEntry(Base):
     """What happened to an element: created, changed, stage moved, assigned, converted, comment."""
 
     __tablename__ = "timeline"
-    __table_args__ = (Index("ix_timeline_element", "entity", "entity_id", "id"),)
+    __table_args__ = (
+        Index("ix_timeline_element", "entity", "entity_id", "id"),
+        Index("ix_timeline_kind_time", "entity", "kind", "created_at"),  # stage moves in a period
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(8))

@@ -6,9 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.activities import ActivityRepo, ReminderRepo
 from storage.repositories.chats import ChatRepo
+from storage.repositories.currencies import CurrencyRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
 from storage.repositories.relay import RelayRepo
+from storage.repositories.reports import ReportRepo
 from storage.repositories.triage import TriageRepo
 from storage.repositories.updates import ProcessedUpdateRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
@@ -30,6 +32,8 @@ class Repos:
         self.processed_updates = ProcessedUpdateRepo(session)
         self.triage = TriageRepo(session)
         self.relay = RelayRepo(session)
+        self.reports = ReportRepo(session)
+        self.currencies = CurrencyRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -38,6 +42,7 @@ class Repos:
 __all__ = [
     "ActivityRepo",
     "ChatRepo",
+    "CurrencyRepo",
     "DepartmentRepo",
     "ElementRepo",
     "InviteRepo",
@@ -45,6 +50,7 @@ __all__ = [
     "ProcessedUpdateRepo",
     "RelayRepo",
     "ReminderRepo",
+    "ReportRepo",
     "Repos",
     "TriageRepo",
     "UserRepo",

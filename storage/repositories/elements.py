@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.enums import Level
@@ -256,6 +257,13 @@ class ElementRepo:
         return (await self.session.scalars(query)).unique().all()
 
     # --- timeline ----------------------------------------------------------------------------
+    async def touch_deal(self, deal_id: int, at: datetime, *, work: bool) -> None:
+        """A timeline entry of the deal at `at`: it was touched, and worked on if `work`."""
+        values: dict[str, Any] = {"touched_at": at}
+        if work:
+            values["last_activity_at"] = at
+        await self.session.execute(update(Deal).where(Deal.id == deal_id).values(**values))
+
     async def add_timeline(self, entry: TimelineEntry) -> None:
         self.session.add(entry)
         await self.session.flush()
