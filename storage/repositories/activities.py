@@ -9,6 +9,7 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Integer,
+    Select,
     and_,
     any_,
     case,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, raiseload
 
-from storage.models import Activity, ActivityBinding, ActivityParticipant, Reminder
+from storage.models import Activity, ActivityBinding, ActivityParticipant, Reminder, User
 
 
 class ActivityRepo:
@@ -104,6 +105,18 @@ class ClaimedReminder:
     due_at: datetime
     kind: str
     attempts: int  # with the worker's name, the attempt id: a re-claim changes it
+    # What delivering it needs, read with the claim: of its activity...
+    subject: str
+    deadline: datetime
+    location: str | None
+    completed_at: datetime | None
+    bound_entity: str | None  # the element it is bound to first
+    bound_id: int | None
+    # ...and of its user.
+    telegram_id: int | None
+    locale: str | None
+    timezone: str | None
+    is_reachable: bool
 
 
 # Statuses of a reminder that a worker holds (with a lease).
@@ -289,8 +302,27 @@ class ReminderRepo:
                 Reminder.attempts,
             )
         )
-        rows = await self.session.execute(query, execution_options={"synchronize_session": False})
-        return sorted((ClaimedReminder(*row) for row in rows.all()), key=_claim_order)
+        options = {"synchronize_session": False}
+        if self._postgres:
+            # One statement and one round trip: the claim, and what rendering its rows needs.
+            rows = (
+                await self.session.execute(
+                    _delivery(query.cte("claimed")), {}, execution_options=options
+                )
+            ).all()
+        else:
+            # SQLite has no UPDATE inside WITH; its one writer makes two statements as good.
+            ids = [row[0] for row in await self.session.execute(query, execution_options=options)]
+            rows = (
+                (
+                    await self.session.execute(
+                        _delivery(select(*_CLAIM_COLUMNS).where(Reminder.id.in_(ids)).subquery())
+                    )
+                ).all()
+                if ids
+                else []
+            )
+        return sorted((ClaimedReminder(*row) for row in rows), key=_claim_order)
 
     async def mark_sending(
         self, worker: str, held: Sequence[tuple[int, int]], now: datetime
@@ -432,10 +464,7 @@ class ReminderRepo:
         """Lock rows in id order before changing them (PostgreSQL; SQLite has one writer)."""
         if self._postgres:
             await self.session.execute(
-                select(Reminder.id)
-                .where(self._among(ids))
-                .order_by(Reminder.id)
-                .with_for_update()
+                select(Reminder.id).where(self._among(ids)).order_by(Reminder.id).with_for_update()
             )
 
     async def release_held(self, user_id: int) -> int:
@@ -453,6 +482,53 @@ class ReminderRepo:
             text("SELECT status, count(*) FROM reminders GROUP BY status")
         )
         return {row[0]: int(row[1]) for row in rows.all()}
+
+
+_CLAIM_COLUMNS = (
+    Reminder.id,
+    Reminder.activity_id,
+    Reminder.user_id,
+    Reminder.due_at,
+    Reminder.kind,
+    Reminder.attempts,
+)
+
+
+def _delivery(claimed: Any) -> Select[Any]:
+    """The claimed rows (`claimed`: their id, activity_id, user_id, due_at, kind, attempts)
+    with what delivering them needs, as plain columns (`ClaimedReminder`'s order)."""
+    c = claimed.c
+    first = (
+        select(ActivityBinding.entity, ActivityBinding.entity_id)
+        .where(ActivityBinding.activity_id == Activity.id)
+        .order_by(ActivityBinding.position, ActivityBinding.entity, ActivityBinding.entity_id)
+        .limit(1)
+    )
+    entity = first.with_only_columns(ActivityBinding.entity).scalar_subquery()
+    entity_id = first.with_only_columns(ActivityBinding.entity_id).scalar_subquery()
+    return (
+        select(
+            c.id,
+            c.activity_id,
+            c.user_id,
+            c.due_at,
+            c.kind,
+            c.attempts,
+            Activity.subject,
+            Activity.deadline,
+            Activity.location,
+            Activity.completed_at,
+            entity,
+            entity_id,
+            User.telegram_id,
+            User.locale,
+            User.timezone,
+            User.is_reachable,
+        )
+        .select_from(claimed)
+        .join(Activity, Activity.id == c.activity_id)
+        .join(User, User.id == c.user_id)
+    )
 
 
 def _claim_order(claim: ClaimedReminder) -> tuple[datetime, int]:
