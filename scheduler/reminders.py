@@ -71,6 +71,11 @@ class GroupCommit(Generic[T, R]):
             self._task = asyncio.create_task(self._run())
         return future
 
+    async def idle(self) -> None:
+        """Wait until everything submitted so far is written (or failed)."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
     async def _run(self) -> None:
         try:
             while self._queue:
@@ -182,13 +187,17 @@ class ReminderEngine:
         self.chat_gap = timedelta(seconds=chat_interval)
         self.max_wait = seconds / 4  # a longer 429 wait hands the chat's reminders back
         self.beat = seconds / 4  # lease renewal and reaping
-        self._slots = asyncio.Semaphore(concurrency)
+        # At most `concurrency` deliveries run at once, each its own task; the rest wait in
+        # `_queue`, tasks not yet made (a semaphore with hundreds of waiters costs O(waiters)
+        # per release).
+        self.concurrency = concurrency
+        self._queue: collections.deque[_Held] = collections.deque()
         self._held: dict[int, _Held] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._settling = 0  # results submitted to the settler and not yet written
+        self._settled = asyncio.Event()
         self._marker: GroupCommit[_Held, bool] = GroupCommit(self._write_sending)
-        self._settler: GroupCommit[tuple[DueReminder, Delivery], None] = GroupCommit(
-            self._write_results
-        )
+        self._settler: GroupCommit[tuple[_Held, Delivery], None] = GroupCommit(self._write_results)
         self._wake = asyncio.Event()
         self._stopping = False
         self._abandon = False  # stop() gave up waiting for the database
@@ -251,21 +260,30 @@ class ReminderEngine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._loops = []
+        while self._queue:  # never started: nothing went out
+            held = self._queue.popleft()
+            held.refused = "stopping"
+            self._done(held, Delivery(Outcome.RELEASED))
         for held in list(self._held.values()):
             if held.phase == "queued" and held.task is not None:
                 held.refused = "stopping"
                 held.task.cancel()
+        deadline = time.monotonic() + timeout
         if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            await asyncio.wait(self._tasks, timeout=timeout)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settler.idle(), max(0.0, deadline - time.monotonic()))
+        if self._tasks or self._settling:
+            self._abandon = True  # the settler gives up at its next failure
+            log.error(
+                "reminders: %d could not be settled before shutdown; "
+                "their leases will hand them to another worker",
+                len(self._tasks) + self._settling,
+            )
+            pending = set(self._tasks)
+            for task in pending:
+                task.cancel()
             if pending:
-                self._abandon = True
-                log.error(
-                    "reminders: %d could not be settled before shutdown; "
-                    "their leases will hand them to another worker",
-                    len(pending),
-                )
-                for task in pending:
-                    task.cancel()
                 await asyncio.wait(pending, timeout=1.0)
 
     async def _loop(self) -> None:
@@ -315,29 +333,43 @@ class ReminderEngine:
         if older is not None:
             older.lost = True  # our own expired claim, taken again: the new attempt sends it
         self._held[due.id] = held
-        task = asyncio.create_task(self._one(held))
-        held.task = task
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        delivery = undeliverable(due)
+        if delivery is not None:
+            self._done(held, delivery)  # nothing to send: no slot, no task
+        else:
+            self._queue.append(held)
+            self._pump()
+
+    def _pump(self) -> None:
+        """Start the deliveries waiting for a slot, as far as slots are free."""
+        queue, tasks = self._queue, self._tasks
+        while queue and len(tasks) < self.concurrency and not self._stopping:
+            held = queue.popleft()
+            task = asyncio.create_task(self._one(held))
+            held.task = task
+            tasks.add(task)
+            task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not self._stopping and len(self._held) <= self._floor:
-            self._wake.set()  # room for more: do not wait for the next poll
+        self._pump()
 
     async def _drain(self) -> None:
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        while self._tasks or self._queue or self._settling:
+            if self._tasks:
+                await asyncio.wait(set(self._tasks))
+            elif self._settling:
+                self._settled.clear()
+                await self._settled.wait()
+            else:
+                await asyncio.sleep(0)  # queued ones start as the finished tasks' callbacks run
 
     # --- one reminder ----------------------------------------------------------------------
     async def _one(self, held: _Held) -> None:
         due = held.due
         delivery: Delivery | None
         try:
-            delivery = undeliverable(due)
-            if delivery is None:
-                async with self._slots:
-                    delivery = await self.deliver(due, lambda: self._gate(held))
+            delivery = await self.deliver(due, lambda: self._gate(held))
         except asyncio.CancelledError:
             # stop() withdrew it before its send, or gave up waiting for a send in flight.
             delivery = Delivery(Outcome.RELEASED) if held.phase == "queued" else None
@@ -350,16 +382,34 @@ class ReminderEngine:
                 delivery = Delivery(Outcome.RETRY, type(exc).__name__)
         if delivery is not None and delivery.outcome is Outcome.LOST:
             delivery = Delivery(Outcome.RELEASED) if held.refused == "stopping" else None
+        self._done(held, delivery)
+
+    def _done(self, held: _Held, delivery: Delivery | None) -> None:
+        """Its result is known: hand it to the settler (which lets go of it once written)."""
         held.phase = "done"
         self._finished_at.append(time.monotonic())
-        try:
-            if delivery is not None:
-                await self._settler.submit((due, delivery))
-        except Exception:
-            pass  # logged by the settler; the lease hands the row to another worker
-        finally:
-            if self._held.get(due.id) is held:
-                del self._held[due.id]
+        if delivery is None:
+            self._let_go(held)
+            return
+        self._settling += 1
+        self._settler.submit((held, delivery)).add_done_callback(
+            lambda written, held=held: self._written(held, written)  # type: ignore[misc]  # bound default
+        )
+
+    def _written(self, held: _Held, written: asyncio.Future[None]) -> None:
+        # Written, or given up at shutdown (logged by the settler; the lease hands it on).
+        if not written.cancelled():
+            written.exception()  # retrieved: the settler has logged it
+        self._settling -= 1
+        if not self._settling:
+            self._settled.set()
+        self._let_go(held)
+
+    def _let_go(self, held: _Held) -> None:
+        if self._held.get(held.due.id) is held:
+            del self._held[held.due.id]
+        if not self._stopping and len(self._held) <= self._floor:
+            self._wake.set()  # room for more: do not wait for the next poll
 
     async def _gate(self, held: _Held) -> bool:
         """Right before the request: mark it "sending", or withdraw it."""
@@ -387,11 +437,12 @@ class ReminderEngine:
             raise
         return [held.due.id in marked for held in batch]
 
-    async def _write_results(self, batch: list[tuple[DueReminder, Delivery]]) -> list[None]:
+    async def _write_results(self, batch: list[tuple[_Held, Delivery]]) -> list[None]:
+        results = [(held.due, delivery) for held, delivery in batch]
         delay = 0.05
         while True:
             try:
-                await self._transaction(lambda s: s.settle(self.worker, batch))
+                await self._transaction(lambda s: s.settle(self.worker, results))
                 return [None] * len(batch)
             except Exception as exc:
                 self._quiet.failure("recording results", exc)
