@@ -129,12 +129,6 @@ class ReminderService:
             result.append(DueReminder(c.id, c.kind, c.due_at, c.attempts, activity, user))
         return result
 
-    async def mark_sending(self, worker: str, held: Sequence[tuple[int, int]]) -> set[int]:
-        """The ids among `held` (id, attempts) that this worker still holds, now "sending"."""
-        marked = await self.repos.reminders.mark_sending(worker, held, self.runtime.clock.now())
-        await self.repos.commit()
-        return marked
-
     async def renew(
         self, worker: str, held: Sequence[tuple[int, int]], lease: timedelta
     ) -> set[int]:
@@ -149,7 +143,16 @@ class ReminderService:
         await self.repos.commit()
         return reaped
 
-    async def settle(self, worker: str, results: Sequence[tuple[DueReminder, Delivery]]) -> None:
+    async def record(
+        self,
+        worker: str,
+        results: Sequence[tuple[DueReminder, Delivery]],
+        sending: Sequence[tuple[int, int]],
+    ) -> set[int]:
+        """One transaction for what the engine has to write at a moment: the `results` known
+        (settled first, so a result of an older attempt of a row is never written over the
+        mark of a newer one), then the `sending` marks (id, attempts) of the sends about to be
+        made. Returns the ids among `sending` that this worker still holds, now "sending"."""
         now = self.runtime.clock.now()
         rows: list[Settle] = []
         blocked: set[int] = set()
@@ -162,7 +165,9 @@ class ReminderService:
         await self.repos.reminders.settle(worker, rows)
         for user_id in sorted(blocked):  # after the reminders, in id order: no lock cycles
             await self.repos.users.set_reachable(user_id, False)
+        marked = await self.repos.reminders.mark_sending(worker, sending, now)
         await self.repos.commit()
+        return marked
 
     async def counts(self) -> dict[str, int]:
         return await self.repos.reminders.counts()

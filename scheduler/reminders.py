@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
@@ -46,56 +46,12 @@ log = logging.getLogger(__name__)
 Gate = Callable[[], Awaitable[bool]]
 Deliver = Callable[[DueReminder, Gate], Awaitable[Delivery]]
 T = TypeVar("T")
-R = TypeVar("R")
 
 QUIET_LOG_SECONDS = 60.0  # one log line per cause per minute while the database is away
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-class GroupCommit(Generic[T, R]):
-    """Items submitted while a write runs go together in the next write (group commit): one
-    transaction per burst, and no added wait when the engine is idle."""
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
-        self._write = write
-        self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def submit(self, item: T) -> asyncio.Future[R]:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
-        return future
-
-    async def idle(self) -> None:
-        """Wait until everything submitted so far is written (or failed)."""
-        while self._task is not None:
-            await asyncio.shield(self._task)
-
-    async def _run(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    results = await self._write([item for item, _ in batch])
-                except BaseException as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(
-                                exc if isinstance(exc, Exception) else asyncio.CancelledError()
-                            )
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
-        finally:
-            self._task = None
 
 
 @dataclass(eq=False)
@@ -193,11 +149,15 @@ class ReminderEngine:
         self.concurrency = concurrency
         self._queue: collections.deque[_Held] = collections.deque()
         self._held: dict[int, _Held] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._settling = 0  # results submitted to the settler and not yet written
-        self._settled = asyncio.Event()
-        self._marker: GroupCommit[_Held, bool] = GroupCommit(self._write_sending)
-        self._settler: GroupCommit[tuple[_Held, Delivery], None] = GroupCommit(self._write_results)
+        self._tasks: set[asyncio.Task[None]] = set()  # delivery workers, at most `concurrency`
+        self._starting = 0  # workers made that have not taken a reminder yet
+        self._idle = asyncio.Event()  # set when nothing is held
+        # The writer: "sending" marks and results submitted while a write runs go together in
+        # the next one (group commit: one transaction per burst, no added wait when idle).
+        self._marks: list[tuple[_Held, asyncio.Future[bool]]] = []
+        self._results: list[tuple[_Held, Delivery]] = []
+        self._settling = 0  # results submitted and not yet written (or given up)
+        self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         self._abandon = False  # stop() gave up waiting for the database
@@ -272,7 +232,7 @@ class ReminderEngine:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=timeout)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._settler.idle(), max(0.0, deadline - time.monotonic()))
+            await asyncio.wait_for(self._written_all(), max(0.0, deadline - time.monotonic()))
         if self._tasks or self._settling:
             self._abandon = True  # the settler gives up at its next failure
             log.error(
@@ -341,28 +301,36 @@ class ReminderEngine:
             self._pump()
 
     def _pump(self) -> None:
-        """Start the deliveries waiting for a slot, as far as slots are free."""
-        queue, tasks = self._queue, self._tasks
-        while queue and len(tasks) < self.concurrency and not self._stopping:
-            held = queue.popleft()
-            task = asyncio.create_task(self._one(held))
-            held.task = task
+        """Make delivery workers for the reminders waiting for a slot, as far as slots are
+        free: a worker delivers one reminder after the other while any wait (no task, lock or
+        future per reminder)."""
+        tasks = self._tasks
+        while (
+            len(self._queue) > self._starting
+            and len(tasks) < self.concurrency
+            and not self._stopping
+        ):
+            self._starting += 1
+            task = asyncio.create_task(self._work())
             tasks.add(task)
-            task.add_done_callback(self._finished)
+            task.add_done_callback(tasks.discard)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._pump()
+    async def _work(self) -> None:
+        self._starting -= 1
+        task = asyncio.current_task()
+        queue = self._queue
+        while queue and not self._stopping:
+            held = queue.popleft()
+            held.task = task
+            try:
+                await self._one(held)
+            finally:
+                held.task = None
 
     async def _drain(self) -> None:
-        while self._tasks or self._queue or self._settling:
-            if self._tasks:
-                await asyncio.wait(set(self._tasks))
-            elif self._settling:
-                self._settled.clear()
-                await self._settled.wait()
-            else:
-                await asyncio.sleep(0)  # queued ones start as the finished tasks' callbacks run
+        while self._held:
+            self._idle.clear()
+            await self._idle.wait()
 
     # --- one reminder ----------------------------------------------------------------------
     async def _one(self, held: _Held) -> None:
@@ -385,29 +353,21 @@ class ReminderEngine:
         self._done(held, delivery)
 
     def _done(self, held: _Held, delivery: Delivery | None) -> None:
-        """Its result is known: hand it to the settler (which lets go of it once written)."""
+        """Its result is known: hand it to the writer (which lets go of it once written)."""
         held.phase = "done"
         self._finished_at.append(time.monotonic())
         if delivery is None:
             self._let_go(held)
             return
         self._settling += 1
-        self._settler.submit((held, delivery)).add_done_callback(
-            lambda written, held=held: self._written(held, written)  # type: ignore[misc]  # bound default
-        )
-
-    def _written(self, held: _Held, written: asyncio.Future[None]) -> None:
-        # Written, or given up at shutdown (logged by the settler; the lease hands it on).
-        if not written.cancelled():
-            written.exception()  # retrieved: the settler has logged it
-        self._settling -= 1
-        if not self._settling:
-            self._settled.set()
-        self._let_go(held)
+        self._results.append((held, delivery))
+        self._write_soon()
 
     def _let_go(self, held: _Held) -> None:
         if self._held.get(held.due.id) is held:
             del self._held[held.due.id]
+            if not self._held:
+                self._idle.set()
         if not self._stopping and len(self._held) <= self._floor:
             self._wake.set()  # room for more: do not wait for the next poll
 
@@ -421,35 +381,75 @@ class ReminderEngine:
         if self._stopping:
             held.refused = "stopping"
             return False
-        if not await self._marker.submit(held):
+        marked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._marks.append((held, marked))
+        self._write_soon()
+        if not await marked:
             held.refused = "lost"
             return False
         held.phase = "sending"
         return True
 
     # --- writes ----------------------------------------------------------------------------
-    async def _write_sending(self, batch: list[_Held]) -> list[bool]:
-        attempts = [held.due.attempt for held in batch]
-        try:
-            marked = await self._transaction(lambda s: s.mark_sending(self.worker, attempts))
-        except Exception as exc:
-            self._quiet.failure("marking reminders as sending", exc)
-            raise
-        return [held.due.id in marked for held in batch]
+    def _write_soon(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
 
-    async def _write_results(self, batch: list[tuple[_Held, Delivery]]) -> list[None]:
-        results = [(held.due, delivery) for held, delivery in batch]
+    async def _written_all(self) -> None:
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
+        """Write the results known and the marks asked for, together, until none are left.
+
+        A failed write fails its marks at once (their sends are withdrawn: nothing went out)
+        and keeps its results for the next write, retried with a growing pause: a result is
+        never dropped, unless `stop()` gave up on the database."""
         delay = 0.05
-        while True:
-            try:
-                await self._transaction(lambda s: s.settle(self.worker, results))
-                return [None] * len(batch)
-            except Exception as exc:
-                self._quiet.failure("recording results", exc)
-                if self._abandon:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        marks: list[tuple[_Held, asyncio.Future[bool]]] = []
+        try:
+            while self._marks or self._results:
+                marks, self._marks = self._marks, []
+                results, self._results = self._results, []
+                dues = [(held.due, delivery) for held, delivery in results]
+                attempts = [held.due.attempt for held, _ in marks]
+                try:
+                    marked = await self._transaction(
+                        lambda s: s.record(self.worker, dues, attempts)  # noqa: B023 - awaited here
+                    )
+                except Exception as exc:
+                    if marks:
+                        self._quiet.failure("marking reminders as sending", exc)
+                        for _, future in marks:
+                            if not future.done():
+                                future.set_exception(exc)
+                    if results:
+                        self._quiet.failure("recording results", exc)
+                        if self._abandon:
+                            for held, _ in results:
+                                self._written(held)  # left to its lease
+                        else:
+                            self._results[:0] = results
+                            await asyncio.sleep(delay)
+                            delay = min(delay * 2, 2.0)
+                    continue
+                delay = 0.05
+                for held, future in marks:
+                    if not future.done():
+                        future.set_result(held.due.id in marked)
+                for held, _ in results:
+                    self._written(held)
+        except BaseException:
+            for _, future in marks + self._marks:
+                if not future.done():
+                    future.set_exception(asyncio.CancelledError())
+            raise
+        finally:
+            self._writer = None
+
+    def _written(self, held: _Held) -> None:
+        self._settling -= 1
+        self._let_go(held)
 
     async def _renew(self) -> None:
         # Settled-but-not-yet-written ones too: a "sent" waiting for the database keeps its row.

@@ -142,6 +142,11 @@ class Settle:
     counted: bool = True  # pending: False gives the claim back (a shutdown, a 429 wait)
 
 
+# Aliases of `reminders` for the outbox statements, made once: an alias proxies every column,
+# which made building them a good part of a small write's CPU.
+_OTHER, _SENT, _MINE, _ROW = (aliased(Reminder) for _ in range(4))
+
+
 class ReminderRepo:
     """The reminder outbox. Every statement that changes a claim is atomic on both backends;
     rows are locked in id order, so two workers settling at once cannot deadlock."""
@@ -227,7 +232,7 @@ class ReminderRepo:
             await self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
         # Two EXISTS rather than one with an OR: each is one range of (user_id, status, …),
         # where an OR lets the planner scan every in-flight row once per candidate.
-        other = aliased(Reminder)
+        other = _OTHER
         busy = [
             exists().where(
                 other.user_id == Reminder.user_id,
@@ -236,7 +241,7 @@ class ReminderRepo:
             )
         ]
         if chat_gap > timedelta(0):
-            sent = aliased(Reminder)
+            sent = _SENT
             busy.append(
                 exists().where(
                     sent.user_id == Reminder.user_id,
@@ -266,18 +271,21 @@ class ReminderRepo:
             .over(partition_by=cte.c.user_id, order_by=(cte.c.due_at, cte.c.id))
             .label("rank")
         )
-        mine = aliased(Reminder)
-        held = (
-            select(func.count())
-            .where(
-                mine.user_id == cte.c.user_id,
-                mine.claimed_by == worker,
-                mine.status.in_(IN_FLIGHT),
-            )
-            .scalar_subquery()
-            .label("held")
+        # What this worker holds per user, counted once for the claim: a count per candidate
+        # re-read every in-flight index entry (dead ones too, until a vacuum) a thousand times
+        # per claim, which grew with every batch sent and was most of PostgreSQL's work.
+        mine = (
+            select(_MINE.user_id, func.count().label("held"))
+            .where(_MINE.claimed_by == worker, _MINE.status.in_(IN_FLIGHT))
+            .group_by(_MINE.user_id)
+            .cte("mine")
         )
-        ranked = select(cte.c.id, cte.c.due_at, rank, held).subquery("ranked")
+        held = func.coalesce(mine.c.held, 0).label("held")
+        ranked = (
+            select(cte.c.id, cte.c.due_at, rank, held)
+            .select_from(cte.outerjoin(mine, mine.c.user_id == cte.c.user_id))
+            .subquery("ranked")
+        )
         chosen = (
             select(ranked.c.id)
             .where(ranked.c.rank + ranked.c.held <= per_user)
@@ -406,7 +414,11 @@ class ReminderRepo:
         this worker still holds that attempt."""
         if not results:
             return
-        await self._lock(r.id for r in results)
+        others = [r for r in results if r.status != "sent"]
+        if others:
+            # Several statements: lock their rows in id order first. (A group of "sent" only,
+            # the usual case, is one statement that locks its rows in id order itself.)
+            await self._lock(r.id for r in results)
         sent = [r.id for r in results if r.status == "sent"]
         if sent:
             # One statement for the group: `sent_at` is the latest send of it, so the pause
@@ -414,11 +426,13 @@ class ReminderRepo:
             at = max((r.at for r in results if r.status == "sent" and r.at), default=None)
             await self.session.execute(
                 update(Reminder)
-                .where(self._among(sent), Reminder.status.in_(UNSETTLED))
+                .where(
+                    self._locked(sent) if not others else self._among(sent),
+                    Reminder.status.in_(UNSETTLED),
+                )
                 .values(status="sent", sent_at=at, lease_until=None, claimed_by=worker),
                 execution_options={"synchronize_session": False},
             )
-        others = [r for r in results if r.status != "sent"]
         key = lambda r: (r.status, r.not_before, r.error, r.counted)  # noqa: E731
         for (status, not_before, error, counted), group in _grouped(others, key):
             values: dict[str, Any] = {"status": status, "lease_until": None}
@@ -446,10 +460,13 @@ class ReminderRepo:
         one writer): one statement, where `_lock` and an update would be two."""
         if not self._postgres:
             return self._among(ids)
-        row = aliased(Reminder)
-        return Reminder.id.in_(
-            select(row.id).where(self._among(ids, row)).order_by(row.id).with_for_update()
-        )
+        ids = sorted(set(ids))
+        row = _ROW
+        locked = select(row.id).where(self._among(ids, row)).order_by(row.id).with_for_update()
+        # The ids outside too: the planner then reads the rows by primary key, where with the
+        # subquery alone it may walk every entry of a status in `ix_reminders_due` (dead ones
+        # too) and probe the subquery for each.
+        return and_(self._among(ids), Reminder.id.in_(locked))
 
     def _among(self, ids: Iterable[int], table: Any = Reminder) -> ColumnElement[bool]:
         """`id` among `ids`. On PostgreSQL one array parameter (`= ANY($1)`), so the statement's
