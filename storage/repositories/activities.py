@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     any_,
     case,
+    cast,
     delete,
     exists,
     func,
@@ -292,9 +293,17 @@ class ReminderRepo:
             .order_by(ranked.c.due_at, ranked.c.id)
             .limit(limit)
         )
+        if self._postgres:
+            # `id = ANY((SELECT array_agg(...)))`: the chosen ids as one array, read by primary
+            # key; `id IN (subquery)` is planned as a hash join over the whole table, a
+            # sequential scan per claim that grows with the outbox and its dead rows.
+            picked = select(func.array_agg(chosen.subquery().c.id)).scalar_subquery()
+            claiming = Reminder.id == any_(cast(picked, ARRAY(Integer)))
+        else:
+            claiming = Reminder.id.in_(chosen.scalar_subquery())
         query = (
             update(Reminder)
-            .where(Reminder.id.in_(chosen.scalar_subquery()))
+            .where(claiming)
             .values(
                 status="claimed",
                 claimed_by=worker,
