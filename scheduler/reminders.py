@@ -6,10 +6,14 @@ claimed reminders, which is what it can send in half a lease at its rate:
 
 - **claim** in one short transaction: at most `per_user` reminders of one user, and none of a
   user who has one in flight with any worker, so a chat is paced by one worker at a time;
-- **gate**: right before its HTTP call a reminder is marked "sending" (group-committed with the
-  others ready at that moment); a reminder this worker no longer holds is not sent;
-- **settle** each result as soon as it is known (group-committed, retried until it is written,
-  never dropped); a "sent" counts even against a claim taken meanwhile;
+- **gate**: right before its HTTP call a reminder is marked "sending"; a reminder this worker
+  no longer holds is not sent;
+- **settle** each result as soon as it is known (retried until it is written, never dropped);
+  a "sent" counts even against a claim taken meanwhile. Marks and results are written by one
+  writer, group-committed: whatever is asked for while a write runs goes in the next one, one
+  transaction (results first, then marks);
+- at most `concurrency` deliveries run at once, on worker tasks that take the claimed
+  reminders one after the other;
 - **renew** the leases of what it still holds every quarter lease, and give back the expired
   claims of dead workers;
 - a 429 asking to wait longer than a quarter lease hands the chat's reminders back with
