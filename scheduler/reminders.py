@@ -147,9 +147,8 @@ class ReminderEngine:
         self.chat_gap = timedelta(seconds=chat_interval)
         self.max_wait = seconds / 4  # a longer 429 wait hands the chat's reminders back
         self.beat = seconds / 4  # lease renewal and reaping
-        # At most `concurrency` deliveries run at once, each its own task; the rest wait in
-        # `_queue`, tasks not yet made (a semaphore with hundreds of waiters costs O(waiters)
-        # per release).
+        # At most `concurrency` deliveries run at once, on as many worker tasks; the rest wait
+        # in `_queue` (not on a semaphore: with hundreds of waiters each release scans them).
         self.concurrency = concurrency
         self._queue: collections.deque[_Held] = collections.deque()
         self._held: dict[int, _Held] = {}
@@ -238,7 +237,7 @@ class ReminderEngine:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._written_all(), max(0.0, deadline - time.monotonic()))
         if self._tasks or self._settling:
-            self._abandon = True  # the settler gives up at its next failure
+            self._abandon = True  # the writer gives up the results at its next failure
             log.error(
                 "reminders: %d could not be settled before shutdown; "
                 "their leases will hand them to another worker",

@@ -371,15 +371,10 @@ class ReminderRepo:
         else:
             # SQLite has no UPDATE inside WITH; its one writer makes two statements as good.
             ids = [row[0] for row in await self.session.execute(query, execution_options=options)]
-            rows = (
-                (
-                    await self.session.execute(
-                        _delivery(select(*_CLAIM_COLUMNS).where(Reminder.id.in_(ids)).subquery())
-                    )
-                ).all()
-                if ids
-                else []
-            )
+            rows = []
+            if ids:
+                claimed = select(*_CLAIM_COLUMNS).where(Reminder.id.in_(ids)).subquery()
+                rows = list((await self.session.execute(_delivery(claimed))).all())
         return sorted((ClaimedReminder(*row) for row in rows), key=_claim_order)
 
     async def mark_sending(
@@ -434,7 +429,7 @@ class ReminderRepo:
     async def _update_held_pg(
         self, statement: Any, held: Sequence[tuple[int, int]], **params: Any
     ) -> set[int]:
-        """`_update_held` with one of the statements made once below (PostgreSQL)."""
+        """`_update_held` with one of the statements made once (`_held_statements`)."""
         if not held:
             return set()
         expected = dict(held)
