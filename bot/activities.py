@@ -14,6 +14,7 @@ from bot.callbacks import ActCb, TodoCb
 from bot.cards import code_link, fit, short
 from bot.fmt import fmt_time, fmt_when, fmt_zone
 from crm.activities import CalendarItem, client_ref, due_offsets, primary_ref
+from crm.reminders import ReminderActivity
 from storage.models import Activity
 
 
@@ -30,7 +31,7 @@ def offsets_text(offsets: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
-def deadline_text(activity: Activity, timezone: str, now: datetime) -> str:
+def deadline_text(activity: Activity | ReminderActivity, timezone: str, now: datetime) -> str:
     when = fmt_when(activity.deadline, timezone)
     if activity.completed_at is None and activity.deadline < now:
         when += " " + _("(overdue)")
@@ -111,7 +112,9 @@ def manage_buttons(activity: Activity) -> InlineKeyboardMarkup:
     )
 
 
-def activity_buttons(activity: Activity, *, snooze: bool) -> InlineKeyboardMarkup:
+def activity_buttons(
+    activity: Activity | ReminderActivity, *, snooze: bool
+) -> InlineKeyboardMarkup:
     # Built directly: aiogram's keyboard builder deep-copies on every button, which was a
     # fifth of a reminder's CPU in the reminder benchmark.
     def button(text: str, action: str) -> InlineKeyboardButton:
@@ -134,9 +137,9 @@ def activity_buttons(activity: Activity, *, snooze: bool) -> InlineKeyboardMarku
 
 
 def reminder_message(
-    activity: Activity, timezone: str, now: datetime
+    activity: ReminderActivity, timezone: str, now: datetime
 ) -> tuple[str, InlineKeyboardMarkup]:
-    ref = primary_ref(activity)
+    ref = activity.ref
     lines = [
         _("⏰ Reminder: {subject}").format(subject=html.quote(activity.subject)),
         _("Deadline: {when}").format(when=deadline_text(activity, timezone, now)),

@@ -20,7 +20,7 @@ def make_deliver(
         user = due.user
         if user.telegram_id is None:
             return Delivery(Outcome.HELD, "unreachable")
-        timezone = runtime.config.timezone_of(user)
+        timezone = user.timezone or runtime.config.default_timezone
         with i18n.context(), i18n.use_locale(user.locale or i18n.default_locale):
             text, markup = reminder_message(due.activity, timezone, runtime.clock.now())
         try:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.models import Activity, User
+from crm.codes import ElementRef
+from crm.enums import EntityType
 from storage.repositories import Repos
-from storage.repositories.activities import Settle
+from storage.repositories.activities import ClaimedReminder, Settle
 
 if TYPE_CHECKING:
     from crm.context import Runtime
@@ -55,13 +56,37 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderActivity:
+    """What a reminder shows of its activity: plain values read with the claim (no ORM
+    entities, whose loading was most of a claim's cost)."""
+
+    id: int
+    subject: str
+    deadline: datetime
+    location: str | None
+    completed_at: datetime | None
+    ref: ElementRef | None  # the element it is bound to first
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a reminder goes to, as read with the claim."""
+
+    id: int
+    telegram_id: int | None
+    locale: str | None
+    timezone: str | None
+    is_reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DueReminder:
     id: int
     kind: str
     due_at: datetime
     attempts: int  # with the worker's name, identifies this claim
-    activity: Activity
-    user: User
+    activity: ReminderActivity
+    user: Recipient
 
     @property
     def attempt(self) -> tuple[int, int]:
@@ -82,30 +107,27 @@ class ReminderService:
         per_user: int,
         chat_gap: timedelta = timedelta(0),
     ) -> list[DueReminder]:
-        """Claim due reminders and load what rendering them needs; commits the claim at once."""
+        """Claim due reminders with what rendering them needs (one statement on PostgreSQL);
+        commits the claim at once. Reminders of one activity or one user share its values."""
         now = self.runtime.clock.now()
         claimed = await self.repos.reminders.claim(
             worker, now, now + lease, limit, per_user=per_user, chat_gap=chat_gap
         )
         await self.repos.commit()
-        if not claimed:
-            return []
-        activities = await self.repos.activities.for_delivery({c.activity_id for c in claimed})
-        users = await self.repos.users.by_ids({c.user_id for c in claimed})
-        await self.repos.commit()
+        activities: dict[int, ReminderActivity] = {}
+        users: dict[int, Recipient] = {}
         result = []
         for c in claimed:
-            activity, user = activities.get(c.activity_id), users.get(c.user_id)
-            if activity is None or user is None:
-                continue  # deleted meanwhile: its rows went with it (ON DELETE CASCADE)
+            activity = activities.get(c.activity_id)
+            if activity is None:
+                activity = activities[c.activity_id] = _activity_of(c)
+            user = users.get(c.user_id)
+            if user is None:
+                user = users[c.user_id] = Recipient(
+                    c.user_id, c.telegram_id, c.locale, c.timezone, c.is_reachable
+                )
             result.append(DueReminder(c.id, c.kind, c.due_at, c.attempts, activity, user))
         return result
-
-    async def mark_sending(self, worker: str, held: Sequence[tuple[int, int]]) -> set[int]:
-        """The ids among `held` (id, attempts) that this worker still holds, now "sending"."""
-        marked = await self.repos.reminders.mark_sending(worker, held, self.runtime.clock.now())
-        await self.repos.commit()
-        return marked
 
     async def renew(
         self, worker: str, held: Sequence[tuple[int, int]], lease: timedelta
@@ -121,7 +143,16 @@ class ReminderService:
         await self.repos.commit()
         return reaped
 
-    async def settle(self, worker: str, results: Sequence[tuple[DueReminder, Delivery]]) -> None:
+    async def record(
+        self,
+        worker: str,
+        results: Sequence[tuple[DueReminder, Delivery]],
+        sending: Sequence[tuple[int, int]],
+    ) -> set[int]:
+        """One transaction for what the engine has to write at a moment: the `results` known
+        (settled first, so a result of an older attempt of a row is never written over the
+        mark of a newer one), then the `sending` marks (id, attempts) of the sends about to be
+        made. Returns the ids among `sending` that this worker still holds, now "sending"."""
         now = self.runtime.clock.now()
         rows: list[Settle] = []
         blocked: set[int] = set()
@@ -134,10 +165,19 @@ class ReminderService:
         await self.repos.reminders.settle(worker, rows)
         for user_id in sorted(blocked):  # after the reminders, in id order: no lock cycles
             await self.repos.users.set_reachable(user_id, False)
+        marked = await self.repos.reminders.mark_sending(worker, sending, now)
         await self.repos.commit()
+        return marked
 
     async def counts(self) -> dict[str, int]:
         return await self.repos.reminders.counts()
+
+
+def _activity_of(c: ClaimedReminder) -> ReminderActivity:
+    ref = None
+    if c.bound_entity is not None and c.bound_id is not None:
+        ref = ElementRef(EntityType(c.bound_entity), c.bound_id)
+    return ReminderActivity(c.activity_id, c.subject, c.deadline, c.location, c.completed_at, ref)
 
 
 def _settle_row(due: DueReminder, delivery: Delivery, now: datetime) -> Settle | None:

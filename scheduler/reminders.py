@@ -6,10 +6,14 @@ claimed reminders, which is what it can send in half a lease at its rate:
 
 - **claim** in one short transaction: at most `per_user` reminders of one user, and none of a
   user who has one in flight with any worker, so a chat is paced by one worker at a time;
-- **gate**: right before its HTTP call a reminder is marked "sending" (group-committed with the
-  others ready at that moment); a reminder this worker no longer holds is not sent;
-- **settle** each result as soon as it is known (group-committed, retried until it is written,
-  never dropped); a "sent" counts even against a claim taken meanwhile;
+- **gate**: right before its HTTP call a reminder is marked "sending"; a reminder this worker
+  no longer holds is not sent;
+- **settle** each result as soon as it is known (retried until it is written, never dropped);
+  a "sent" counts even against a claim taken meanwhile. Marks and results are written by one
+  writer, group-committed: whatever is asked for while a write runs goes in the next one, one
+  transaction (results first, then marks);
+- at most `concurrency` deliveries run at once, on worker tasks that take the claimed
+  reminders one after the other;
 - **renew** the leases of what it still holds every quarter lease, and give back the expired
   claims of dead workers;
 - a 429 asking to wait longer than a quarter lease hands the chat's reminders back with
@@ -32,7 +36,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
@@ -46,51 +50,12 @@ log = logging.getLogger(__name__)
 Gate = Callable[[], Awaitable[bool]]
 Deliver = Callable[[DueReminder, Gate], Awaitable[Delivery]]
 T = TypeVar("T")
-R = TypeVar("R")
 
 QUIET_LOG_SECONDS = 60.0  # one log line per cause per minute while the database is away
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-class GroupCommit(Generic[T, R]):
-    """Items submitted while a write runs go together in the next write (group commit): one
-    transaction per burst, and no added wait when the engine is idle."""
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
-        self._write = write
-        self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def submit(self, item: T) -> asyncio.Future[R]:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
-        return future
-
-    async def _run(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    results = await self._write([item for item, _ in batch])
-                except BaseException as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(
-                                exc if isinstance(exc, Exception) else asyncio.CancelledError()
-                            )
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
-        finally:
-            self._task = None
 
 
 @dataclass(eq=False)
@@ -182,13 +147,20 @@ class ReminderEngine:
         self.chat_gap = timedelta(seconds=chat_interval)
         self.max_wait = seconds / 4  # a longer 429 wait hands the chat's reminders back
         self.beat = seconds / 4  # lease renewal and reaping
-        self._slots = asyncio.Semaphore(concurrency)
+        # At most `concurrency` deliveries run at once, on as many worker tasks; the rest wait
+        # in `_queue` (not on a semaphore: with hundreds of waiters each release scans them).
+        self.concurrency = concurrency
+        self._queue: collections.deque[_Held] = collections.deque()
         self._held: dict[int, _Held] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._marker: GroupCommit[_Held, bool] = GroupCommit(self._write_sending)
-        self._settler: GroupCommit[tuple[DueReminder, Delivery], None] = GroupCommit(
-            self._write_results
-        )
+        self._tasks: set[asyncio.Task[None]] = set()  # delivery workers, at most `concurrency`
+        self._starting = 0  # workers made that have not taken a reminder yet
+        self._idle = asyncio.Event()  # set when nothing is held
+        # The writer: "sending" marks and results submitted while a write runs go together in
+        # the next one (group commit: one transaction per burst, no added wait when idle).
+        self._marks: list[tuple[_Held, asyncio.Future[bool]]] = []
+        self._results: list[tuple[_Held, Delivery]] = []
+        self._settling = 0  # results submitted and not yet written (or given up)
+        self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         self._abandon = False  # stop() gave up waiting for the database
@@ -251,21 +223,30 @@ class ReminderEngine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._loops = []
+        while self._queue:  # never started: nothing went out
+            held = self._queue.popleft()
+            held.refused = "stopping"
+            self._done(held, Delivery(Outcome.RELEASED))
         for held in list(self._held.values()):
             if held.phase == "queued" and held.task is not None:
                 held.refused = "stopping"
                 held.task.cancel()
+        deadline = time.monotonic() + timeout
         if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+            await asyncio.wait(self._tasks, timeout=timeout)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._written_all(), max(0.0, deadline - time.monotonic()))
+        if self._tasks or self._settling:
+            self._abandon = True  # the writer gives up the results at its next failure
+            log.error(
+                "reminders: %d could not be settled before shutdown; "
+                "their leases will hand them to another worker",
+                len(self._tasks) + self._settling,
+            )
+            pending = set(self._tasks)
+            for task in pending:
+                task.cancel()
             if pending:
-                self._abandon = True
-                log.error(
-                    "reminders: %d could not be settled before shutdown; "
-                    "their leases will hand them to another worker",
-                    len(pending),
-                )
-                for task in pending:
-                    task.cancel()
                 await asyncio.wait(pending, timeout=1.0)
 
     async def _loop(self) -> None:
@@ -315,29 +296,51 @@ class ReminderEngine:
         if older is not None:
             older.lost = True  # our own expired claim, taken again: the new attempt sends it
         self._held[due.id] = held
-        task = asyncio.create_task(self._one(held))
-        held.task = task
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        delivery = undeliverable(due)
+        if delivery is not None:
+            self._done(held, delivery)  # nothing to send: no slot, no task
+        else:
+            self._queue.append(held)
+            self._pump()
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not self._stopping and len(self._held) <= self._floor:
-            self._wake.set()  # room for more: do not wait for the next poll
+    def _pump(self) -> None:
+        """Make delivery workers for the reminders waiting for a slot, as far as slots are
+        free: a worker delivers one reminder after the other while any wait (no task, lock or
+        future per reminder)."""
+        tasks = self._tasks
+        while (
+            len(self._queue) > self._starting
+            and len(tasks) < self.concurrency
+            and not self._stopping
+        ):
+            self._starting += 1
+            task = asyncio.create_task(self._work())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    async def _work(self) -> None:
+        self._starting -= 1
+        task = asyncio.current_task()
+        queue = self._queue
+        while queue and not self._stopping:
+            held = queue.popleft()
+            held.task = task
+            try:
+                await self._one(held)
+            finally:
+                held.task = None
 
     async def _drain(self) -> None:
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        while self._held:
+            self._idle.clear()
+            await self._idle.wait()
 
     # --- one reminder ----------------------------------------------------------------------
     async def _one(self, held: _Held) -> None:
         due = held.due
         delivery: Delivery | None
         try:
-            delivery = undeliverable(due)
-            if delivery is None:
-                async with self._slots:
-                    delivery = await self.deliver(due, lambda: self._gate(held))
+            delivery = await self.deliver(due, lambda: self._gate(held))
         except asyncio.CancelledError:
             # stop() withdrew it before its send, or gave up waiting for a send in flight.
             delivery = Delivery(Outcome.RELEASED) if held.phase == "queued" else None
@@ -350,16 +353,26 @@ class ReminderEngine:
                 delivery = Delivery(Outcome.RETRY, type(exc).__name__)
         if delivery is not None and delivery.outcome is Outcome.LOST:
             delivery = Delivery(Outcome.RELEASED) if held.refused == "stopping" else None
+        self._done(held, delivery)
+
+    def _done(self, held: _Held, delivery: Delivery | None) -> None:
+        """Its result is known: hand it to the writer (which lets go of it once written)."""
         held.phase = "done"
         self._finished_at.append(time.monotonic())
-        try:
-            if delivery is not None:
-                await self._settler.submit((due, delivery))
-        except Exception:
-            pass  # logged by the settler; the lease hands the row to another worker
-        finally:
-            if self._held.get(due.id) is held:
-                del self._held[due.id]
+        if delivery is None:
+            self._let_go(held)
+            return
+        self._settling += 1
+        self._results.append((held, delivery))
+        self._write_soon()
+
+    def _let_go(self, held: _Held) -> None:
+        if self._held.get(held.due.id) is held:
+            del self._held[held.due.id]
+            if not self._held:
+                self._idle.set()
+        if not self._stopping and len(self._held) <= self._floor:
+            self._wake.set()  # room for more: do not wait for the next poll
 
     async def _gate(self, held: _Held) -> bool:
         """Right before the request: mark it "sending", or withdraw it."""
@@ -371,34 +384,75 @@ class ReminderEngine:
         if self._stopping:
             held.refused = "stopping"
             return False
-        if not await self._marker.submit(held):
+        marked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._marks.append((held, marked))
+        self._write_soon()
+        if not await marked:
             held.refused = "lost"
             return False
         held.phase = "sending"
         return True
 
     # --- writes ----------------------------------------------------------------------------
-    async def _write_sending(self, batch: list[_Held]) -> list[bool]:
-        attempts = [held.due.attempt for held in batch]
-        try:
-            marked = await self._transaction(lambda s: s.mark_sending(self.worker, attempts))
-        except Exception as exc:
-            self._quiet.failure("marking reminders as sending", exc)
-            raise
-        return [held.due.id in marked for held in batch]
+    def _write_soon(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
 
-    async def _write_results(self, batch: list[tuple[DueReminder, Delivery]]) -> list[None]:
+    async def _written_all(self) -> None:
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
+        """Write the results known and the marks asked for, together, until none are left.
+
+        A failed write fails its marks at once (their sends are withdrawn: nothing went out)
+        and keeps its results for the next write, retried with a growing pause: a result is
+        never dropped, unless `stop()` gave up on the database."""
         delay = 0.05
-        while True:
-            try:
-                await self._transaction(lambda s: s.settle(self.worker, batch))
-                return [None] * len(batch)
-            except Exception as exc:
-                self._quiet.failure("recording results", exc)
-                if self._abandon:
-                    raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        marks: list[tuple[_Held, asyncio.Future[bool]]] = []
+        try:
+            while self._marks or self._results:
+                marks, self._marks = self._marks, []
+                results, self._results = self._results, []
+                dues = [(held.due, delivery) for held, delivery in results]
+                attempts = [held.due.attempt for held, _ in marks]
+                try:
+                    marked = await self._transaction(
+                        lambda s: s.record(self.worker, dues, attempts)  # noqa: B023 - awaited here
+                    )
+                except Exception as exc:
+                    if marks:
+                        self._quiet.failure("marking reminders as sending", exc)
+                        for _, future in marks:
+                            if not future.done():
+                                future.set_exception(exc)
+                    if results:
+                        self._quiet.failure("recording results", exc)
+                        if self._abandon:
+                            for held, _ in results:
+                                self._written(held)  # left to its lease
+                        else:
+                            self._results[:0] = results
+                            await asyncio.sleep(delay)
+                            delay = min(delay * 2, 2.0)
+                    continue
+                delay = 0.05
+                for held, future in marks:
+                    if not future.done():
+                        future.set_result(held.due.id in marked)
+                for held, _ in results:
+                    self._written(held)
+        except BaseException:
+            for _, future in marks + self._marks:
+                if not future.done():
+                    future.set_exception(asyncio.CancelledError())
+            raise
+        finally:
+            self._writer = None
+
+    def _written(self, held: _Held) -> None:
+        self._settling -= 1
+        self._let_go(held)
 
     async def _renew(self) -> None:
         # Settled-but-not-yet-written ones too: a "sent" waiting for the database keeps its row.

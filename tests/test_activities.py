@@ -375,3 +375,75 @@ async def test_two_workers_send_each_reminder_once(
         statuses = await Crm(session, runtime).reminders.counts()
         assert statuses == {"sent": count}
         assert await session.scalar(select(func.count()).select_from(Activity)) == 1
+
+
+async def test_a_claim_carries_what_rendering_needs(
+    crm: Crm, clock: FakeClock, fresh: Callable[[], AbstractAsyncContextManager[Crm]]
+) -> None:
+    """The claim reads the activity and the recipient with it, as plain values: subject,
+    deadline, place, the element it is bound to first, and the recipient's chat and language."""
+    anna = await person(crm, Role.REP, "Anna", tg=901)
+    ref = await deal(crm, anna, "Jan Kowalski +48 600 100 200 oferta")
+    activity = await crm.activities.create(
+        anna, ref, "Zadzwonić", clock.now() + timedelta(minutes=30), offsets=[15]
+    )
+    user = await crm.repos.users.get(anna.user_id)
+    assert user is not None
+    user.locale, user.timezone = "ru", "Europe/Moscow"
+    await crm.repos.commit()
+    clock.advance(minutes=16)
+    async with fresh() as crm2:
+        [due] = await crm2.reminders.claim("w", 10, timedelta(seconds=60), per_user=10)
+    assert (due.activity.id, due.activity.subject) == (activity.id, "Zadzwonić")
+    assert due.activity.deadline == activity.deadline and due.activity.completed_at is None
+    assert due.activity.ref == ref  # the deal, bound before its contact
+    assert (due.user.id, due.user.telegram_id) == (anna.user_id, 901)
+    assert (due.user.locale, due.user.timezone, due.user.is_reachable) == (
+        "ru",
+        "Europe/Moscow",
+        True,
+    )
+    async with fresh() as crm2:
+        assert await crm2.reminders.counts() == {"claimed": 1}
+
+
+async def test_one_write_records_results_before_marks(
+    crm: Crm, clock: FakeClock, fresh: Callable[[], AbstractAsyncContextManager[Crm]]
+) -> None:
+    """The engine writes the results known and the "sending" marks asked for in one
+    transaction, results first: a result of an older attempt of a row that lands together
+    with the mark of its newer attempt withdraws the newer one (it is not sent), and the row
+    goes back to the queue; results and marks of other rows are both written."""
+    anna = await person(crm, Role.REP, "Anna", tg=902)
+    ref = await deal(crm, anna, "oferta")
+    for i in range(3):
+        await crm.activities.create(
+            anna, ref, f"Call {i}", clock.now() + timedelta(minutes=15, seconds=i), offsets=[15]
+        )
+    clock.advance(minutes=1)
+    lease = timedelta(seconds=60)
+    async with fresh() as crm2:
+        first = await crm2.reminders.claim("w", 1, lease, per_user=3)
+    clock.advance(seconds=61)  # its lease ran out: the same worker takes it again
+    async with fresh() as crm2:
+        assert await crm2.reminders.reap(lease) == 1
+        claimed = await crm2.reminders.claim("w", 3, lease, per_user=3)
+    [old] = first
+    [again] = [d for d in claimed if d.id == old.id]
+    sent, other = [d for d in claimed if d.id != old.id]
+    assert again.attempts == old.attempts + 1
+    async with fresh() as crm2:
+        marked = await crm2.reminders.record("w", [], [sent.attempt])
+    assert marked == {sent.id}
+    async with fresh() as crm2:
+        marked = await crm2.reminders.record(
+            "w",
+            [(old, Delivery(Outcome.RELEASED)), (sent, Delivery(Outcome.SENT))],
+            [again.attempt, other.attempt],
+        )
+    assert marked == {other.id}  # the newer attempt of `old` is withdrawn
+    async with fresh() as crm2:
+        rows = {r.id: r for r in (await crm2.repos.session.scalars(select(Reminder))).all()}
+    assert rows[old.id].status == "pending" and rows[old.id].claimed_by is None
+    assert rows[sent.id].status == "sent" and rows[sent.id].sent_at is not None
+    assert rows[other.id].status == "sending"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,9 +10,13 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Integer,
+    Select,
+    Table,
     and_,
     any_,
+    bindparam,
     case,
+    cast,
     delete,
     exists,
     func,
@@ -24,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, raiseload
 
-from storage.models import Activity, ActivityBinding, ActivityParticipant, Reminder
+from storage.models import Activity, ActivityBinding, ActivityParticipant, Reminder, User
 
 
 class ActivityRepo:
@@ -104,6 +109,18 @@ class ClaimedReminder:
     due_at: datetime
     kind: str
     attempts: int  # with the worker's name, the attempt id: a re-claim changes it
+    # What delivering it needs, read with the claim: of its activity...
+    subject: str
+    deadline: datetime
+    location: str | None
+    completed_at: datetime | None
+    bound_entity: str | None  # the element it is bound to first
+    bound_id: int | None
+    # ...and of its user.
+    telegram_id: int | None
+    locale: str | None
+    timezone: str | None
+    is_reachable: bool
 
 
 # Statuses of a reminder that a worker holds (with a lease).
@@ -127,6 +144,49 @@ class Settle:
     not_before: datetime | None = None  # pending: not to be claimed before then
     error: str | None = None
     counted: bool = True  # pending: False gives the claim back (a shutdown, a 429 wait)
+
+
+# Aliases of `reminders` for the outbox statements, made once: an alias proxies every column,
+# which made building them a good part of a small write's CPU.
+_OTHER, _SENT, _MINE, _ROW = (aliased(Reminder) for _ in range(4))
+
+
+def _held_statements() -> tuple[Any, Any, Any]:
+    """The outbox's most frequent statements on PostgreSQL, made once (building and keying a
+    statement was most of a small write's CPU): Core statements on the table, ids as one
+    array parameter, rows locked in id order by the subquery and read by primary key."""
+    table = typing.cast(Table, Reminder.__table__)
+    c, row = table.c, table.alias("locked")
+    ids = bindparam("ids", type_=ARRAY(Integer))
+    locked = select(row.c.id).where(row.c.id == any_(ids)).order_by(row.c.id).with_for_update()
+    mine = and_(c.id == any_(ids), c.id.in_(locked), c.claimed_by == bindparam("worker"))
+    at = c.lease_until.type
+    mark = (
+        update(table)
+        .where(mine, c.status == "claimed", c.lease_until >= bindparam("now", type_=at))
+        .values(status="sending")
+        .returning(c.id, c.attempts)
+    )
+    renew = (
+        update(table)
+        .where(mine, c.status.in_(IN_FLIGHT))
+        .values(lease_until=bindparam("until", type_=at))
+        .returning(c.id, c.attempts)
+    )
+    sent = (
+        update(table)
+        .where(c.id == any_(ids), c.id.in_(locked), c.status.in_(UNSETTLED))
+        .values(
+            status="sent",
+            sent_at=bindparam("at", type_=at),
+            lease_until=None,
+            claimed_by=bindparam("worker"),
+        )
+    )
+    return mark, renew, sent
+
+
+_MARK_PG, _RENEW_PG, _SENT_PG = _held_statements()
 
 
 class ReminderRepo:
@@ -214,7 +274,7 @@ class ReminderRepo:
             await self.session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
         # Two EXISTS rather than one with an OR: each is one range of (user_id, status, …),
         # where an OR lets the planner scan every in-flight row once per candidate.
-        other = aliased(Reminder)
+        other = _OTHER
         busy = [
             exists().where(
                 other.user_id == Reminder.user_id,
@@ -223,7 +283,7 @@ class ReminderRepo:
             )
         ]
         if chat_gap > timedelta(0):
-            sent = aliased(Reminder)
+            sent = _SENT
             busy.append(
                 exists().where(
                     sent.user_id == Reminder.user_id,
@@ -253,27 +313,38 @@ class ReminderRepo:
             .over(partition_by=cte.c.user_id, order_by=(cte.c.due_at, cte.c.id))
             .label("rank")
         )
-        mine = aliased(Reminder)
-        held = (
-            select(func.count())
-            .where(
-                mine.user_id == cte.c.user_id,
-                mine.claimed_by == worker,
-                mine.status.in_(IN_FLIGHT),
-            )
-            .scalar_subquery()
-            .label("held")
+        # What this worker holds per user, counted once for the claim: a count per candidate
+        # re-read every in-flight index entry (dead ones too, until a vacuum) a thousand times
+        # per claim, which grew with every batch sent and was most of PostgreSQL's work.
+        mine = (
+            select(_MINE.user_id, func.count().label("held"))
+            .where(_MINE.claimed_by == worker, _MINE.status.in_(IN_FLIGHT))
+            .group_by(_MINE.user_id)
+            .cte("mine")
         )
-        ranked = select(cte.c.id, cte.c.due_at, rank, held).subquery("ranked")
+        held = func.coalesce(mine.c.held, 0).label("held")
+        ranked = (
+            select(cte.c.id, cte.c.due_at, rank, held)
+            .select_from(cte.outerjoin(mine, mine.c.user_id == cte.c.user_id))
+            .subquery("ranked")
+        )
         chosen = (
             select(ranked.c.id)
             .where(ranked.c.rank + ranked.c.held <= per_user)
             .order_by(ranked.c.due_at, ranked.c.id)
             .limit(limit)
         )
+        if self._postgres:
+            # `id = ANY((SELECT array_agg(...)))`: the chosen ids as one array, read by primary
+            # key; `id IN (subquery)` is planned as a hash join over the whole table, a
+            # sequential scan per claim that grows with the outbox and its dead rows.
+            picked = select(func.array_agg(chosen.subquery().c.id)).scalar_subquery()
+            claiming = Reminder.id == any_(cast(picked, ARRAY(Integer)))
+        else:
+            claiming = Reminder.id.in_(chosen.scalar_subquery())
         query = (
             update(Reminder)
-            .where(Reminder.id.in_(chosen.scalar_subquery()))
+            .where(claiming)
             .values(
                 status="claimed",
                 claimed_by=worker,
@@ -289,8 +360,22 @@ class ReminderRepo:
                 Reminder.attempts,
             )
         )
-        rows = await self.session.execute(query, execution_options={"synchronize_session": False})
-        return sorted((ClaimedReminder(*row) for row in rows.all()), key=_claim_order)
+        options = {"synchronize_session": False}
+        if self._postgres:
+            # One statement and one round trip: the claim, and what rendering its rows needs.
+            rows = (
+                await self.session.execute(
+                    _delivery(query.cte("claimed")), {}, execution_options=options
+                )
+            ).all()
+        else:
+            # SQLite has no UPDATE inside WITH; its one writer makes two statements as good.
+            ids = [row[0] for row in await self.session.execute(query, execution_options=options)]
+            rows = []
+            if ids:
+                claimed = select(*_CLAIM_COLUMNS).where(Reminder.id.in_(ids)).subquery()
+                rows = list((await self.session.execute(_delivery(claimed))).all())
+        return sorted((ClaimedReminder(*row) for row in rows), key=_claim_order)
 
     async def mark_sending(
         self, worker: str, held: Sequence[tuple[int, int]], now: datetime
@@ -298,6 +383,8 @@ class ReminderRepo:
         """Just before their HTTP calls: the reminders this worker still holds become
         "sending". Returns the ids that did; the others were lost (re-claimed, completed,
         deleted) and must not be sent."""
+        if self._postgres:
+            return await self._update_held_pg(_MARK_PG, held, worker=worker, now=now)
         return await self._update_held(
             worker,
             held,
@@ -310,6 +397,8 @@ class ReminderRepo:
         self, worker: str, held: Sequence[tuple[int, int]], lease_until: datetime
     ) -> set[int]:
         """Extend the lease of what this worker still holds; returns the ids it still holds."""
+        if self._postgres:
+            return await self._update_held_pg(_RENEW_PG, held, worker=worker, until=lease_until)
         return await self._update_held(
             worker, held, (Reminder.status.in_(IN_FLIGHT),), lease_until=lease_until
         )
@@ -335,6 +424,16 @@ class ReminderRepo:
             .returning(Reminder.id, Reminder.attempts),
             execution_options={"synchronize_session": False},
         )
+        return {id for id, attempts in rows.all() if expected[id] == attempts}
+
+    async def _update_held_pg(
+        self, statement: Any, held: Sequence[tuple[int, int]], **params: Any
+    ) -> set[int]:
+        """`_update_held` with one of the statements made once (`_held_statements`)."""
+        if not held:
+            return set()
+        expected = dict(held)
+        rows = await self.session.execute(statement, {"ids": sorted(expected), **params})
         return {id for id, attempts in rows.all() if expected[id] == attempts}
 
     async def reap(self, now: datetime, lease: timedelta) -> int:
@@ -374,19 +473,26 @@ class ReminderRepo:
         this worker still holds that attempt."""
         if not results:
             return
-        await self._lock(r.id for r in results)
+        others = [r for r in results if r.status != "sent"]
+        if others:
+            # Several statements: lock their rows in id order first. (A group of "sent" only,
+            # the usual case, is one statement that locks its rows in id order itself.)
+            await self._lock(r.id for r in results)
         sent = [r.id for r in results if r.status == "sent"]
         if sent:
             # One statement for the group: `sent_at` is the latest send of it, so the pause
             # another worker keeps before writing to one of these chats is never too short.
             at = max((r.at for r in results if r.status == "sent" and r.at), default=None)
-            await self.session.execute(
-                update(Reminder)
-                .where(self._among(sent), Reminder.status.in_(UNSETTLED))
-                .values(status="sent", sent_at=at, lease_until=None, claimed_by=worker),
-                execution_options={"synchronize_session": False},
-            )
-        others = [r for r in results if r.status != "sent"]
+            if self._postgres:
+                params = {"ids": sorted(set(sent)), "worker": worker, "at": at}
+                await self.session.execute(_SENT_PG, params)
+            else:
+                await self.session.execute(
+                    update(Reminder)
+                    .where(self._among(sent), Reminder.status.in_(UNSETTLED))
+                    .values(status="sent", sent_at=at, lease_until=None, claimed_by=worker),
+                    execution_options={"synchronize_session": False},
+                )
         key = lambda r: (r.status, r.not_before, r.error, r.counted)  # noqa: E731
         for (status, not_before, error, counted), group in _grouped(others, key):
             values: dict[str, Any] = {"status": status, "lease_until": None}
@@ -414,10 +520,13 @@ class ReminderRepo:
         one writer): one statement, where `_lock` and an update would be two."""
         if not self._postgres:
             return self._among(ids)
-        row = aliased(Reminder)
-        return Reminder.id.in_(
-            select(row.id).where(self._among(ids, row)).order_by(row.id).with_for_update()
-        )
+        ids = sorted(set(ids))
+        row = _ROW
+        locked = select(row.id).where(self._among(ids, row)).order_by(row.id).with_for_update()
+        # The ids outside too: the planner then reads the rows by primary key, where with the
+        # subquery alone it may walk every entry of a status in `ix_reminders_due` (dead ones
+        # too) and probe the subquery for each.
+        return and_(self._among(ids), Reminder.id.in_(locked))
 
     def _among(self, ids: Iterable[int], table: Any = Reminder) -> ColumnElement[bool]:
         """`id` among `ids`. On PostgreSQL one array parameter (`= ANY($1)`), so the statement's
@@ -450,6 +559,53 @@ class ReminderRepo:
             text("SELECT status, count(*) FROM reminders GROUP BY status")
         )
         return {row[0]: int(row[1]) for row in rows.all()}
+
+
+_CLAIM_COLUMNS = (
+    Reminder.id,
+    Reminder.activity_id,
+    Reminder.user_id,
+    Reminder.due_at,
+    Reminder.kind,
+    Reminder.attempts,
+)
+
+
+def _delivery(claimed: Any) -> Select[Any]:
+    """The claimed rows (`claimed`: their id, activity_id, user_id, due_at, kind, attempts)
+    with what delivering them needs, as plain columns (`ClaimedReminder`'s order)."""
+    c = claimed.c
+    first = (
+        select(ActivityBinding.entity, ActivityBinding.entity_id)
+        .where(ActivityBinding.activity_id == Activity.id)
+        .order_by(ActivityBinding.position, ActivityBinding.entity, ActivityBinding.entity_id)
+        .limit(1)
+    )
+    entity = first.with_only_columns(ActivityBinding.entity).scalar_subquery()
+    entity_id = first.with_only_columns(ActivityBinding.entity_id).scalar_subquery()
+    return (
+        select(
+            c.id,
+            c.activity_id,
+            c.user_id,
+            c.due_at,
+            c.kind,
+            c.attempts,
+            Activity.subject,
+            Activity.deadline,
+            Activity.location,
+            Activity.completed_at,
+            entity,
+            entity_id,
+            User.telegram_id,
+            User.locale,
+            User.timezone,
+            User.is_reachable,
+        )
+        .select_from(claimed)
+        .join(Activity, Activity.id == c.activity_id)
+        .join(User, User.id == c.user_id)
+    )
 
 
 def _claim_order(claim: ClaimedReminder) -> tuple[datetime, int]:
