@@ -53,7 +53,7 @@ def day_names() -> list[str]:
 
 
 def quiet_text() -> str:
-    return _("{start}–{end}").format(start=clock_text(QUIET_START), end=clock_text(QUIET_END))
+    return f"{clock_text(QUIET_START)}–{clock_text(QUIET_END)}"  # no words: nothing to translate
 
 
 def digest_settings(plan: DigestPlan, timezone: str, now_text: str | None) -> Page:
