@@ -55,7 +55,7 @@ class DigestRepo:
             )
             .order_by(User.id)
         )
-        return [(user, schedule) for user, schedule in rows.tuples()]
+        return [(row[0], row[1]) for row in rows.all()]
 
     # --- deliveries ------------------------------------------------------------------------
     async def claim(self, user_id: int, key: str, now: datetime, lease_until: datetime) -> bool:
