@@ -52,7 +52,7 @@ WORKDAYS = frozenset(range(5))  # Monday (0) … Friday (4)
 ALL_DAYS = tuple(range(7))
 TIME_PRESETS = (7 * 60 + 30, 8 * 60, 8 * 60 + 30, 9 * 60, 12 * 60, 17 * 60)
 UNPLANNED_LIMIT = 10
-_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
+_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$", re.ASCII)  # ASCII digits only
 
 
 class DigestKind(StrEnum):
@@ -63,6 +63,13 @@ class DigestKind(StrEnum):
 class Outcome(StrEnum):
     SENT = SENT
     SKIPPED = SKIPPED  # nobody to send it to (blocked the bot): never retried
+
+
+class LastDay(InvalidValue):
+    """Toggling off the only day left: a digest needs a day (turning it off is the switch)."""
+
+    def __init__(self) -> None:
+        super().__init__("weekday", "none")
 
 
 def in_quiet_hours(minute: int) -> bool:
@@ -221,7 +228,7 @@ class DigestService:
         plan = await self.plan(user)
         days = plan.days ^ {weekday}
         if not days:
-            raise InvalidValue("weekday", "none")  # at least one day; "off" is the switch
+            raise LastDay()  # at least one day; "off" is the switch
         return await self._save(user, replace(plan, days=frozenset(days)))
 
     # --- what is due ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from bot.callbacks import DigestCb, LangCb, SettingsCb, TzCb
 from bot.digests import bad_time, digest_settings, next_text, time_hint, time_set
 from bot.keyboards import languages_kb, settings_kb, timezones_kb
 from crm.context import Crm
-from crm.digests import DigestPlan, parse_time
+from crm.digests import DigestPlan, LastDay, parse_time
 from crm.errors import InvalidValue
 from crm.locales import LOCALE_NAMES, SUPPORTED_LOCALES
 from crm.permissions import Actor
@@ -133,7 +133,7 @@ async def digest_pressed(
     elif action == "d":
         try:
             plan = await crm.digests.toggle_day(crm_user, value)
-        except InvalidValue:
+        except LastDay:
             await query.answer(
                 _("Keep at least one day. To stop the digest, turn it off."), show_alert=True
             )

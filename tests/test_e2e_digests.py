@@ -237,3 +237,28 @@ async def test_each_digest_comes_once_at_its_local_time_across_a_dst_change(
         assert plan.enabled and plan.minute == 8 * 60 + 30 and plan.days == {0, 1, 3, 4, 6}
         rep_plan = await crm.digests.plan(rep_user)
         assert rep_plan.enabled and rep_plan.minute == 6 * 60 + 15 and rep_plan.send_minute == 420
+
+
+@pytest.mark.parametrize("locale", ["pl", "ru"])
+async def test_the_last_day_stays_and_forged_buttons_change_nothing(
+    database_url: str, clock: FakeClock, fresh: Fresh, locale: str
+) -> None:
+    t = TEXTS[locale]
+    async with two_instances(database_url, clock) as run:
+        rep = await run.a.member(Role.REP, t["rep"], language_code=locale)
+        await rep.send("/settings")
+        await rep.press(t["button"])
+        days = t["default_days"].split(": ")[1].split(", ")
+        for day in days[:-1]:
+            await rep.press(day)
+        assert alert_text(await rep.press(days[-1])) == t["one_day"]
+        screen_call = latest_screen(rep, t["team_screen"][0])
+        for forged in ("dg:d:9", "dg:t:5000", "dg:zz:0", "dg:t:-1"):
+            calls = await rep.press_data(forged, screen_call)
+            assert not [c for c in calls if c.method == "editMessageText"], forged
+        assert alert_text(await rep.press(days[-1])) == t["one_day"]
+    async with fresh() as crm:
+        user = await crm.users.by_telegram_id(rep.id)
+        assert user is not None
+        plan = await crm.digests.plan(user)
+        assert plan.days == {4} and not plan.enabled and plan.minute == 8 * 60 + 30
