@@ -12,8 +12,6 @@ turn the same crash into a digest nobody gets.)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -22,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
 from crm.digests import DigestJob, Outcome
+from scheduler.loop import WakeLoop
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,9 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[Crm, DigestJob], Awaitable[Outcome | None]]
 
 
-class DigestCourier:
+class DigestCourier(WakeLoop):
+    name = "digest courier"
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -39,44 +40,17 @@ class DigestCourier:
         lease: timedelta = timedelta(minutes=5),
         retry: timedelta = timedelta(minutes=2),
     ) -> None:
+        super().__init__(log)
         self._sessionmaker = sessionmaker
         self._runtime = runtime
         self._deliver = deliver
         self._lease = lease
         self._retry = retry
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    # --- the loop ----------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="digest-courier")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def wake(self) -> None:
-        """APScheduler's job: returns at once; the loop does the work."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.round()
-            except Exception:
-                log.exception("digest round failed; retried at the next wake-up")
 
     # --- one round ---------------------------------------------------------------------------
+    def more(self, handled: int) -> bool:
+        return False  # one pass per wake-up: what is due was all claimed or is someone else's
+
     async def round(self) -> int:
         """Send the digests due now that this instance could claim; how many it sent."""
         async with self._sessionmaker() as session:
@@ -85,9 +59,9 @@ class DigestCourier:
         for job in jobs:
             try:
                 sent += await self._handle(job)
-            except Exception:
+            except Exception as exc:
                 # The claim's lease runs out and a later round (here or elsewhere) retries.
-                log.exception("digest %s of user %s failed", job.key, job.user_id)
+                self.failed("a digest", exc, f"{job.key} of user {job.user_id}")
         return sent
 
     async def _handle(self, job: DigestJob) -> bool:
