@@ -121,6 +121,10 @@ class Crm:
         return ReportService(self.repos, self.runtime, self.elements, self.currencies)
 
     @cached_property
+    def products(self) -> ProductService:
+        return ProductService(self.repos, self.runtime, self.elements, self.currencies)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
@@ -133,6 +137,7 @@ from crm.dictionaries import DictionaryService  # noqa: E402
 from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
+from crm.products import ProductService  # noqa: E402
 from crm.relay import RelayService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402
 from crm.reports import ReportService  # noqa: E402

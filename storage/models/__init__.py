@@ -5,6 +5,7 @@ from storage.models.currencies import CurrencyRate
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
+from storage.models.products import DealProduct, ElementLink, Product
 from storage.models.triage import (
     InboundSource,
     InboundSubmission,
@@ -26,14 +27,17 @@ __all__ = [
     "CrmSetting",
     "CurrencyRate",
     "Deal",
+    "DealProduct",
     "Department",
     "DictionaryItem",
+    "ElementLink",
     "InboundSource",
     "InboundSubmission",
     "Invite",
     "Lead",
     "Pipeline",
     "ProcessedUpdate",
+    "Product",
     "Reminder",
     "Stage",
     "TimelineEntry",

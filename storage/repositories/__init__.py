@@ -9,6 +9,7 @@ from storage.repositories.chats import ChatRepo
 from storage.repositories.currencies import CurrencyRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
+from storage.repositories.products import ProductRepo
 from storage.repositories.relay import RelayRepo
 from storage.repositories.reports import ReportRepo
 from storage.repositories.triage import TriageRepo
@@ -34,6 +35,7 @@ class Repos:
         self.relay = RelayRepo(session)
         self.reports = ReportRepo(session)
         self.currencies = CurrencyRepo(session)
+        self.products = ProductRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -48,6 +50,7 @@ __all__ = [
     "InviteRepo",
     "PipelineRepo",
     "ProcessedUpdateRepo",
+    "ProductRepo",
     "RelayRepo",
     "ReminderRepo",
     "ReportRepo",
