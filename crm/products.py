@@ -363,7 +363,7 @@ class ProductService:
             else None,
         )
         if row_total(row) < 0:
-            raise InvalidValue("discount", f"{discount.amount if discount else ''}")
+            raise InvalidValue("discount", f"-{discount.amount if discount else ''}")
         await self.repos.products.add_row(row)
         deal.currency = currency
         await self._recompute(deal)
