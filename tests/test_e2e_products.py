@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from crm.context import Crm
 from crm.enums import Role, TimelineKind
-from storage.models import Deal, DealProduct, ElementLink, Lead, TimelineEntry
+from storage.models import Deal, DealProduct, ElementLink, Lead, Product, TimelineEntry
 from tests.harness import Harness, TgUser, texts
 
 NBSP = "\u00a0"
@@ -296,3 +297,46 @@ async def test_strangers_and_reps_and_someone_elses_deal(harness: Harness) -> No
     assert all("Licencja" not in t for t in texts(forged))
     async with harness.crm() as crm:
         assert await crm.repos.products.rows(1) == []
+
+
+IMPORT = {
+    "pl": {
+        "done": "Zaimportowano produkty: nowe — 2, zaktualizowane — 1.",
+        "bad": "Wiersz 3: „12x” to niepoprawne pole „cena”. Nic nie zaimportowano.",
+        "not_csv": "Importować można tylko pliki CSV: najpierw zapisz go jako CSV.",
+        "no_file": "/products — katalog",
+    },
+    "ru": {
+        "done": "Товары импортированы: новых — 2, обновлено — 1.",
+        "bad": "Строка 3: «12x» — неверное поле «цена». Ничего не импортировано.",
+        "not_csv": "Импортировать можно только CSV-файлы: сначала сохраните его как CSV.",
+        "no_file": "/products — каталог",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_a_csv_file_sent_with_the_caption(harness: Harness, lang: str, fresh: Fresh) -> None:
+    w = IMPORT[lang]
+    admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
+    rep = await harness.member(Role.REP, "Anna", language_code=lang)
+    await admin.send("/product_add Licencja CRM 1000 PLN")
+    bad = "name,price,currency\nNowy,10,PLN\nZły,12x,PLN\n".encode()
+    assert texts(await admin.send_file("/product_import", "produkty.csv", bad)) == [w["bad"]]
+    good = (
+        "name;price;currency;active_from;active_to\n"
+        "licencja crm;1200;PLN;;\n"
+        "Szkolenie zespołu;450,50;PLN;2026-11-01;\n"
+        "Wdrożenie od podstaw;5000;PLN;2026-12-01;2026-12-31\n"
+    ).encode()
+    assert texts(await admin.send_file("/product_import", "produkty.csv", good)) == [w["done"]]
+    assert texts(await admin.send_file("/product_import", "produkty.xlsx", good)) == [w["not_csv"]]
+    assert texts(await admin.send("/product_import"))[0].startswith(w["no_file"])
+    assert texts(await rep.send_file("/product_import", "p.csv", good)) == [
+        WORDS[lang]["no_right"]
+    ]
+    async with fresh() as crm2:
+        stored = {p.name: p for p in (await crm2.repos.session.scalars(select(Product))).all()}
+    assert set(stored) == {"Licencja CRM", "Szkolenie zespołu", "Wdrożenie od podstaw"}
+    assert stored["Licencja CRM"].price_minor == 120_000
+    assert stored["Wdrożenie od podstaw"].active_to == date(2026, 12, 31)
