@@ -48,6 +48,7 @@ def usage() -> str:
         "/products — the catalog\n"
         "/product_add Licencja CRM 1200 PLN [from 01.01.2027] [to 31.12.2027] — a new product\n"
         "/product_price Licencja CRM 1500 PLN — a new price\n"
+        "/product_dates Licencja CRM [from 01.01.2027] [to 31.12.2027] — when it is on sale\n"
         "/deal_product D7 Licencja CRM 3 [10% or -50] — a product on a deal, with a discount\n"
         "Send a CSV file with the caption /product_import (columns: name, price, currency, "
         "active_from, active_to) to add or update many products at once."
@@ -55,7 +56,7 @@ def usage() -> str:
 
 
 def render_catalog(
-    products: Sequence[Product], total: int, page: int
+    products: Sequence[Product], total: int, page: int, manages: bool
 ) -> tuple[str, InlineKeyboardMarkup]:
     pages = max(1, -(-total // PER_PAGE))
     lines = [
@@ -78,7 +79,12 @@ def render_catalog(
     if (page + 1) < pages:
         nav.button(text="▶", callback_data=ProductCb(action="list", page=page + 1))
     kb.attach(nav)
-    return fit("\n".join([*lines, "", usage()])), kb.as_markup()
+    hint = (
+        usage()
+        if manages
+        else _("Put one on a deal: /deal_product D7 Licencja CRM 3 [10% or -50]")
+    )
+    return fit("\n".join([*lines, "", hint])), kb.as_markup()
 
 
 def render_product(product: Product, can_manage: bool) -> tuple[str, InlineKeyboardMarkup]:

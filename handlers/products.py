@@ -65,26 +65,34 @@ def split_product_line(
         except InvalidValue:
             continue
         name, price, currency = " ".join(tokens[: i - 1]), tokens[i - 1], tokens[i]
-        start = end = None
-        rest = tokens[i + 1 :]
-        while rest:
-            word = rest[0].casefold()
-            j = 1
-            while j < len(rest) and rest[j].casefold() not in FROM_WORDS | TO_WORDS:
-                j += 1
-            day = read_day(" ".join(rest[1:j]), crm, user)
-            if word in FROM_WORDS:
-                start = day
-            else:
-                end = day
-            rest = rest[j:]
+        start, end = read_window(tokens[i + 1 :], crm, user)
         return name, price, currency, start, end
     raise InvalidValue("line", args[:40])
 
 
+def read_window(rest: list[str], crm: Crm, user: User) -> tuple[date | None, date | None]:
+    """`from 01.12.2026 to 31.12.2026` (either part, in any order, in pl/ru/en words)."""
+    start = end = None
+    while rest:
+        word = rest[0].casefold()
+        j = 1
+        while j < len(rest) and rest[j].casefold() not in FROM_WORDS | TO_WORDS:
+            j += 1
+        day = read_day(" ".join(rest[1:j]), crm, user)
+        if word in FROM_WORDS:
+            start = day
+        elif word in TO_WORDS:
+            end = day
+        else:
+            raise InvalidValue("date", " ".join(rest[:j])[:20])
+        rest = rest[j:]
+    return start, end
+
+
 async def products_command(message: Message, crm: Crm, actor: Actor) -> None:
     products, total = await crm.products.page(actor, 0)
-    text, markup = render_catalog(products, total, 0)
+    manages = crm.runtime.policy.has_right(actor, Right.SETTINGS)
+    text, markup = render_catalog(products, total, 0, manages)
     await message.answer(text, reply_markup=markup)
 
 
@@ -123,6 +131,31 @@ async def product_price_command(
         return
     text, markup = render_product(product, True)
     await message.answer(_("Price changed.") + "\n\n" + text, reply_markup=markup)
+
+
+async def product_dates_command(
+    message: Message, command: CommandObject, crm: Crm, actor: Actor, crm_user: User
+) -> None:
+    """`/product_dates Licencja CRM od 01.01.2027 do 31.12.2027`; a side left out is open
+    (`/product_dates Licencja CRM` alone: on sale with no limits)."""
+    crm.runtime.policy.require_right(actor, Right.SETTINGS)
+    tokens = (command.args or "").split()
+    cut = next(
+        (i for i, t in enumerate(tokens) if i > 0 and t.casefold() in FROM_WORDS | TO_WORDS),
+        len(tokens),
+    )
+    if cut == 0:
+        await message.answer(usage())
+        return
+    try:
+        product = await crm.products.find(" ".join(tokens[:cut]))
+        start, end = read_window(tokens[cut:], crm, crm_user)
+        product = await crm.products.set_window(actor, product.id, start, end)
+    except (InvalidValue, UnknownName) as exc:
+        await message.answer(refusal(exc))
+        return
+    text, markup = render_product(product, True)
+    await message.answer(_("Dates changed.") + "\n\n" + text, reply_markup=markup)
 
 
 async def product_import_command(message: Message, crm: Crm, actor: Actor) -> None:
@@ -199,7 +232,7 @@ async def product_pressed(
     if callback_data.action == "list":
         page = min(callback_data.page, 10_000)
         products, total = await crm.products.page(actor, page)
-        text, markup = render_catalog(products, total, page)
+        text, markup = render_catalog(products, total, page, can_manage)
     elif callback_data.action in ("off", "on"):
         product = await crm.products.switch(
             actor, callback_data.id, on=callback_data.action == "on"
@@ -249,6 +282,7 @@ def setup() -> Router:
     router.message.register(products_command, Command("products"))
     router.message.register(product_add_command, Command("product_add"))
     router.message.register(product_price_command, Command("product_price"))
+    router.message.register(product_dates_command, Command("product_dates"))
     router.message.register(product_import_command, Command("product_import"))
     router.message.register(deal_product_command, Command("deal_product"))
     router.callback_query.register(product_pressed, ProductCb.filter())

@@ -340,3 +340,49 @@ async def test_a_csv_file_sent_with_the_caption(harness: Harness, lang: str, fre
     assert set(stored) == {"Licencja CRM", "Szkolenie zespołu", "Wdrożenie od podstaw"}
     assert stored["Licencja CRM"].price_minor == 120_000
     assert stored["Wdrożenie od podstaw"].active_to == date(2026, 12, 31)
+
+
+SWITCH = {
+    "pl": {
+        "off": "Wyłącz",
+        "on": "Włącz",
+        "off_line": "Wyłączony: nie można go dodać do deali.",
+        "refused": "Nie można dodać „Licencja CRM”: produkt jest wyłączony.",
+        "dates": "/product_dates licencja crm od 1 grudnia 2026",
+        "dates_done": "Zmieniono daty.",
+        "later": "Nie można dodać „Licencja CRM”: jest w sprzedaży dopiero od 1 gru 2026.",
+        "hint": "Dodaj go do deala: /deal_product D7 Licencja CRM 3 [10% lub -50]",
+    },
+    "ru": {
+        "off": "Выключить",
+        "on": "Включить",
+        "off_line": "Выключен: его нельзя добавить в сделки.",
+        "refused": "«Licencja CRM» нельзя добавить: товар выключен.",
+        "dates": "/product_dates licencja crm с 1 декабря 2026",
+        "dates_done": "Даты изменены.",
+        "later": f"«Licencja CRM» нельзя добавить: он продаётся только с 1 дек. 2026{NNBSP}г.",
+        "hint": "Добавить в сделку: /deal_product D7 Лицензия CRM 3 [10% или -50]",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_switching_a_product_off_and_its_dates(harness: Harness, lang: str) -> None:
+    w = SWITCH[lang]
+    admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
+    rep = await harness.member(Role.REP, "Anna", language_code=lang)
+    await admin.send("/product_add Licencja CRM 1200 PLN")
+    await rep.send("/deal Wdrożenie 1000 zł")
+    await admin.send("/products")
+    await admin.press("Licencja CRM")
+    card = texts(await admin.press(w["off"]))[0]
+    assert w["off_line"] in card
+    assert texts(await rep.send("/deal_product D1 Licencja CRM 1")) == [w["refused"]]
+    listing = texts(await rep.send("/products"))[0]
+    assert listing.endswith(w["hint"]) and "/product_add" not in listing
+    assert w["off"] not in str((await rep.press("Licencja CRM"))[-1].buttons)
+    await admin.press(w["on"])
+    assert texts(await admin.send(w["dates"]))[0].startswith(w["dates_done"])
+    assert texts(await rep.send("/deal_product D1 Licencja CRM 1")) == [w["later"]]
+    await admin.send("/product_dates Licencja CRM")  # no limits again
+    assert "1\u00a0200,00" in texts(await rep.send("/deal_product D1 Licencja CRM 1"))[0]
