@@ -61,6 +61,13 @@ class EditService:
                 fields = tuple(f for f in fields if f in (Field.TITLE, Field.AMOUNT))
         return fields
 
+    async def settable(self, actor: Actor, ref: ElementRef, field: Field) -> None:
+        """Refuse before a value is asked for: a deal's amount while it has product rows."""
+        element = await self.elements.load(actor, ref, Operation.UPDATE)
+        if field is Field.AMOUNT and isinstance(element, Deal):
+            if await self.repos.products.rows(element.id):
+                raise AmountFromProducts()
+
     async def edit(
         self, actor: Actor, ref: ElementRef, field: Field, text: str, *, region: str
     ) -> None:

@@ -435,6 +435,13 @@ class ProductService:
             )
         )
         new = ref_of(deal)
+        if isinstance(source, Lead):  # the lead's phones and e-mails: call them from the deal
+            found = await self.repos.elements.communications_of(ref.entity.value, ref.id)
+            for channel in ("phone", "email"):
+                values = [value for k, value in found if k == channel]
+                await self.repos.elements.add_communications(
+                    new.entity.value, new.id, channel, values
+                )
         origin = "from_lead" if isinstance(source, Lead) else "from_deal"
         await self.elements.record(
             actor, new, TimelineKind.CREATED, stage=stage.id, **{origin: ref.code}
