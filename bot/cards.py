@@ -347,14 +347,14 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
             kb.button(text=label, callback_data=ElCb(action="stage", kind=kind, id=ref.id))
         if isinstance(element, Lead) and element.closed_at is None:
             kb.button(text=_("Convert"), callback_data=ConvCb(lead=ref.id, flags=5))
-        if isinstance(element, Deal):
-            kb.button(text=_("📦 Products"), callback_data=RowCb(action="show", deal=ref.id))
         kb.button(text=_("Note"), callback_data=ElCb(action="note", kind=kind, id=ref.id))
         if isinstance(element, Deal) and card.pipelines > 1:
             kb.button(text=_("Pipeline"), callback_data=ElCb(action="pipe", kind=kind, id=ref.id))
         kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
         kb.button(text=_("✏️ Edit"), callback_data=ElCb(action="edit", kind=kind, id=ref.id))
+    if isinstance(element, Deal):  # the rows are read by any reader, changed with update
+        kb.button(text=_("📦 Products"), callback_data=RowCb(action="show", deal=ref.id))
     if isinstance(element, Lead | Deal) and card.can_create_deal:
         label = _("Deal from lead") if isinstance(element, Lead) else _("Repeat sale")
         kb.button(text=label, callback_data=ElCb(action="derive", kind=kind, id=ref.id))
