@@ -141,3 +141,21 @@ class DigestCb(CallbackData, prefix="dg"):
 
     action: str
     value: Annotated[int, Field(ge=0, le=24 * 60 - 1)] = 0
+
+
+class ProductCb(CallbackData, prefix="pr"):
+    """The catalog: `list` (a page), `open` (a product), `off` / `on` (switch it)."""
+
+    action: str
+    id: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+    page: Page = 0
+
+
+class RowCb(CallbackData, prefix="rw"):
+    """A deal's product rows: `show`, `pick` (products to add, a page), `add` (`item` a
+    product, quantity 1), `rm` (`item` a row)."""
+
+    action: str
+    deal: Id
+    item: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+    page: Page = 0

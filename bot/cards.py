@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from aiogram import html
@@ -16,8 +17,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ConvCb, DupCb, ElCb, ListCb
-from bot.fmt import fmt_datetime, fmt_money, fmt_when
+from bot.callbacks import ConvCb, DupCb, ElCb, ListCb, RowCb
+from bot.fmt import fmt_datetime, fmt_money, fmt_number, fmt_when
 from bot.labels import (
     dictionary_name,
     entity_name,
@@ -30,11 +31,12 @@ from bot.labels import (
 from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
 from crm.editing import Field
-from crm.elements import Card, DuplicateHit, label_of, ref_of
-from crm.enums import EntityType, TimelineKind
+from crm.elements import Card, DuplicateHit, Link, label_of, ref_of
+from crm.enums import EntityType, LinkKind, TimelineKind
 from crm.money import from_minor
+from crm.products import row_total
 from crm.search import Page
-from storage.models import Activity, Contact, Deal, Lead, TimelineEntry
+from storage.models import Activity, Contact, Deal, DealProduct, Lead, TimelineEntry
 from storage.repositories.elements import Element
 
 MAX_MESSAGE = 4096
@@ -91,7 +93,16 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
         if element.contact_name:
             lines.append(_("Person: {name}").format(name=html.quote(element.contact_name)))
     if isinstance(element, Deal | Lead) and (money := money_of(element)):
-        lines.append(_("Amount: {amount}").format(amount=money))
+        if card.product_rows:
+            lines.append(
+                _(
+                    "Amount: {amount} (the sum of {n} product row)",
+                    "Amount: {amount} (the sum of {n} product rows)",
+                    len(card.product_rows),
+                ).format(amount=money, n=len(card.product_rows))
+            )
+        else:
+            lines.append(_("Amount: {amount}").format(amount=money))
     if isinstance(element, Deal) and element.contact is not None:
         lines.append(
             client_line(
@@ -121,6 +132,10 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
     if element.comment:
         lines.append(_("Comment: {text}").format(text=html.quote(short(element.comment, 500))))
+    if card.product_rows:
+        lines += ["", _("<b>Products</b>")] + [product_row_line(r) for r in card.product_rows]
+    if card.links:
+        lines += ["", _("<b>Links</b>")] + [link_line(link) for link in card.links]
     if card.deals:
         lines += ["", _("<b>Deals</b>")] + [list_line(deal) for deal in card.deals]
     lines += element_activities(card.activities, timezone, card.now)
@@ -133,6 +148,28 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
         )
         lines += [timeline_line(entry, card, timezone) for entry in card.timeline]
     return fit("\n".join(lines)), card_keyboard(card)
+
+
+def product_row_line(row: DealProduct) -> str:
+    """`• Licencja CRM — 3 × 1 000,00 zł −10% = 2 700,00 zł`"""
+    price = fmt_money(from_minor(row.price_minor) or 0, row.currency)
+    line = f"• {html.quote(short(row.product_name, 80))} — {fmt_number(row.quantity)} × {price}"
+    if row.discount_percent is not None:
+        line += f" −{fmt_number(row.discount_percent)}%"
+    elif row.discount_minor is not None:
+        line += " −" + fmt_money(from_minor(row.discount_minor) or 0, row.currency)
+    return line + " = " + fmt_money(from_minor(row_total(row)) or 0, row.currency)
+
+
+def link_line(link: Link) -> str:
+    code = code_link(link.other)
+    if link.kind is LinkKind.DEAL_FROM_LEAD:
+        if link.outgoing:
+            return _("• deal {code} created from this lead").format(code=code)
+        return _("• created from lead {code}").format(code=code)
+    if link.outgoing:
+        return _("• repeat sale {code}").format(code=code)
+    return _("• repeat sale of deal {code}").format(code=code)
 
 
 def client_line(template: str, card: Card, ref: ElementRef, name: str | None) -> str:
@@ -170,6 +207,10 @@ class _Entry:
 
 
 def _created(e: _Entry) -> str:
+    if e.data.get("from_deal"):
+        return _("created as a repeat sale of {code}").format(
+            code=code_link_text(e.data["from_deal"])
+        )
     if e.data.get("from_lead"):
         return _("created from lead {code}").format(code=code_link_text(e.data["from_lead"]))
     return _("created")
@@ -226,6 +267,25 @@ def _converted(e: _Entry) -> str:
     return _("converted into {codes}").format(codes=codes)
 
 
+def _product(e: _Entry) -> str:
+    total = e.data.get("total")
+    money = ""
+    if total is not None and e.data.get("currency"):
+        money = fmt_money(Decimal(str(total)), str(e.data["currency"]))
+    return _("product added: {name} × {quantity} = {total}").format(
+        name=e.text("name", 80),
+        quantity=fmt_number(Decimal(str(e.data.get("quantity") or 0))),
+        total=money,
+    )
+
+
+def _linked(e: _Entry) -> str:
+    code = code_link_text(str(e.data.get("code")))
+    if e.data.get("link") == LinkKind.REPEAT_SALE:
+        return _("repeat sale created: {code}").format(code=code)
+    return _("deal created from this lead: {code}").format(code=code)
+
+
 def _triage(e: _Entry) -> str:
     what = _("from request #{id} in {group}").format(
         id=e.data.get("request", "?"), group=html.quote(str(e.data.get("group") or "—"))
@@ -249,6 +309,11 @@ _TIMELINE: dict[TimelineKind, Callable[[_Entry], str]] = {
     TimelineKind.CHANGED: _changed,
     TimelineKind.CONVERTED: _converted,
     TimelineKind.TRIAGE: _triage,
+    TimelineKind.PRODUCT_ADDED: _product,
+    TimelineKind.PRODUCT_REMOVED: lambda e: _("product removed: {name}").format(
+        name=e.text("name", 80)
+    ),
+    TimelineKind.LINKED: _linked,
     TimelineKind.REPEAT: lambda e: _("repeat lead of {code}").format(
         code=code_link_text(str(e.data.get("client")))
     ),
@@ -288,6 +353,11 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
         kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
         kb.button(text=_("✏️ Edit"), callback_data=ElCb(action="edit", kind=kind, id=ref.id))
+    if isinstance(element, Deal):  # the rows are read by any reader, changed with update
+        kb.button(text=_("📦 Products"), callback_data=RowCb(action="show", deal=ref.id))
+    if isinstance(element, Lead | Deal) and card.can_create_deal:
+        label = _("Deal from lead") if isinstance(element, Lead) else _("Repeat sale")
+        kb.button(text=label, callback_data=ElCb(action="derive", kind=kind, id=ref.id))
     if card.can_add_deal:
         kb.button(text=_("New deal"), callback_data=ElCb(action="newdeal", kind=kind, id=ref.id))
     per_page = 5

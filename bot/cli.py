@@ -1,4 +1,4 @@
-"""The `crmbot` command: run, console, migrate, invite, scheduler, source, currency."""
+"""The `crmbot` command: run, console, migrate, invite, scheduler, source, currency, product."""
 
 from __future__ import annotations
 
@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", help="path of the CSV file (UTF-8)")
     report = actions.add_parser("report", help="set the currency of reports")
     report.add_argument("code")
+    product = sub.add_parser("product", help="the product catalog: list, import")
+    actions = product.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="the products with their prices and dates")
+    imp = actions.add_parser(
+        "import", help="products from a CSV file: name,price,currency,active_from,active_to"
+    )
+    imp.add_argument("file", help="path of the CSV file (UTF-8)")
     return parser
 
 
@@ -107,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # redacted: the token, its secret part, the webhook secret, database and Redis passwords.
     redact = setup_logging(
         "WARNING"
-        if args.command in ("console", "invite", "source", "currency")
+        if args.command in ("console", "invite", "source", "currency", "product")
         else args.log_level,
         settings_secrets(settings),
     )
@@ -146,6 +153,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _source(settings, args)
     if args.command == "currency":
         return await _currency(settings, args)
+    if args.command == "product":
+        return await _product(settings, args)
     if args.command == "console" or settings.telegram.bot_token is None:
         if args.command == "run":
             print("crmbot: BOT_TOKEN is not set, starting the offline console.", file=sys.stderr)
@@ -274,6 +283,52 @@ async def _currency(settings: Settings, args: argparse.Namespace) -> int:
             except (OSError, UnicodeError) as exc:
                 print(f"crmbot: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr)
                 return 2
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _product(settings: Settings, args: argparse.Namespace) -> int:
+    """`crmbot product …`: the catalog for an admin at the command line."""
+    from pathlib import Path
+
+    from bot.factory import create_runtime
+    from crm.context import Crm
+    from crm.errors import BadRow
+    from crm.money import from_minor
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings.database.database_url)
+    try:
+        await migrate.upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            products = Crm(session, create_runtime(settings)).products
+            if args.action == "import":
+                try:
+                    text = await asyncio.to_thread(Path(args.file).read_text, "utf-8-sig")
+                    result = await products.import_csv(None, text)
+                except BadRow as exc:
+                    print(f"crmbot: line {exc.line}: invalid {exc.field} {exc.value!r}; "
+                          "nothing was imported", file=sys.stderr)  # fmt: skip
+                    return 2
+                except (OSError, UnicodeError) as exc:
+                    print(
+                        f"crmbot: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr
+                    )
+                    return 2
+                print(f"{result.added} product(s) added, {result.updated} updated")
+                return 0
+            page = 0
+            while True:
+                rows, total = await products.repos.products.page(page * 100, 100)
+                for p in rows:
+                    window = f" {p.active_from or '…'}..{p.active_to or '…'}"
+                    off = " off" if p.deactivated else ""
+                    print(f"{p.name}\t{from_minor(p.price_minor)} {p.currency}{window}{off}")
+                page += 1
+                if page * 100 >= total:
+                    break
     finally:
         await engine.dispose()
     return 0

@@ -8,13 +8,17 @@ from aiogram.types import Update
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from bot.fmt import fmt_day
 from crm.errors import (
     AccessDenied,
     AlreadyBound,
+    AmountFromProducts,
     CrmError,
     InvalidInvite,
     InvalidValue,
+    NoRate,
     NotFound,
+    ProductInactive,
     RequestGone,
 )
 
@@ -54,11 +58,41 @@ def describe_error(exc: BaseException) -> str:
             # Nothing to quote: say what was expected instead of "not valid: " and a blank.
             return str(_EXPECTED.get(exc.field, _MISSING))
         return _("That value is not valid here: {value}").format(value=_quote(exc.value))
+    if isinstance(exc, ProductInactive | NoRate | AmountFromProducts):
+        return describe_product_error(exc)
     if isinstance(exc, RequestGone):
         return _("This request is not in a triage queue you work in (any more).")
     if isinstance(exc, CrmError):
         return _("That can't be done.")
     return _("Something went wrong on our side. Nothing was changed; please try again.")
+
+
+def describe_product_error(exc: ProductInactive | NoRate | AmountFromProducts) -> str:
+    if isinstance(exc, AmountFromProducts):
+        return _(
+            "This deal's amount is the sum of its product rows, so it cannot be set directly: "
+            "change the rows instead (the Products button on the card, or /deal_product)."
+        )
+    if isinstance(exc, NoRate):
+        return _(
+            "The product is priced in {source} and the deal is in {target}, but there is no "
+            "rate for today to convert it: add one with /currency add, then try again."
+        ).format(source=exc.source, target=exc.target)
+    name = _quote(exc.name)
+    start, end = exc.active_from, exc.active_to
+    if start is not None and end is not None:
+        return _("“{name}” cannot be added: it is on sale only from {start} to {end}.").format(
+            name=name, start=fmt_day(start), end=fmt_day(end)
+        )
+    if start is not None:
+        return _("“{name}” cannot be added: it is on sale only from {start}.").format(
+            name=name, start=fmt_day(start)
+        )
+    if end is not None:
+        return _("“{name}” cannot be added: it was on sale only until {end}.").format(
+            name=name, end=fmt_day(end)
+        )
+    return _("“{name}” cannot be added: the product is switched off.").format(name=name)
 
 
 # What an empty value of a field should have been (plain text: also shown in button alerts).

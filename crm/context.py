@@ -125,6 +125,10 @@ class Crm:
         return DigestService(self.repos, self.runtime, self.reports, self.activities)
 
     @cached_property
+    def products(self) -> ProductService:
+        return ProductService(self.repos, self.runtime, self.elements, self.currencies)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
@@ -138,6 +142,7 @@ from crm.digests import DigestService  # noqa: E402
 from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
+from crm.products import ProductService  # noqa: E402
 from crm.relay import RelayService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402
 from crm.reports import ReportService  # noqa: E402

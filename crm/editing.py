@@ -16,7 +16,7 @@ from crm import names
 from crm.codes import ElementRef
 from crm.elements import MAX_TITLE, ElementService, _split_name, fold, ref_of
 from crm.enums import EntityType, Operation, TimelineKind
-from crm.errors import InvalidValue, NotFound
+from crm.errors import AmountFromProducts, InvalidValue, NotFound
 from crm.money import to_minor
 from crm.parsing import normalize_email, normalize_phone, parse_money
 from crm.permissions import Actor
@@ -60,6 +60,13 @@ class EditService:
                 # Nobody to name or call on this deal, or their card is someone else's.
                 fields = tuple(f for f in fields if f in (Field.TITLE, Field.AMOUNT))
         return fields
+
+    async def settable(self, actor: Actor, ref: ElementRef, field: Field) -> None:
+        """Refuse before a value is asked for: a deal's amount while it has product rows."""
+        element = await self.elements.load(actor, ref, Operation.UPDATE)
+        if field is Field.AMOUNT and isinstance(element, Deal):
+            if await self.repos.products.rows(element.id):
+                raise AmountFromProducts()
 
     async def edit(
         self, actor: Actor, ref: ElementRef, field: Field, text: str, *, region: str
@@ -130,6 +137,8 @@ class EditService:
             return await self._replace_communication(element, "email", email), email
         if not isinstance(element, Deal | Lead):
             raise InvalidValue("amount", text[:64])
+        if isinstance(element, Deal) and await self.repos.products.rows(element.id):
+            raise AmountFromProducts()  # the sum of its product rows (crm/products.py)
         currency = element.currency or self.runtime.config.base_currency
         # A bare number is in the element's currency; `5000 zł`, `1,5 mln` read as at creation.
         money = parse_money(text, currency) or parse_money(f"{text} {currency}", currency)

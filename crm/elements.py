@@ -16,7 +16,7 @@ from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef
 from crm.effects import Effect, note
-from crm.enums import WORK_KINDS, EntityType, Operation, TimelineKind
+from crm.enums import WORK_KINDS, EntityType, LinkKind, Operation, TimelineKind
 from crm.errors import InvalidValue, NotFound
 from crm.modes import CrmMode
 from crm.money import to_minor
@@ -28,6 +28,7 @@ from storage.models import (
     Company,
     Contact,
     Deal,
+    DealProduct,
     DictionaryItem,
     Lead,
     TimelineEntry,
@@ -152,6 +153,16 @@ class Card:
     client_readable: dict[ElementRef, bool] = field(default_factory=dict)
     deals: Sequence[Deal] = ()  # a contact's or company's deals the reader may read
     can_add_deal: bool = False  # a contact or company card offers "New deal"
+    product_rows: Sequence[DealProduct] = ()  # a deal's product rows (crm/products.py)
+    links: Sequence[Link] = ()  # elements made from this one's card, or it from theirs
+    can_create_deal: bool = False  # the actor may add deals (a lead's or deal's card offers it)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    other: ElementRef
+    kind: LinkKind
+    outgoing: bool  # True: `other` was made from this element
 
 
 @dataclass(frozen=True, slots=True)
@@ -663,11 +674,34 @@ class ElementService:
             client_emails=[e for e in client_emails if e not in emails],
             client_readable=readable,
             deals=await self._client_deals(actor, ref),
+            product_rows=await self.repos.products.rows(ref.id)
+            if isinstance(element, Deal)
+            else (),
+            links=await self.links(ref),
+            can_create_deal=self.runtime.policy.allows(
+                actor, EntityType.DEAL, Operation.ADD, Owner(actor.user_id, actor.department_id)
+            ),
             can_add_deal=isinstance(element, Contact | Company)
             and self.runtime.policy.allows(
                 actor, EntityType.DEAL, Operation.ADD, Owner(actor.user_id, actor.department_id)
             ),
         )
+
+    async def links(self, ref: ElementRef) -> list[Link]:
+        """What was made from this element's card and what it was made from (only codes are
+        told: each linked card checks its own reader)."""
+        found: list[Link] = []
+        for link in await self.repos.products.links_of(ref.entity.value, ref.id):
+            outgoing = link.source_entity == ref.entity.value and link.source_id == ref.id
+            entity, other_id = (
+                (link.target_entity, link.target_id)
+                if outgoing
+                else (link.source_entity, link.source_id)
+            )
+            found.append(
+                Link(ElementRef(EntityType(entity), other_id), LinkKind(link.kind), outgoing)
+            )
+        return found
 
     async def _client_deals(self, actor: Actor, ref: ElementRef) -> Sequence[Deal]:
         if ref.entity not in (EntityType.CONTACT, EntityType.COMPANY):

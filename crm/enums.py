@@ -62,6 +62,9 @@ class TimelineKind(StrEnum):
     CONVERTED = "converted"
     TRIAGE = "triage"  # made from a triage request
     REPEAT = "repeat"  # Bitrix24's repeat lead of a returning client
+    PRODUCT_ADDED = "product_added"  # a product row put on a deal
+    PRODUCT_REMOVED = "product_gone"  # a product row taken off a deal
+    LINKED = "linked"  # another element was created from this one's card
 
 
 # Timeline kinds that are work on a deal in the sense of Bitrix24's reports: a deal with none
@@ -70,3 +73,10 @@ class TimelineKind(StrEnum):
 WORK_KINDS = frozenset(
     {TimelineKind.CREATED, TimelineKind.STAGE, TimelineKind.PIPELINE, TimelineKind.ACTIVITY_DONE}
 )
+
+
+class LinkKind(StrEnum):
+    """How one element was made from another's card (`storage.models.ElementLink.kind`)."""
+
+    DEAL_FROM_LEAD = "deal_from_lead"
+    REPEAT_SALE = "repeat_sale"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from crm.enums import EntityType, Operation, Right
 
 
@@ -113,3 +115,26 @@ class BadRow(CrmError):
         self.line = line
         self.field = field
         self.value = value
+
+
+class ProductInactive(CrmError):
+    """The product is outside its active window (or switched off): it cannot be sold now."""
+
+    def __init__(self, name: str, active_from: date | None, active_to: date | None) -> None:
+        super().__init__(f"product {name!r} inactive")
+        self.name = name
+        self.active_from = active_from
+        self.active_to = active_to
+
+
+class NoRate(CrmError):
+    """An amount in `source` cannot be given in `target`: one of them has no rate that day."""
+
+    def __init__(self, source: str, target: str) -> None:
+        super().__init__(f"no rate {source} -> {target}")
+        self.source = source
+        self.target = target
+
+
+class AmountFromProducts(CrmError):
+    """The deal has product rows: its amount is their sum and cannot be typed."""

@@ -19,6 +19,7 @@ def get_routers() -> list[Router]:
         help,
         lists,
         mode,
+        products,
         relay,
         reports,
         settings,
@@ -50,6 +51,7 @@ def get_routers() -> list[Router]:
         mode,
         activities,
         reports,
+        products,
         configure,
         fallback,  # last: whatever nobody else took
     )

@@ -53,6 +53,7 @@ async def field_pressed(
     if callback_data.field not in {f.value for f in fields}:
         raise InvalidValue("field", callback_data.field[:20])
     field = Field(callback_data.field)
+    await crm.edits.settable(actor, ref, field)  # a deal's amount made of product rows
     await state.set_state(EditForm.value)
     await state.update_data(edit_ref=ref.code, edit_field=field.value)
     await query.answer()

@@ -29,6 +29,8 @@ COMMANDS: list[tuple[str, object]] = [
     ("unplanned", __("open deals with no next activity")),
     ("uncontacted", __("clients nobody contacted lately: /uncontacted 14")),
     ("currency", __("currencies and rates; /currency add USD 4.02 (admins)")),
+    ("products", __("the product catalog; /product_add, /product_import (admins)")),
+    ("deal_product", __("put a product on a deal: /deal_product D7 Licencja 3 10%")),
     ("mode", __("CRM mode: simple or classic (admins)")),
     ("pipelines", __("pipelines and stages (admins: /pipeline_add, /stage_add, …)")),
     ("sources", __("client sources; /source_add, /source_delete (admins)")),

@@ -31,6 +31,7 @@ MAX_TEXT = 4096  # characters of a message text after entities parsing (UTF-16 c
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64  # bytes
 MAX_ALERT = 200  # answerCallbackQuery text
+MAX_BOT_DOWNLOAD = 20 * 1024 * 1024  # getFile: a bot downloads files of 20 MB at most
 HTML_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
     "code", "pre", "blockquote", "tg-emoji",
@@ -205,12 +206,17 @@ class FakeTelegram:
         self.base_url = ""
         self.on_call: Callable[[Call], None] | None = None
         self.polling = asyncio.Event()  # set by the first getUpdates
+        # Files users sent (`upload`): file_id → (file_path, content), for getFile and the
+        # download route, as Telegram keeps them for a bot.
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self._file_ids = itertools.count(1)
         self._closing = False
 
     # --- server life ---------------------------------------------------------------------
     async def start(self) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -231,6 +237,28 @@ class FakeTelegram:
         await self.release_pollers()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # --- files users send ------------------------------------------------------------------
+    def upload(self, file_name: str, content: bytes) -> dict[str, Any]:
+        """A document as a user's message carries it; the bot fetches it with getFile."""
+        number = next(self._file_ids)
+        file_id = f"doc-{number}"
+        self.files[file_id] = (f"documents/file_{number}{_suffix(file_name)}", content)
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"udoc{number}",
+            "file_name": file_name,
+            "file_size": len(content),
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.match_info["path"]
+        for file_path, content in self.files.values():
+            if file_path == path:
+                return web.Response(body=content)
+        return _error(404, "Not Found")
 
     # --- updates ---------------------------------------------------------------------------
     def next_update_id(self) -> int:
@@ -392,6 +420,19 @@ class FakeTelegram:
             else:
                 message.pop("reply_markup", None)
             return message
+        if method == "getfile":
+            file_id = str(params.get("file_id") or "")
+            if file_id not in self.files:
+                raise BadRequest("invalid file_id")
+            file_path, content = self.files[file_id]
+            if len(content) > MAX_BOT_DOWNLOAD:
+                raise BadRequest("file is too big")
+            return {
+                "file_id": file_id,
+                "file_unique_id": "u" + file_id,
+                "file_size": len(content),
+                "file_path": file_path,
+            }
         if method == "setwebhook":
             self.webhook = {"url": params.get("url"), "secret_token": params.get("secret_token")}
             return True
@@ -442,6 +483,11 @@ class FakeTelegram:
             if (chat_id is None or c.chat_id == chat_id)
             and (method is None or c.method.lower() == method.lower())
         ]
+
+
+def _suffix(file_name: str) -> str:
+    dot = file_name.rfind(".")
+    return file_name[dot:] if dot > 0 else ""
 
 
 async def _read_params(

@@ -161,6 +161,17 @@ class TgUser:
         message.update(extra)
         return {"update_id": self.h.tg.next_update_id(), "message": message}
 
+    async def send_file(self, caption: str, file_name: str, content: bytes) -> list[Call]:
+        """A document with a caption (a command in a caption is an entity, as in a text)."""
+        update = self.message_update(caption)
+        message = update["message"]
+        del message["text"]
+        message["caption"] = caption
+        if "entities" in message:
+            message["caption_entities"] = message.pop("entities")
+        message["document"] = self.h.tg.upload(file_name, content)
+        return await self._deliver(update)
+
     async def say(self, text: str, **extra: Any) -> tuple[dict[str, Any], list[Call]]:
         """Send like `send`, and also return the message sent (to edit or reply to it)."""
         update = self.message_update(text, **extra)

@@ -28,6 +28,8 @@ async def test_one_line_lead_in_simple_mode_polish(harness: Harness) -> None:
         "Źródło",
         "Odpowiedzialny",
         "✏️ Edytuj",
+        "📦 Produkty",
+        "Sprzedaż powtórna",
     ]
 
 

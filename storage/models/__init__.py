@@ -6,6 +6,7 @@ from storage.models.digests import DigestDelivery, DigestSchedule
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
+from storage.models.products import DealProduct, ElementLink, Product
 from storage.models.triage import (
     InboundSource,
     InboundSubmission,
@@ -27,16 +28,19 @@ __all__ = [
     "CrmSetting",
     "CurrencyRate",
     "Deal",
+    "DealProduct",
     "Department",
     "DictionaryItem",
     "DigestDelivery",
     "DigestSchedule",
+    "ElementLink",
     "InboundSource",
     "InboundSubmission",
     "Invite",
     "Lead",
     "Pipeline",
     "ProcessedUpdate",
+    "Product",
     "Reminder",
     "Stage",
     "TimelineEntry",

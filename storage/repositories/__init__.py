@@ -10,6 +10,7 @@ from storage.repositories.currencies import CurrencyRepo
 from storage.repositories.digests import DigestRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
+from storage.repositories.products import ProductRepo
 from storage.repositories.relay import RelayRepo
 from storage.repositories.reports import ReportRepo
 from storage.repositories.triage import TriageRepo
@@ -36,6 +37,7 @@ class Repos:
         self.reports = ReportRepo(session)
         self.currencies = CurrencyRepo(session)
         self.digests = DigestRepo(session)
+        self.products = ProductRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -51,6 +53,7 @@ __all__ = [
     "InviteRepo",
     "PipelineRepo",
     "ProcessedUpdateRepo",
+    "ProductRepo",
     "RelayRepo",
     "ReminderRepo",
     "ReportRepo",
