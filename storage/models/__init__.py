@@ -3,7 +3,7 @@
 from storage.models.activities import Activity, ActivityBinding, ActivityParticipant, Reminder
 from storage.models.currencies import CurrencyRate
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
-from storage.models.people import Chat, Department, Invite, User
+from storage.models.people import Chat, Department, Invite, RoleRecord, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
 from storage.models.triage import (
     InboundSource,
@@ -35,6 +35,7 @@ __all__ = [
     "Pipeline",
     "ProcessedUpdate",
     "Reminder",
+    "RoleRecord",
     "Stage",
     "TimelineEntry",
     "TriageMember",

@@ -11,6 +11,7 @@ from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
 from storage.repositories.relay import RelayRepo
 from storage.repositories.reports import ReportRepo
+from storage.repositories.roles import RoleRepo
 from storage.repositories.triage import TriageRepo
 from storage.repositories.updates import ProcessedUpdateRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
@@ -34,6 +35,7 @@ class Repos:
         self.relay = RelayRepo(session)
         self.reports = ReportRepo(session)
         self.currencies = CurrencyRepo(session)
+        self.roles = RoleRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -52,6 +54,7 @@ __all__ = [
     "ReminderRepo",
     "ReportRepo",
     "Repos",
+    "RoleRepo",
     "TriageRepo",
     "UserRepo",
 ]
