@@ -17,16 +17,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from crm.enums import EntityType, Level, Operation, Right, Role
-from crm.errors import AccessDenied, InvalidValue, NotFound
+from crm.errors import InvalidValue, NameTaken, NotFound, UnknownName
 from crm.permissions import DEFAULT_POLICIES, Actor, RoleBook, RolePolicy
 from storage.models import Department, RoleRecord, User
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
     from crm.context import Runtime
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 # Rights an admin can switch on a role (Bitrix24 keeps them beside the matrix).
 EDITABLE_RIGHTS = tuple(Right)
@@ -133,8 +136,8 @@ def _fold(text: str) -> str:
 
 
 def split_names(
-    text: str, first: Sequence[tuple[str, object]], second: Sequence[tuple[str, object]]
-) -> tuple[object, object] | None:
+    text: str, first: Sequence[tuple[str, A]], second: Sequence[tuple[str, B]]
+) -> tuple[A, B] | None:
     """Split "NAME OTHER" where both parts may hold spaces: the first split where the head
     names one of `first` and the tail one of `second` (case-insensitive) wins."""
     words = text.split()
@@ -189,7 +192,7 @@ class RoleService:
                 names.add(_fold(aliases[role.key]))
             if wanted in names:
                 return role
-        raise NotFound("role", name)
+        raise UnknownName("role", name)
 
     # --- editing a role -----------------------------------------------------------------------
     async def _record(self, role_id: int) -> RoleRecord:
@@ -231,8 +234,10 @@ class RoleService:
         self._require_settings(actor)
         name = " ".join(name.split())[:120]
         roles = await self.refresh()
-        if not name or any(_fold(r.name) == _fold(name) for r in roles.roles):
-            raise InvalidValue("role_name", name)
+        if not name:
+            raise InvalidValue("name", name)
+        if any(_fold(r.name) == _fold(name) for r in roles.roles):
+            raise NameTaken("role", name)
         if len(roles.roles) >= MAX_ROLES:
             raise InvalidValue("roles", str(len(roles.roles)))
         preset = roles.role(preset_id)
@@ -297,7 +302,14 @@ class RoleService:
         for dept in (await self.departments(actor)).departments:
             if _fold(dept.name) == wanted:
                 return dept
-        raise NotFound("department", name)
+        raise UnknownName("department", name)
+
+    async def find_user(self, actor: Actor, name: str) -> User:
+        wanted = _fold(name)
+        for user in await self.users(actor):
+            if _fold(user.name) == wanted:
+                return user
+        raise UnknownName("user", name)
 
     async def add_department(
         self, actor: Actor, name: str, parent_id: int | None = None
@@ -305,8 +317,10 @@ class RoleService:
         self._require_settings(actor)
         name = " ".join(name.split())[:120]
         roles = await self.refresh()
-        if not name or any(_fold(d.name) == _fold(name) for d in roles.departments):
-            raise InvalidValue("department_name", name)
+        if not name:
+            raise InvalidValue("name", name)
+        if any(_fold(d.name) == _fold(name) for d in roles.departments):
+            raise NameTaken("department", name)
         if len(roles.departments) >= MAX_DEPARTMENTS:
             raise InvalidValue("departments", str(len(roles.departments)))
         if parent_id is not None and roles.department(parent_id) is None:

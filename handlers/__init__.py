@@ -21,6 +21,7 @@ def get_routers() -> list[Router]:
         mode,
         relay,
         reports,
+        roles,
         settings,
         shared_contact,
         stages,
@@ -51,6 +52,7 @@ def get_routers() -> list[Router]:
         activities,
         reports,
         configure,
+        roles,
         fallback,  # last: whatever nobody else took
     )
     return [m.setup() for m in features]

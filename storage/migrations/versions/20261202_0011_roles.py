@@ -38,7 +38,7 @@ PRESETS = [
         "name": "Administrator",
         "base": "admin",
         "levels": _levels(dict.fromkeys(OPERATIONS, ALL)),
-        "rights": ["settings", "invite", "merge", "team_reports", "group_settings"],
+        "rights": ["settings", "invite", "merge", "team_reports", "group_settings", "my_view"],
     },
     {
         "key": "manager",
@@ -110,9 +110,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("departments") as batch:
         batch.drop_constraint("fk_departments_head", type_="foreignkey")
-        batch.drop_constraint(
-            batch.f("fk_departments_parent_id_departments"), type_="foreignkey"
-        )
+        batch.drop_constraint(batch.f("fk_departments_parent_id_departments"), type_="foreignkey")
         batch.drop_index(batch.f("ix_departments_parent_id"))
         batch.drop_column("head_user_id")
         batch.drop_column("parent_id")
