@@ -216,7 +216,7 @@ async def test_the_policy_costs_no_statement_until_a_role_changes(harness: Harne
     boss = await harness.member(Role.ADMIN, "Szef")
     ola = await harness.member(Role.REP, "Ola")
     role_id, screen = await new_role(boss, "Próbna")
-    await boss.send(f"/user_role Ola Próbna")
+    await boss.send("/user_role Ola Próbna")
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -226,7 +226,7 @@ async def test_the_policy_costs_no_statement_until_a_role_changes(harness: Harne
         return sum(
             1
             for s in statements
-            if "from roles" in s or s.startswith("select") and "from departments" in s
+            if "from roles" in s or (s.startswith("select") and "from departments" in s)
         )
 
     engine = harness.app.engine.sync_engine

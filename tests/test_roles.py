@@ -35,7 +35,8 @@ async def test_the_migration_seeds_the_three_presets_with_the_default_matrix(crm
             for op in Operation:
                 assert role.policy.level(entity, op) is default.level(entity, op), (role, entity)
         assert role.policy.rights == default.rights
-    assert roles.book.by_key[Role.REP.value] == roles.role(3).policy  # type: ignore[union-attr]
+    rep = roles.role(3)
+    assert rep is not None and roles.book.by_key[Role.REP.value] == rep.policy
 
 
 async def test_edits_are_committed_and_reach_the_policy(crm: Crm, fresh: Fresh) -> None:
@@ -115,7 +116,8 @@ async def test_the_department_tree_heads_and_subtree(crm: Crm, fresh: Fresh) -> 
         roles = await load_roles(crm2.repos)
         stored = roles.department(sales.id)
         assert stored is not None and stored.head_user_id == head.id
-        assert roles.department(team.id).parent_id == branch.id  # type: ignore[union-attr]
+        stored_team = roles.department(team.id)
+        assert stored_team is not None and stored_team.parent_id == branch.id
         assert roles.book.subtree(sales.id) == {sales.id, branch.id, team.id}
         assert roles.book.subtree(branch.id) == {branch.id, team.id}
         assert roles.book.subtree(other.id) == {other.id}
@@ -165,3 +167,15 @@ def test_split_names_takes_names_with_spaces_in_any_case(
 
 def test_user_role_id_is_optional_so_old_users_map() -> None:
     assert User.__table__.c.role_id.nullable
+
+
+async def test_the_crm_acting_by_its_own_rules_keeps_full_rights(crm: Crm) -> None:
+    """An admin may narrow the stored admin preset; a triage hand-over or an inbound
+    submission (a system actor) still acts with the built-in admin's matrix."""
+    boss = await admin_of(crm)
+    await crm.roles.cycle_level(boss, 1, EntityType.LEAD, Operation.ADD)  # all -> none
+    policy = crm.runtime.policy
+    assert policy.level(boss, EntityType.LEAD, Operation.ADD) is Level.NONE
+    system = Actor(user_id=boss.user_id, role=Role.ADMIN, system=True)
+    assert policy.level(system, EntityType.LEAD, Operation.ADD) is Level.ALL
+    assert policy.has_right(system, Right.SETTINGS)
