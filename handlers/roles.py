@@ -135,6 +135,7 @@ async def role_pressed(
             await query.answer((refusal(exc) or "")[:200], show_alert=True)
             return
     elif action == "cp":
+        await crm.roles.get(actor, role_id)  # who may not is refused before anything is said
         name = (await state.get_data()).get(NEW_ROLE_NAME)
         if not isinstance(name, str) or not name:
             await query.answer(usage("role_add")[:200], show_alert=True)

@@ -246,3 +246,35 @@ async def test_the_policy_costs_no_statement_until_a_role_changes(harness: Harne
         assert role_reads() == 0  # ...so the next updates pay nothing for it either
     finally:
         event.remove(engine, "before_cursor_execute", seen)
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_forged_role_buttons_change_nothing(harness: Harness, fresh: Any, lang: str) -> None:
+    t = LANGS[lang]
+    boss = await harness.member(Role.ADMIN, t["boss"], language_code=lang)
+    ola = await harness.member(Role.REP, t["ola"], language_code=lang)
+    for data in ("rl:c:3:0", "rl:r:3:0", "rl:cp:1:0", "rl:v:1:0", "pr:r:2:1", "pr:d:2:1"):
+        replies = await ola.press_data(data)
+        said = [c.params.get("text") or c.text for c in replies]
+        assert any(t["denied"] in (s or "") for s in said), (data, said)
+    for command in ("/roles", "/role_add Moja", "/user_role Ola Administrator", "/departments"):
+        assert texts(await ola.send(command)) == [t["denied"]], command
+    # An admin's forged cell beyond the matrix, a role that does not exist: refused, no crash.
+    for data in ("rl:c:3:200", "rl:c:999:0", "rl:zz:3:0"):
+        replies = await boss.press_data(data)
+        assert any(c.method == "answerCallbackQuery" for c in replies), data
+    async with fresh() as crm:
+        rep = await crm.repos.roles.get(3)
+        assert rep is not None and rep.levels["lead:read"] == 1 and rep.rights == []
+        assert [r.id for r in await crm.repos.roles.all()] == [1, 2, 3]
+        users = await crm.repos.users.list_active()
+        assert sorted((u.role, u.role_id) for u in users) == [(Role.ADMIN, None), (Role.REP, None)]
+    # The last admin cannot give away the admin role, by command or by button.
+    (refused,) = texts(await boss.send(f"/user_role {t['boss']} {t['manager']}"))
+    assert t["boss"] in refused and "/" not in refused
+    pressed = await boss.press_data("pr:r:1:2")  # the boss (user 1) to the manager preset
+    alerts = [c.params.get("text") or "" for c in pressed if c.method == "answerCallbackQuery"]
+    assert alerts == [refused]
+    async with fresh() as crm:
+        still = await crm.repos.users.get(1)
+        assert still is not None and still.role is Role.ADMIN
