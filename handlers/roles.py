@@ -82,6 +82,17 @@ def refusal(exc: CrmError) -> str | None:
     return None
 
 
+def unknown_part(args: str, heads: list[str], what: str) -> tuple[str, str]:
+    """Which part of "HEAD TAIL" is unknown: the tail when the text starts with a known head
+    (then it names a person for a department, a role for a person), else the head."""
+    folded = args.casefold()
+    for head in sorted(heads, key=len, reverse=True):
+        name = " ".join(head.casefold().split())
+        if folded.startswith(name + " "):
+            return ("user" if what == "department" else "role"), args[len(name) + 1 :]
+    return what, args
+
+
 Handler = Callable[..., Awaitable[None]]
 
 
@@ -196,6 +207,13 @@ async def user_role(message: Message, args: str, crm: Crm, actor: Actor, **_data
             )
         )
         return
+    if len(args.split()) > 1 and not any(
+        " ".join(u.name.casefold().split()) == args.casefold() for u in users
+    ):
+        names = [u.name for u in users]
+        what, text = unknown_part(args, names, "user")
+        if what != "user":  # the person was found: it is the role that is unknown
+            raise UnknownName("role", text)
     person = await crm.roles.find_user(actor, args)
     kb = InlineKeyboardBuilder()
     for role in roles.roles:
@@ -282,7 +300,7 @@ async def department_head(
         args, [(d.name, d.id) for d in roles.departments], [(u.name, u.id) for u in users]
     )
     if found is None:
-        raise UnknownName("department", args)
+        raise UnknownName(*unknown_part(args, [d.name for d in roles.departments], "department"))
     dept_id, user_id = found
     dept = await crm.roles.set_head(actor, dept_id, user_id)
     head = next(u.name for u in users if u.id == user_id)

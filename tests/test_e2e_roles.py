@@ -43,6 +43,9 @@ LANGS: dict[str, dict[str, Any]] = {
         "added_under": "Dodano dział Sprzedaż Warszawa w dziale Sprzedaż.",
         "head_set": "Ola Nowak kieruje teraz działem Sprzedaż.",
         "manager": "Kierownik",
+        "no_person": "Nikt w CRM nie nazywa się „Nieznany Ktoś”.",
+        "no_role": "Nie ma roli o nazwie „Nieznana”. Zobacz /roles.",
+        "no_dept": "Nie ma działu o nazwie „Magazyn Anna”. Zobacz /departments.",
     },
     "ru": {
         "boss": "Босс",
@@ -66,6 +69,9 @@ LANGS: dict[str, dict[str, Any]] = {
         "added_under": "Отдел Продажи Москва добавлен в отдел Продажи.",
         "head_set": "Ольга Петрова теперь руководит отделом Продажи.",
         "manager": "Руководитель",
+        "no_person": "В CRM нет никого с именем «Nieznany Ktoś».",
+        "no_role": "Нет роли «Nieznana». Смотрите /roles.",
+        "no_dept": "Нет отдела «Magazyn Anna». Смотрите /departments.",
     },
 }
 
@@ -194,6 +200,13 @@ async def test_own_and_department_reaches_the_department_subtree(
     assert texts(await boss.send(f"/department_head {t['sales'].lower()} {t['ola']}")) == [
         t["head_set"]
     ]
+    # A wrong name is told precisely: the person, the role or the department.
+    assert texts(await boss.send(f"/department_head {t['sales']} Nieznany Ktoś")) == [
+        t["no_person"]
+    ]
+    assert texts(await boss.send(f"/user_role {t['anna']} Nieznana")) == [t["no_role"]]
+    assert texts(await boss.send("/department_head Magazyn Anna")) == [t["no_dept"]]
+    assert texts(await boss.send("/user_role Nieznany Ktoś")) == [t["no_person"]]
     tree = texts(await boss.send("/departments"))[0]
     assert f"    • {t['branch']}" in tree and t["ola"] in tree
     # The rep into the branch, Marek (a manager) too, through the buttons of /user_role.
