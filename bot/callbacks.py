@@ -159,3 +159,21 @@ class RowCb(CallbackData, prefix="rw"):
     deal: Id
     item: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
     page: Page = 0
+
+
+class RoleCb(CallbackData, prefix="rl"):
+    """A role's screen: `v` shows it, `c` cycles a cell (`arg` = entity * 8 + operation, in
+    the order of crm.enums), `r` toggles a right (`arg` = its index in Right), `cp` makes a
+    new role from this one (the name comes from /role_add's FSM data)."""
+
+    action: str
+    id: Id
+    arg: Flags = 0
+
+
+class PersonCb(CallbackData, prefix="ps"):
+    """/user_role's buttons: `r` gives user `id` the role `arg_id`, `d` the department."""
+
+    action: str
+    id: Id
+    arg_id: Id

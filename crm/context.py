@@ -12,6 +12,7 @@ from crm.catalog import CatalogCache
 from crm.clock import Clock, SystemClock
 from crm.effects import Journal, journal_of
 from crm.permissions import AccessPolicy
+from crm.roles import RoleCache, RoleService
 from storage.models import User
 from storage.repositories import Repos
 
@@ -38,6 +39,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     catalog: CatalogCache = field(default_factory=CatalogCache)
+    roles: RoleCache = field(default_factory=RoleCache)
 
 
 class Crm:
@@ -127,6 +129,10 @@ class Crm:
     @cached_property
     def products(self) -> ProductService:
         return ProductService(self.repos, self.runtime, self.elements, self.currencies)
+
+    @cached_property
+    def roles(self) -> RoleService:
+        return RoleService(self.repos, self.runtime)
 
     @cached_property
     def search(self) -> SearchService:

@@ -45,6 +45,7 @@ class Right(StrEnum):
     MERGE = "merge"  # merge duplicates without holding delete rights on both elements
     TEAM_REPORTS = "team_reports"  # digests and reports about other people
     GROUP_SETTINGS = "group_settings"  # language and binding of a group chat
+    MY_VIEW = "my_view"  # arrange one's own card view (Bitrix24's "my card view")
 
 
 class TimelineKind(StrEnum):

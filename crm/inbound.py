@@ -324,7 +324,9 @@ class InboundService:
             owner = await self.repos.users.first_admin()
         if owner is None:
             raise NoOwner()
-        return Actor(user_id=owner.id, role=Role.ADMIN, department_id=owner.department_id)
+        return Actor(
+            user_id=owner.id, role=Role.ADMIN, department_id=owner.department_id, system=True
+        )
 
     def input_of(self, form: WebForm, source: str) -> ElementInput:
         """The form as a new element: its fields as they are (not read as a one-line

@@ -252,7 +252,9 @@ class ReportService:
         if level is Level.ALL:
             return None
         if level is Level.DEPARTMENT and actor.department_id is not None:
-            members = await self.repos.reports.department_members(actor.department_id)
+            members: set[int] = set()
+            for department in policy.departments(actor) or {actor.department_id}:
+                members.update(await self.repos.reports.department_members(department))
             return sorted({*members, actor.user_id})
         return [actor.user_id]
 

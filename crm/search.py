@@ -37,6 +37,10 @@ class SearchService:
         self.repos = repos
         self.runtime = runtime
 
+    def readable(self, actor: Actor) -> frozenset[EntityType]:
+        """The element types the actor sees at all: lists, search and help show no other."""
+        return self.runtime.policy.readable(actor)
+
     async def find(
         self, actor: Actor, query: str, region: str = "PL", limit: int = 20
     ) -> list[Element]:

@@ -522,7 +522,9 @@ class TriageService:
         ref = ElementRef(EntityType(request.element_entity), request.element_id)
         # The hand-over is the queue's rule, not the presser's right: a rep may not give
         # away an admin's lead, but the request they won carries it with it.
-        system = Actor(user_id=actor.user_id, role=Role.ADMIN, department_id=actor.department_id)
+        system = Actor(
+            user_id=actor.user_id, role=Role.ADMIN, department_id=actor.department_id, system=True
+        )
         await self.elements.set_responsible(system, ref, user_id, commit=False)
 
     async def assign(self, actor: Actor, request_id: int, user_id: int) -> Claim:

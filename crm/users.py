@@ -30,7 +30,9 @@ class IssuedInvite:
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, department_id=user.department_id)
+    return Actor(
+        user_id=user.id, role=user.role, department_id=user.department_id, role_id=user.role_id
+    )
 
 
 def hash_code(code: str) -> str:

@@ -22,6 +22,7 @@ def get_routers() -> list[Router]:
         products,
         relay,
         reports,
+        roles,
         settings,
         shared_contact,
         stages,
@@ -53,6 +54,7 @@ def get_routers() -> list[Router]:
         reports,
         products,
         configure,
+        roles,
         fallback,  # last: whatever nobody else took
     )
     return [m.setup() for m in features]

@@ -7,6 +7,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from crm.context import Crm
+from crm.enums import EntityType
+from crm.permissions import Actor
+
 # The command menu and /help read from this one list; later features add their lines.
 COMMANDS: list[tuple[str, object]] = [
     ("lead", __("new lead in one line: name, phone, e-mail, amount, title")),
@@ -33,6 +37,7 @@ COMMANDS: list[tuple[str, object]] = [
     ("deal_product", __("put a product on a deal: /deal_product D7 Licencja 3 10%")),
     ("mode", __("CRM mode: simple or classic (admins)")),
     ("pipelines", __("pipelines and stages (admins: /pipeline_add, /stage_add, …)")),
+    ("roles", __("roles and their rights; /user_role, /department_add (admins)")),
     ("sources", __("client sources; /source_add, /source_delete (admins)")),
     ("help", __("what I can do")),
     ("whoami", __("who I am in the CRM")),
@@ -42,14 +47,38 @@ COMMANDS: list[tuple[str, object]] = [
 ]
 
 
+# Commands about one element type: /help leaves them out for whoever cannot read that type
+# (the command menu is one per language and lists them all; the lists answer as if unknown).
+COMMAND_ENTITIES: dict[str, EntityType] = {
+    "lead": EntityType.LEAD,
+    "leads": EntityType.LEAD,
+    "deal": EntityType.DEAL,
+    "my": EntityType.DEAL,
+    "deals": EntityType.DEAL,
+    "stage": EntityType.DEAL,
+    "unplanned": EntityType.DEAL,
+    "contact": EntityType.CONTACT,
+    "company": EntityType.COMPANY,
+    "uncontacted": EntityType.CONTACT,
+    "todo": EntityType.ACTIVITY,
+    "today": EntityType.ACTIVITY,
+    "calendar": EntityType.ACTIVITY,
+}
+
+
 def bot_commands(i18n: I18n, locale: str) -> list[BotCommand]:
     with i18n.context(), i18n.use_locale(locale):
         return [BotCommand(command=name, description=str(text)) for name, text in COMMANDS]
 
 
-async def help_(message: Message) -> None:
+async def help_(message: Message, crm: Crm, actor: Actor) -> None:
+    readable = crm.search.readable(actor)
     lines = [_("<b>CRM commands</b>")]
-    lines += [f"/{name} — {text}" for name, text in COMMANDS]
+    lines += [
+        f"/{name} — {text}"
+        for name, text in COMMANDS
+        if name not in COMMAND_ENTITIES or COMMAND_ENTITIES[name] in readable
+    ]
     await message.answer("\n".join(lines))
 
 

@@ -14,6 +14,7 @@ from crm.context import Crm
 from crm.enums import EntityType
 from crm.parsing import region_for_locale
 from crm.permissions import Actor
+from handlers.fallback import unknown_message
 from storage.models import User
 
 LISTS = {
@@ -42,7 +43,12 @@ async def show_list(
 
 
 async def list_command(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
-    await show_list(message, crm, actor, command.command.lower(), 0)
+    what = command.command.lower()
+    if LISTS[what][0] not in crm.search.readable(actor):
+        # A type the actor cannot read does not exist for them: the same as any unknown command.
+        await unknown_message(message)
+        return
+    await show_list(message, crm, actor, what, 0)
 
 
 async def list_page(query: CallbackQuery, callback_data: ListCb, crm: Crm, actor: Actor) -> None:

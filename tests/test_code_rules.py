@@ -86,3 +86,20 @@ def test_every_timeline_kind_has_a_line() -> None:
     from crm.enums import TimelineKind
 
     assert set(_TIMELINE) == set(TimelineKind)
+
+
+def test_callback_prefixes_are_unique() -> None:
+    """Two callback types with one prefix would send one's presses to the other's handler."""
+    from aiogram.filters.callback_data import CallbackData
+
+    import bot.callbacks as callbacks
+
+    kinds = [
+        value
+        for value in vars(callbacks).values()
+        if isinstance(value, type)
+        and issubclass(value, CallbackData)
+        and value is not CallbackData
+    ]
+    prefixes = [kind.__prefix__ for kind in kinds]
+    assert len(prefixes) == len(set(prefixes)), sorted(prefixes)

@@ -30,6 +30,7 @@ class CrmUserMiddleware(BaseMiddleware):
         tg_user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         crm_user = None
+        await crm.roles.refresh()  # the stored roles, from the Runtime's cache
         if tg_user is not None and not tg_user.is_bot:
             crm_user = await crm.users.by_telegram_id(tg_user.id)
         if crm_user is not None and not crm_user.is_reachable:

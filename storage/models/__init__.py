@@ -4,7 +4,7 @@ from storage.models.activities import Activity, ActivityBinding, ActivityPartici
 from storage.models.currencies import CurrencyRate
 from storage.models.digests import DigestDelivery, DigestSchedule
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
-from storage.models.people import Chat, Department, Invite, User
+from storage.models.people import Chat, Department, Invite, RoleRecord, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
 from storage.models.products import DealProduct, ElementLink, Product
 from storage.models.triage import (
@@ -42,6 +42,7 @@ __all__ = [
     "ProcessedUpdate",
     "Product",
     "Reminder",
+    "RoleRecord",
     "Stage",
     "TimelineEntry",
     "TriageMember",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.enums import Role
@@ -22,10 +22,36 @@ def _str_enum(enum_cls: type[Role]) -> Enum:
 
 
 class Department(TimestampMixin, Base):
+    """A department: a tree (`parent_id`) with a head. "Own + department" reaches its subtree."""
+
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
+    head_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True, name="fk_departments_head")
+    )
+
+
+class RoleRecord(TimestampMixin, Base):
+    """A stored role: per "entity:operation" a level (0 none .. 3 all) and a list of rights.
+
+    The built-in presets carry `key` = their `crm.enums.Role` value; users whose `role_id` is
+    empty use the preset of their `role`. `base` is the preset a custom role was made from: it
+    is what the user's `role` becomes when they are given that role.
+    """
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    base: Mapped[Role] = mapped_column(_str_enum(Role))
+    levels: Mapped[dict[str, int]] = mapped_column(JSON)
+    rights: Mapped[list[str]] = mapped_column(JSON)
 
 
 class User(TimestampMixin, Base):
@@ -39,6 +65,10 @@ class User(TimestampMixin, Base):
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="SET NULL"), index=True
     )
+    # A custom role; None: the built-in preset of `role` (so users from before roles map).
+    role_id: Mapped[int | None] = mapped_column(
+        ForeignKey("roles.id", ondelete="SET NULL"), index=True
+    )
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -48,7 +78,9 @@ class User(TimestampMixin, Base):
     # Minutes before a deadline to remind, e.g. "15,0"; None: the default (15 before and at it).
     reminder_offsets: Mapped[str | None] = mapped_column(String(64))
 
-    department: Mapped[Department | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(
+        lazy="joined", foreign_keys=[department_id]
+    )
 
 
 class Invite(TimestampMixin, Base):

@@ -13,6 +13,7 @@ from storage.repositories.pipelines import PipelineRepo
 from storage.repositories.products import ProductRepo
 from storage.repositories.relay import RelayRepo
 from storage.repositories.reports import ReportRepo
+from storage.repositories.roles import RoleRepo
 from storage.repositories.triage import TriageRepo
 from storage.repositories.updates import ProcessedUpdateRepo
 from storage.repositories.users import DepartmentRepo, InviteRepo, UserRepo
@@ -38,6 +39,7 @@ class Repos:
         self.currencies = CurrencyRepo(session)
         self.digests = DigestRepo(session)
         self.products = ProductRepo(session)
+        self.roles = RoleRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -58,6 +60,7 @@ __all__ = [
     "ReminderRepo",
     "ReportRepo",
     "Repos",
+    "RoleRepo",
     "TriageRepo",
     "UserRepo",
 ]

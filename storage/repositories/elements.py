@@ -31,7 +31,8 @@ def scope_filter(model: type[E], scope: Scope) -> ColumnElement[bool] | None:
     own = model.responsible_id == scope.user_id
     if scope.level is Level.OWN or scope.department_id is None:
         return own
-    colleagues = select(User.id).where(User.department_id == scope.department_id)
+    departments = scope.department_ids or frozenset({scope.department_id})
+    colleagues = select(User.id).where(User.department_id.in_(sorted(departments)))
     return or_(own, model.responsible_id.in_(colleagues))
 
 
