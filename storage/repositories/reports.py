@@ -42,6 +42,7 @@ from storage.models import (
     Stage,
     TimelineEntry,
     TriageMember,
+    TriageMessage,
     TriageQueue,
     TriageRequest,
     User,
@@ -425,9 +426,16 @@ class ReportRepo:
             clauses.append(or_(*allowed) if allowed else literal(False))
         queues = select(TriageQueue.id).where(*clauses).subquery()
         count = await self.session.scalar(select(func.count()).select_from(queues))
+        arrived = (  # the first message's moment (the app's clock), else the row's creation
+            select(func.min(TriageMessage.at))
+            .where(TriageMessage.request_id == TriageRequest.id, TriageMessage.direction == "in")
+            .scalar_subquery()
+        )
         row = (
             await self.session.execute(
-                select(func.count(), func.min(TriageRequest.created_at)).where(
+                select(
+                    func.count(), func.min(func.coalesce(arrived, TriageRequest.created_at))
+                ).where(
                     TriageRequest.queue_id.in_(select(queues.c.id)),
                     TriageRequest.status == "new",
                 )
