@@ -247,3 +247,37 @@ async def test_a_big_department_fits_telegram_and_comes_with_a_file(
     await marta.send("/lang ru")
     stalled_ru = texts(await marta.send("/report неделя"))[1]
     assert stalled_ru.startswith("💤 <b>21 забытая сделка</b>")
+
+
+def album(calls: list[Call]) -> list[tuple[str, bytes]]:
+    """The photos of the one album among `calls`, as uploaded (name, PNG)."""
+    (sent,) = [c for c in calls if c.method == "sendMediaGroup"]
+    media = sent.params["media"]
+    return [sent.files[item["media"].removeprefix("attach://")] for item in media]
+
+
+async def test_digest_sends_its_charts_in_polish_and_russian(
+    harness: Harness, clock: FakeClock
+) -> None:
+    """/digest for the week: the text, then one album of three PNG charts (funnel, won/lost
+    per rep, the trend), 1080 px wide; the same in Russian with other pixels (the labels)."""
+    people = await team(harness, clock)
+    marta = people["marta"]
+    calls = await marta.send("/digest tydzień")
+    assert texts(calls)[0].startswith("📊 <b>Podsumowanie: 23–29 lis 2026</b>")
+    polish = album(calls)
+    assert [name for name, _png in polish] == ["funnel.png", "reps.png", "trend.png"]
+    for _name, png in polish:
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(png[16:20], "big") == 1080
+    (sent,) = [c for c in calls if c.method == "sendMediaGroup"]
+    assert all("photo" in m for m in sent.result)  # the fake answered with photo messages
+    assert not harness.tg.violations
+    await marta.send("/lang ru")
+    calls = await marta.send("/digest неделя")
+    assert texts(calls)[0].startswith("📊 <b>Сводка: 23—29 нояб. 2026\u202fг.</b>")
+    russian = album(calls)
+    assert [name for name, _png in russian] == ["funnel.png", "reps.png", "trend.png"]
+    assert all(p != r for (_a, p), (_b, r) in zip(polish, russian, strict=True))
+    # /report is the text alone: no charts.
+    assert not [c for c in await marta.send("/report неделя") if c.method == "sendMediaGroup"]
