@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import textwrap
 import threading
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
@@ -27,18 +28,18 @@ import matplotlib
 
 matplotlib.use("Agg")  # before anything else of matplotlib: no display, ever
 
-from aiogram.utils.i18n import gettext as _  # noqa: E402
-from babel.dates import format_interval, format_skeleton  # noqa: E402
-from babel.numbers import format_compact_decimal  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_interval, format_skeleton
+from babel.numbers import format_compact_decimal
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from bot.cards import short  # noqa: E402
-from bot.fmt import current_locale, fmt_money  # noqa: E402
-from bot.labels import pipeline_name, stage_name  # noqa: E402
-from crm.periods import Period, PeriodKind  # noqa: E402
-from crm.reports import ChartData, RepFigures  # noqa: E402
+from bot.cards import short
+from bot.fmt import current_locale, fmt_money
+from bot.labels import pipeline_name, stage_name
+from crm.periods import Period, PeriodKind
+from crm.reports import ChartData, RepFigures
 
 WIDTH_PX = 1080
 DPI = 100
@@ -46,6 +47,7 @@ FONT = "DejaVu Sans"
 TOP_REPS = 6  # bars of the per-rep chart; the rest are summed as "others"
 MAX_STAGES = 10
 LABEL = 28  # characters of a stage's or a rep's name
+TITLE_CHARS = 42  # a title's line: longer ones wrap
 
 WON = "#009E73"  # Okabe–Ito bluish green
 LOST = "#D55E00"  # vermillion
@@ -185,11 +187,13 @@ def reps_chart(data: ChartData) -> Chart | None:
         note=_("Amounts in {currency}").format(currency=currency),
         categories=tuple(r[0] for r in rows),
         series=(
-            Series(_("won"), WON, won,
-                   tuple(_count_and_money(r[1], r[2], currency) for r in rows)),
-            Series(_("lost"), LOST, lost,
-                   tuple(_count_and_money(r[3], r[4], currency) for r in rows)),
-        ),  # fmt: skip
+            Series(
+                _("won"), WON, won, tuple(_count_and_money(r[1], r[2], currency) for r in rows)
+            ),
+            Series(
+                _("lost"), LOST, lost, tuple(_count_and_money(r[3], r[4], currency) for r in rows)
+            ),
+        ),
         horizontal=True,
     )
 
@@ -242,7 +246,8 @@ def digest_charts(data: ChartData) -> list[Chart]:
 
 # --- drawing, off the event loop ----------------------------------------------------------------
 # RcParams is typed by its literal keys; STYLE's keys are all valid ones.
-cast("MutableMapping[str, Any]", matplotlib.rcParams).update(STYLE)  # the bot is matplotlib's only user in the process
+# The bot is matplotlib's only user in the process.
+cast("MutableMapping[str, Any]", matplotlib.rcParams).update(STYLE)
 _LOCK = threading.Lock()  # matplotlib's caches are not thread-safe: one drawing at a time
 
 
@@ -253,15 +258,22 @@ def render(chart: Chart) -> bytes:
 
 
 def _draw(chart: Chart) -> bytes:
+    """A header across the whole width (the title, wrapped; the note with the legend on its
+    right), then the plot."""
     n, k = len(chart.categories), len(chart.series)
-    height = 2.0 + n * (0.75 + 0.45 * k) if chart.horizontal else 8.5
+    title = textwrap.wrap(chart.title, TITLE_CHARS) or [""]
+    header = 0.35 + 0.55 * len(title) + (0.45 if chart.note or k > 1 else 0.0)  # inches
+    body = 0.8 + n * (0.75 + 0.45 * k) if chart.horizontal else 7.0
+    height = header + body
     figure = Figure(figsize=(WIDTH_PX / DPI, height), dpi=DPI, facecolor="white")
     FigureCanvasAgg(figure)
-    ax = figure.add_subplot()
-    ax.set_title(chart.title, loc="left", pad=44 if chart.note else 16)
+    left = 0.03
+    figure.text(left, 1 - 0.25 / height, "\n".join(title), fontsize=30, fontweight="bold",
+                va="top", ha="left", linespacing=1.15)  # fmt: skip
+    line = 1 - (0.3 + 0.55 * len(title)) / height  # the note's line, under the title
     if chart.note:
-        ax.text(0, 1.015, chart.note, transform=ax.transAxes, fontsize=20, color="#444444",
-                va="bottom", ha="left")  # fmt: skip
+        figure.text(left, line, chart.note, fontsize=20, color="#444444", va="top", ha="left")
+    ax = figure.add_subplot()
     top = max((abs(v) for s in chart.series for v in s.values), default=0.0) or 1.0
     if chart.horizontal:
         _horizontal(ax, chart, top)
@@ -271,9 +283,15 @@ def _draw(chart: Chart) -> bytes:
         ax.spines[side].set_visible(False)
     ax.set_axisbelow(True)
     if k > 1:
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, ncols=k,
-                  handlelength=1.2, borderaxespad=0.1)  # on the note's line, right
-    figure.tight_layout()
+        figure.legend(
+            loc="upper right",
+            bbox_to_anchor=(0.97, line + 0.06 / height),
+            frameon=False,
+            ncols=k,
+            handlelength=1.2,
+            borderaxespad=0.0,
+        )
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, 1 - header / height))
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, facecolor="white")
     return out.getvalue()
@@ -288,8 +306,8 @@ def _horizontal(ax: Axes, chart: Chart, top: float) -> None:
         positions = [j + 0.18 + (i - (k - 1) / 2) * slot for j in range(n)]
         bars = ax.barh(positions, series.values, height=slot * 0.88, color=series.color,
                        label=series.name)  # fmt: skip
-        labels = [label if value else "" for label, value in zip(series.labels, series.values,
-                                                                   strict=True)]  # fmt: skip
+        labels = [label if value or k == 1 else "" for label, value in  # an empty stage: 0
+                  zip(series.labels, series.values, strict=True)]  # fmt: skip
         ax.bar_label(bars, labels=labels, padding=8, fontsize=20, color=TEXT)
     for j, name in enumerate(chart.categories):
         ax.text(0, j - 0.1, name, fontsize=23, fontweight="bold", va="bottom",

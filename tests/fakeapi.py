@@ -507,7 +507,9 @@ class FakeTelegram:
                 photo=True,
             )  # fmt: skip
             message["media_group_id"] = group
-            self.messages[(int(params["chat_id"]), message["message_id"])]["media_group_id"] = group
+            self.messages[(int(params["chat_id"]), message["message_id"])]["media_group_id"] = (
+                group
+            )
             sent.append(message)
         return sent
 

@@ -57,10 +57,16 @@ def crafted(reps: int = 10) -> ChartData:
     names = ["Anna Kowalska-Wiśniewska", "Иван Петров", "Zażółć Gęślą", "Щукин Эдуард",
              "Marta Żurek", "Ольга", "Piotr", "Ёжик", "Łucja", "Юлия"]  # fmt: skip
     people = tuple(
-        RepFigures(i + 1, names[i % len(names)], Figures(
-            won=i % 3, won_amount=Decimal(1000 * (i % 3)), lost=i % 2,
-            lost_amount=Decimal(250 * (i % 2)),
-        ))  # fmt: skip
+        RepFigures(
+            i + 1,
+            names[i % len(names)],
+            Figures(
+                won=i % 3,
+                won_amount=Decimal(1000 * (i % 3)),
+                lost=i % 2,
+                lost_amount=Decimal(250 * (i % 2)),
+            ),
+        )
         for i in range(reps)
     )
     digest = Digest(period=period, generated_at=NOW, currency="EUR", filters=ReportFilter(),
@@ -72,8 +78,11 @@ def crafted(reps: int = 10) -> ChartData:
     ]
     funnel = tuple(
         FunnelStage(s, n, Decimal(a))
-        for s, (n, a) in zip(stages, [(42, "125000"), (17, "88000.50"), (9, "41000"),
-                                      (5, "12000"), (0, "0"), (1, "10")], strict=True)  # fmt: skip
+        for s, (n, a) in zip(
+            stages,
+            [(42, "125000"), (17, "88000.50"), (9, "41000"), (5, "12000"), (0, "0"), (1, "10")],
+            strict=True,
+        )
     )
     trend, p = [], period
     for won, lost in [(18069, 7320), (3100, 900), (4300, 1200), (0, 800), (2500, 0), (1000, 200)]:

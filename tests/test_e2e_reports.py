@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -257,7 +258,7 @@ def album(calls: list[Call]) -> list[tuple[str, bytes]]:
 
 
 async def test_digest_sends_its_charts_in_polish_and_russian(
-    harness: Harness, clock: FakeClock
+    harness: Harness, clock: FakeClock, tmp_path: Path
 ) -> None:
     """/digest for the week: the text, then one album of three PNG charts (funnel, won/lost
     per rep, the trend), 1080 px wide; the same in Russian with other pixels (the labels)."""
@@ -267,7 +268,8 @@ async def test_digest_sends_its_charts_in_polish_and_russian(
     assert texts(calls)[0].startswith("📊 <b>Podsumowanie: 23–29 lis 2026</b>")
     polish = album(calls)
     assert [name for name, _png in polish] == ["funnel.png", "reps.png", "trend.png"]
-    for _name, png in polish:
+    for name, png in polish:
+        (tmp_path / f"pl-{name}").write_bytes(png)  # to look at: pytest --basetemp=DIR
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         assert int.from_bytes(png[16:20], "big") == 1080
     (sent,) = [c for c in calls if c.method == "sendMediaGroup"]
