@@ -4,7 +4,7 @@ the one-tap actions on stalled deals and overdue activities; /currency; long rep
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from crm.codes import ElementRef
 from crm.elements import ElementInput
 from crm.enums import EntityType, Role
+from crm.triage import Incoming, Origin
 from crm.users import actor_of
 from storage.models import Stage
 from tests.fakeapi import Call
@@ -281,5 +282,44 @@ async def test_digest_sends_its_charts_in_polish_and_russian(
     russian = album(calls)
     assert [name for name, _png in russian] == ["funnel.png", "reps.png", "trend.png"]
     assert all(p != r for (_a, p), (_b, r) in zip(polish, russian, strict=True))
+    # Olga has one open deal and closed nothing: the funnel alone, as one photo.
+    calls = await people["olga"].send("/digest tydzień")
+    assert not [c for c in calls if c.method == "sendMediaGroup"]
+    (photo,) = [c for c in calls if c.method == "sendPhoto"]
+    ((name, png),) = photo.files.values()
+    assert name == "funnel.png" and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert photo.result["photo"][0]["width"] == 1080
     # /report is the text alone: no charts.
     assert not [c for c in await marta.send("/report неделя") if c.method == "sendMediaGroup"]
+
+
+async def test_digest_counts_unclaimed_triage_requests(harness: Harness, clock: FakeClock) -> None:
+    """A queue of no department with two new requests (the oldest 3 hours old) and a taken
+    one: the manager's digest says two wait, in Polish and in Russian; a rep who works in no
+    queue hears nothing of triage."""
+    people = await team(harness, clock)
+    marta, anna = people["marta"], people["anna"]
+    async with harness.crm() as crm:
+        admin = await crm.users.by_telegram_id(people["admin"].id)
+        assert admin is not None
+        boss = actor_of(admin)
+        await crm.triage.bind(boss, -100_555, None, "Zapytania")
+        queue = await crm.triage.queue_by_chat(-100_555)
+        assert queue is not None
+        requests = []
+        for n, (minutes, text) in enumerate([(0, "Cena licencji?"), (60, "Оферта, пожалуйста"),
+                                             (120, "Demo?")], start=1):  # fmt: skip
+            clock.set(LATER - timedelta(hours=3) + timedelta(minutes=minutes))
+            incoming = Incoming(origin=Origin.GROUP, text=text, chat_id=-100_555,
+                                message_id=n, author_tg_id=9000 + n, author_name=f"Klient {n}")  # fmt: skip
+            requests.append((await crm.triage.receive(queue, incoming)).request.id)
+        await crm.triage.take(boss, requests[2])
+    clock.set(LATER)
+    summary = texts(await marta.send("/digest tydzień"))[0]
+    assert "📥 2 nieprzejęte zgłoszenia w kolejce, najstarsze czeka 3 godziny" in summary.split(
+        "\n"
+    )
+    await marta.send("/lang ru")
+    summary = texts(await marta.send("/digest неделя"))[0]
+    assert "📥 2 невзятых обращения в очереди, самое старое ждёт 3 часа" in summary.split("\n")
+    assert "📥" not in texts(await anna.send("/digest"))[0]
