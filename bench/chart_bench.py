@@ -6,8 +6,9 @@ Draws the three charts of a crafted week (a funnel of six stages, ten reps shown
 "others", six weeks of trend; Polish and Russian labels) `--runs` times each after a warm-up,
 and prints the median and the slowest. Then sends all three through `render_charts()` (a
 worker thread) while a coroutine ticks every 5 ms on the loop, and prints the loop's worst
-lateness meanwhile: what a user of the same instance would wait for during a digest. Results
-go to `bench/results/charts.json`.
+lateness meanwhile: what a user of the same instance would wait for during a digest. Also the
+import of matplotlib (the first digest of an instance pays it) and the peak RSS it all adds.
+Results go to `bench/results/charts.json`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import time
 from datetime import UTC, datetime
@@ -22,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.charts import Chart, digest_charts, render, render_charts
+from bot.charts import Chart, digest_charts, render_charts
 from bot.i18n import create_i18n
 from crm.periods import Period, PeriodKind
 from crm.reports import (
@@ -90,6 +92,12 @@ def main() -> None:
     args = parser.parse_args()
     i18n = create_i18n(LOCALES, "pl")
     out: dict[str, Any] = {"runs": args.runs}
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    from bot.chart_draw import render  # what the first digest of an instance pays
+
+    out["import matplotlib (s)"] = round(time.perf_counter() - started, 3)
+    print(f"importing the drawing module: {out['import matplotlib (s)'] * 1000:.0f} ms")
     for locale in ("pl", "ru"):
         with i18n.context(), i18n.use_locale(locale):
             started = time.perf_counter()
@@ -110,6 +118,10 @@ def main() -> None:
         lag = asyncio.run(loop_lag(charts))
         out[f"{locale}: loop lag while drawing all three"] = round(lag, 4)
         print(f"{locale}: the loop's worst lateness while drawing: {lag * 1000:.1f} ms")
+    out["peak RSS growth (MiB)"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before, 1
+    )
+    print(f"peak RSS grew by {out['peak RSS growth (MiB)']} MiB (matplotlib, numpy, drawing)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False), encoding="utf-8")
 

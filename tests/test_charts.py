@@ -20,7 +20,8 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 from sqlalchemy import update
 
-from bot.charts import FONT, TOP_REPS, WIDTH_PX, Chart, Series, digest_charts, render
+from bot.chart_draw import FONT, WIDTH_PX, render
+from bot.charts import TOP_REPS, Chart, Series, digest_charts
 from bot.i18n import create_i18n
 from crm.context import Crm
 from crm.enums import Role
