@@ -5,7 +5,7 @@ Two steps, so that nothing slow runs on the event loop and nothing localized run
 `digest_charts()` turns the domain's `ChartData` into `Chart` specs — every label translated
 and every number formatted by Babel in the reader's locale, on the loop; `render_charts()`
 draws them (bot/chart_draw.py, matplotlib's Agg canvas) in a worker thread. matplotlib is
-imported there, by the first digest: it costs ~80 MB and ~0.5 s, which an instance that never
+imported there, by the first digest: it costs ~40-50 MiB and ~0.3-1 s, which an instance that never
 draws a chart does not pay (BENCHMARKS.md).
 
 Legible on a phone: at most `TOP_REPS` reps plus "others", the value written at the end of
