@@ -21,6 +21,7 @@ from bot.dispatcher import CrmDispatcher
 from bot.factory import (
     create_bot,
     create_courier,
+    create_digests,
     create_dispatcher,
     create_relay,
     create_runtime,
@@ -36,6 +37,7 @@ from crm.context import Runtime
 from crm.locales import SUPPORTED_LOCALES
 from handlers.help import bot_commands
 from scheduler import create_scheduler
+from scheduler.digests import DigestCourier
 from scheduler.relay import RelayCourier
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
@@ -66,9 +68,11 @@ class App:
         engine = self.reminder_engine()
         poll = self.settings.scheduler.reminder_poll_seconds
         sla = self.triage_sla()
+        digests = self.digests()
         scheduler = create_scheduler(
             self.sessionmaker, self.runtime, engine, poll, courier=self.courier, sla=sla,
             sla_poll_seconds=self.settings.scheduler.triage_sla_poll_seconds, relay=self.relay,
+            digests=digests, digest_poll_seconds=self.settings.scheduler.digest_poll_seconds,
         )  # fmt: skip
         return Background(
             scheduler,
@@ -77,6 +81,13 @@ class App:
             self.settings.scheduler.shutdown_grace_seconds,
             sla,
             self.relay,
+            digests,
+        )
+
+    def digests(self) -> DigestCourier:
+        """The scheduled-digest loop of this instance (each instance has its own)."""
+        return create_digests(
+            self.settings, self.sessionmaker, self.runtime, self.sender, self.i18n
         )
 
     def triage_sla(self) -> TriageSla:
@@ -119,6 +130,7 @@ class Background:
     grace: float
     sla: TriageSla | None = None
     relay: RelayCourier | None = None
+    digests: DigestCourier | None = None
 
     def start(self) -> None:
         self.engine.start()
@@ -127,6 +139,8 @@ class Background:
             self.sla.start()
         if self.relay is not None:
             self.relay.start()
+        if self.digests is not None:
+            self.digests.start()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -144,6 +158,8 @@ class Background:
         await self.courier.stop()
         if self.relay is not None:
             await self.relay.stop()
+        if self.digests is not None:
+            await self.digests.stop()
 
 
 @asynccontextmanager

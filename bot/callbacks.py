@@ -133,3 +133,11 @@ class ReportCb(CallbackData, prefix="rp"):
 
     action: str
     id: Id
+
+
+class DigestCb(CallbackData, prefix="dg"):
+    """The scheduled digest's settings: `on`/`off`, a time (`t`, minutes after midnight), a
+    weekday toggle (`d`, Monday = 0), or `typ` to type a time."""
+
+    action: str
+    value: Annotated[int, Field(ge=0, le=24 * 60 - 1)] = 0

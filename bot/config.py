@@ -150,6 +150,8 @@ class SchedulerSettings(_Section):
     reminder_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     # How often each instance looks for untaken triage requests whose queue time ran out.
     triage_sla_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    # How often each instance looks for scheduled digests that are due (users' own times).
+    digest_poll_seconds: float = Field(default=30.0, gt=0, le=600)
     # How long SIGTERM waits for the reminders being sent before the process exits.
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
 

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.digests import make_deliver as make_digest_deliver
 from bot.dispatcher import CrmDispatcher
 from bot.edits import NotModifiedIsDone
 from bot.i18n import CrmI18nMiddleware
@@ -39,6 +40,7 @@ from bot.triage_sla import make_escalate
 from crm.clock import Clock, SystemClock
 from crm.context import CrmConfig, Runtime
 from handlers import get_routers
+from scheduler.digests import DigestCourier
 from scheduler.relay import RelayCourier
 from scheduler.triage import TriageCourier
 from scheduler.triage_sla import TriageSla
@@ -134,6 +136,23 @@ def create_triage_sla(
         make_escalate(sender, i18n, max_wait=max_wait),
         courier=courier,
         outbox=relay.wake,
+        lease=lease,
+    )
+
+
+def create_digests(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
+    sender: Sender,
+    i18n: I18n,
+) -> DigestCourier:
+    """Scheduled digests, once per user and period across instances (crm/digests.py)."""
+    lease = timedelta(seconds=max(60.0, settings.scheduler.reminder_lease_seconds))
+    return DigestCourier(
+        sessionmaker,
+        runtime,
+        make_digest_deliver(sender, i18n, max_wait=lease.total_seconds() / 4),
         lease=lease,
     )
 

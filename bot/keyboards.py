@@ -30,5 +30,6 @@ def settings_kb() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("Language"), callback_data=SettingsCb(action="lang"))
     kb.button(text=_("Time zone"), callback_data=SettingsCb(action="tz"))
-    kb.adjust(2)
+    kb.button(text=_("🗓 Digest"), callback_data=SettingsCb(action="dg"))
+    kb.adjust(2, 1)
     return kb.as_markup()

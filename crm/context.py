@@ -121,6 +121,10 @@ class Crm:
         return ReportService(self.repos, self.runtime, self.elements, self.currencies)
 
     @cached_property
+    def digests(self) -> DigestService:
+        return DigestService(self.repos, self.runtime, self.reports, self.activities)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
@@ -130,6 +134,7 @@ from crm.chats import ChatService  # noqa: E402
 from crm.conversion import ConversionService  # noqa: E402
 from crm.currencies import CurrencyService  # noqa: E402
 from crm.dictionaries import DictionaryService  # noqa: E402
+from crm.digests import DigestService  # noqa: E402
 from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402

@@ -4,13 +4,15 @@ from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Chat, Message
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import LangCb, SettingsCb, TzCb
+from bot.callbacks import DigestCb, LangCb, SettingsCb, TzCb
+from bot.digests import bad_time, digest_settings, next_text, time_hint, time_set
 from bot.keyboards import languages_kb, settings_kb, timezones_kb
 from crm.context import Crm
+from crm.digests import DigestPlan, LastDay, parse_time
 from crm.errors import InvalidValue
 from crm.locales import LOCALE_NAMES, SUPPORTED_LOCALES
 from crm.permissions import Actor
@@ -20,6 +22,7 @@ from storage.models import User
 
 class SettingsForm(StatesGroup):
     timezone = State()
+    digest_time = State()
 
 
 async def show_settings(message: Message, crm: Crm, crm_user: User) -> None:
@@ -98,6 +101,67 @@ async def timezone_typed(message: Message, crm: Crm, crm_user: User, state: FSMC
     await message.answer(_timezone_changed(crm_user))
 
 
+# --- the scheduled digest ------------------------------------------------------------------------
+def _digest_screen(crm: Crm, user: User, plan: DigestPlan) -> tuple[str, InlineKeyboardMarkup]:
+    timezone = crm.users.timezone_of(user)
+    page = digest_settings(plan, timezone, next_text(plan, crm, timezone))
+    assert page.markup is not None
+    return page.text, page.markup
+
+
+async def settings_digest(query: CallbackQuery, crm: Crm, crm_user: User) -> None:
+    await query.answer()
+    if query.message is not None:
+        text, markup = _digest_screen(crm, crm_user, await crm.digests.plan(crm_user))
+        await query.message.answer(text, reply_markup=markup)
+
+
+async def digest_pressed(
+    query: CallbackQuery, callback_data: DigestCb, crm: Crm, crm_user: User, state: FSMContext
+) -> None:
+    action, value = callback_data.action, callback_data.value
+    if action == "typ":
+        await state.set_state(SettingsForm.digest_time)
+        await query.answer()
+        if query.message is not None:
+            await query.message.answer(time_hint())
+        return
+    if action in ("on", "off"):
+        plan = await crm.digests.set_enabled(crm_user, action == "on")
+    elif action == "t":
+        plan = await crm.digests.set_time(crm_user, value)
+    elif action == "d":
+        try:
+            plan = await crm.digests.toggle_day(crm_user, value)
+        except LastDay:
+            await query.answer(
+                _("Keep at least one day. To stop the digest, turn it off."), show_alert=True
+            )
+            return
+    else:
+        raise InvalidValue("action", action[:10])
+    await query.answer()
+    text, markup = _digest_screen(crm, crm_user, plan)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+    elif query.message is not None:
+        await query.bot.send_message(query.message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]  # a dispatched query has a bot
+
+
+async def digest_time_typed(message: Message, crm: Crm, crm_user: User, state: FSMContext) -> None:
+    typed = (message.text or "")[:20]
+    try:
+        minute = parse_time(typed)
+    except InvalidValue:
+        await message.answer(bad_time(html.quote(typed)))
+        return
+    plan = await crm.digests.set_time(crm_user, minute)
+    await state.clear()
+    text, markup = _digest_screen(crm, crm_user, plan)
+    await message.answer(time_set(plan))
+    await message.answer(text, reply_markup=markup)
+
+
 async def _apply_language(crm: Crm, user: User, actor: Actor, chat: Chat, code: str) -> None:
     if chat.type == "private":
         await crm.users.set_locale(user, code)
@@ -134,5 +198,10 @@ def setup() -> Router:
     router.callback_query.register(settings_language, SettingsCb.filter(F.action == "lang"))
     router.callback_query.register(settings_timezone, SettingsCb.filter(F.action == "tz"))
     router.callback_query.register(timezone_chosen, TzCb.filter())
+    router.callback_query.register(settings_digest, SettingsCb.filter(F.action == "dg"))
+    router.callback_query.register(digest_pressed, DigestCb.filter())
+    router.message.register(
+        digest_time_typed, SettingsForm.digest_time, F.text, ~F.text.startswith("/")
+    )
     router.message.register(timezone_typed, SettingsForm.timezone, F.text, ~F.text.startswith("/"))
     return router

@@ -13,7 +13,6 @@ the rest (a busy group slot, a 429, an instance that died).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
 from crm.relay import RelayJob, RelayView
+from scheduler.loop import WakeLoop
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ Send = Callable[[RelayView], Awaitable[Sent]]
 CardChanged = Callable[[int], Awaitable[None]]  # a request whose card must show a change
 
 
-class RelayCourier:
+class RelayCourier(WakeLoop):
+    name = "relay courier"
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -54,6 +56,7 @@ class RelayCourier:
         lease: timedelta = timedelta(seconds=30),
         batch: int = 20,
     ) -> None:
+        super().__init__(log)
         self._sessionmaker = sessionmaker
         self._runtime = runtime
         self._send = send
@@ -61,38 +64,6 @@ class RelayCourier:
         self._group_interval = group_interval
         self._lease = lease
         self._batch = batch
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    # --- the loop ----------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="relay-courier")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def wake(self) -> None:
-        """APScheduler's job: returns at once; the loop does the work."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                while not self._stopping and await self.round():
-                    pass
-            except Exception:
-                log.exception("relay courier round failed; retried at the next wake-up")
 
     # --- one round ---------------------------------------------------------------------------
     async def round(self, only: int | None = None) -> int:
@@ -114,8 +85,8 @@ class RelayCourier:
         """Send this request's pending rows now when they may go; else the loop will."""
         try:
             await self.round(only=request_id)
-        except Exception:
-            log.exception("relay of request %s not sent now; the courier retries", request_id)
+        except Exception as exc:
+            self.failed("relaying now", exc, f"request {request_id}")
         self._wake.set()
 
     async def _chain(self, jobs: list[RelayJob]) -> None:
@@ -132,8 +103,8 @@ class RelayCourier:
                 return
             try:
                 outcome = await self._send(view)
-            except Exception:
-                log.exception("relay row %s failed", job.row_id)
+            except Exception as exc:
+                self.failed("relaying a message", exc, f"row {job.row_id}")
                 outcome = Sent(sent=False, retry_after=5.0)
             if outcome.sent:
                 await relay.sent(view, outcome.copy_id)

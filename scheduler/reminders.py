@@ -39,19 +39,17 @@ from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
 from crm.reminders import Delivery, DueReminder, Outcome, ReminderService, undeliverable
+from scheduler.loop import QuietLog, unavailable
 
 log = logging.getLogger(__name__)
 
 Gate = Callable[[], Awaitable[bool]]
 Deliver = Callable[[DueReminder, Gate], Awaitable[Delivery]]
 T = TypeVar("T")
-
-QUIET_LOG_SECONDS = 60.0  # one log line per cause per minute while the database is away
 
 
 def worker_name() -> str:
@@ -67,33 +65,6 @@ class _Held:
     lost: bool = False  # renewal found it taken again or gone
     refused: str = ""  # why the gate withdrew it: "lost" | "stopping"
     task: asyncio.Task[None] | None = field(default=None, repr=False)
-
-
-class _QuietLog:
-    """Logs a repeating failure once per cause per minute, as one line."""
-
-    def __init__(self) -> None:
-        self._last: dict[tuple[str, str], float] = {}
-
-    def failure(self, what: str, exc: BaseException) -> None:
-        key = (what, type(exc).__name__)
-        now = time.monotonic()
-        if now - self._last.get(key, -math.inf) >= QUIET_LOG_SECONDS:
-            self._last[key] = now
-            log.warning("reminders: %s failed (%s); retrying", what, describe(exc))
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line cause without bound parameters (they may hold names or phones)."""
-    if isinstance(exc, DBAPIError):
-        orig = exc.orig if exc.orig is not None else exc
-        return f"{type(orig).__name__}: {str(orig).splitlines()[0][:200]}"
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-
-
-def unavailable(exc: BaseException) -> bool:
-    """The database (or the network to it) failed, rather than our code."""
-    return isinstance(exc, (DBAPIError, SQLAlchemyTimeout, OSError, TimeoutError))
 
 
 def _conflict(exc: BaseException) -> bool:
@@ -165,7 +136,7 @@ class ReminderEngine:
         self._stopping = False
         self._abandon = False  # stop() gave up waiting for the database
         self._loops: list[asyncio.Task[None]] = []
-        self._quiet = _QuietLog()
+        self._quiet = QuietLog(log, "reminders")
 
     # --- running ---------------------------------------------------------------------------
     @property

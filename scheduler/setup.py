@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Runtime
 from scheduler import jobs
+from scheduler.digests import DigestCourier
 from scheduler.relay import RelayCourier
 from scheduler.reminders import ReminderEngine
 from scheduler.triage import TriageCourier
@@ -22,6 +23,8 @@ def create_scheduler(
     sla: TriageSla | None = None,
     sla_poll_seconds: float = 1.0,
     relay: RelayCourier | None = None,
+    digests: DigestCourier | None = None,
+    digest_poll_seconds: float = 30.0,
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
@@ -73,6 +76,14 @@ def create_scheduler(
             relay.wake,
             IntervalTrigger(seconds=2),
             id="relay_courier",
+            replace_existing=True,
+        )
+    if digests is not None:
+        # Scheduled digests: a wake-up; who sends which digest is decided in the database.
+        scheduler.add_job(
+            digests.wake,
+            IntervalTrigger(seconds=digest_poll_seconds),
+            id="digest_courier",
             replace_existing=True,
         )
     return scheduler

@@ -14,7 +14,6 @@ the card change at once; the loop (woken by APScheduler or by `wake()`) catches 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
 from crm.triage import CardJob, CardView
+from scheduler.loop import WakeLoop
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ class Posted:
 Post = Callable[[CardView], Awaitable[Posted]]
 
 
-class TriageCourier:
+class TriageCourier(WakeLoop):
+    name = "triage courier"
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -53,44 +55,13 @@ class TriageCourier:
         lease: timedelta = timedelta(seconds=30),
         batch: int = 20,
     ) -> None:
+        super().__init__(log)
         self._sessionmaker = sessionmaker
         self._runtime = runtime
         self._post = post
         self._group_interval = group_interval
         self._lease = lease
         self._batch = batch
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    # --- the loop ----------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="triage-courier")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def wake(self) -> None:
-        """APScheduler's job: returns at once; the loop does the work."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                while not self._stopping and await self.round():
-                    pass
-            except Exception:
-                log.exception("triage courier round failed; retried at the next wake-up")
 
     # --- one round ---------------------------------------------------------------------------
     async def round(self, only: int | None = None) -> int:
@@ -111,8 +82,8 @@ class TriageCourier:
         try:
             if not await self.round(only=request_id):
                 self._wake.set()
-        except Exception:
-            log.exception("card of request %s not shown now; the courier retries", request_id)
+        except Exception as exc:
+            self.failed("showing a card now", exc, f"request {request_id}")
             self._wake.set()
 
     async def _show(self, job: CardJob) -> None:
@@ -124,8 +95,8 @@ class TriageCourier:
             queue_id = view.queue.id
             try:
                 posted = await self._post(view)
-            except Exception:
-                log.exception("card of request %s failed", job.request_id)
+            except Exception as exc:
+                self.failed("showing a card", exc, f"request {job.request_id}")
                 posted = Posted(shown=False)
             if posted.shown:
                 await crm.courier.shown(job, posted.message_id, announced=True)

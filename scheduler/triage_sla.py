@@ -10,8 +10,6 @@ Every instance runs it; the database decides who does what.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Crm, Runtime
 from crm.triage_sla import Escalation, SlaJob
+from scheduler.loop import WakeLoop
 from scheduler.triage import TriageCourier
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,9 @@ class Told:
 Escalate = Callable[[Escalation], Awaitable[Told]]
 
 
-class TriageSla:
+class TriageSla(WakeLoop):
+    name = "triage SLA"
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -50,6 +51,7 @@ class TriageSla:
         lease: timedelta = timedelta(seconds=30),
         batch: int = 50,
     ) -> None:
+        super().__init__(log)
         self._sessionmaker = sessionmaker
         self._runtime = runtime
         self._escalate = escalate
@@ -57,40 +59,11 @@ class TriageSla:
         self._outbox = outbox
         self._lease = lease
         self._batch = batch
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    # --- the loop ----------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="triage-sla")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def wake(self) -> None:
-        """APScheduler's job: returns at once; the loop does the work."""
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                while not self._stopping and await self.round() >= self._batch:
-                    pass  # a full batch: more may be due
-            except Exception:
-                log.exception("triage SLA round failed; retried at the next wake-up")
 
     # --- one round ---------------------------------------------------------------------------
+    def more(self, handled: int) -> bool:
+        return handled >= self._batch  # a full batch: more may be due
+
     async def round(self) -> int:
         """Handle what is due now; how many requests were claimed."""
         async with self._sessionmaker() as session:
@@ -100,9 +73,9 @@ class TriageSla:
         for job in jobs:
             try:
                 await self._handle(job)
-            except Exception:
+            except Exception as exc:
                 # Its lease runs out and the next round (here or elsewhere) tries again.
-                log.exception("SLA of triage request %s failed", job.request_id)
+                self.failed("the SLA of a request", exc, f"request {job.request_id}")
         return len(jobs)
 
     async def _handle(self, job: SlaJob) -> None:
@@ -127,8 +100,8 @@ class TriageSla:
                 return
             try:
                 told = await self._escalate(escalation)
-            except Exception:
-                log.exception("escalation of request %s failed", job.request_id)
+            except Exception as exc:
+                self.failed("an escalation", exc, f"request {job.request_id}")
                 told = Told(retry_after=30.0)
             for user_id in told.blocked:
                 await sla.mark_unreachable(user_id)

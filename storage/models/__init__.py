@@ -2,6 +2,7 @@
 
 from storage.models.activities import Activity, ActivityBinding, ActivityParticipant, Reminder
 from storage.models.currencies import CurrencyRate
+from storage.models.digests import DigestDelivery, DigestSchedule
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from storage.models.people import Chat, Department, Invite, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
@@ -28,6 +29,8 @@ __all__ = [
     "Deal",
     "Department",
     "DictionaryItem",
+    "DigestDelivery",
+    "DigestSchedule",
     "InboundSource",
     "InboundSubmission",
     "Invite",

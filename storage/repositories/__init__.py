@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.repositories.activities import ActivityRepo, ReminderRepo
 from storage.repositories.chats import ChatRepo
 from storage.repositories.currencies import CurrencyRepo
+from storage.repositories.digests import DigestRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.pipelines import PipelineRepo
 from storage.repositories.relay import RelayRepo
@@ -34,6 +35,7 @@ class Repos:
         self.relay = RelayRepo(session)
         self.reports = ReportRepo(session)
         self.currencies = CurrencyRepo(session)
+        self.digests = DigestRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -44,6 +46,7 @@ __all__ = [
     "ChatRepo",
     "CurrencyRepo",
     "DepartmentRepo",
+    "DigestRepo",
     "ElementRepo",
     "InviteRepo",
     "PipelineRepo",
