@@ -19,7 +19,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from aiogram.methods import SendMediaGroup, SendPhoto, TelegramMethod
+from aiogram.types import BufferedInputFile, InputMediaPhoto
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_interval, format_skeleton
 from babel.numbers import format_compact_decimal
@@ -216,9 +219,22 @@ async def render_charts(charts: Sequence[Chart]) -> list[tuple[str, bytes]]:
     """Every chart drawn in a worker thread, one after the other (the machine's cores serve
     the bot too); matplotlib is imported there the first time, off the loop too."""
 
+    if not charts:  # nothing to draw: matplotlib stays unloaded
+        return []
+
     def draw() -> list[tuple[str, bytes]]:
         from bot.chart_draw import render
 
         return [(c.name, render(c)) for c in charts]
 
     return await asyncio.to_thread(draw)
+
+
+def chart_request(chat_id: int, images: Sequence[tuple[str, bytes]]) -> TelegramMethod[Any] | None:
+    """The drawn charts as one Bot API call: a photo, or an album of them (2–10)."""
+    if not images:
+        return None
+    files = [BufferedInputFile(png, filename=name) for name, png in images]
+    if len(files) == 1:
+        return SendPhoto(chat_id=chat_id, photo=files[0])
+    return SendMediaGroup(chat_id=chat_id, media=[InputMediaPhoto(media=f) for f in files])

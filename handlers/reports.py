@@ -13,7 +13,6 @@ from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardMarkup,
-    InputMediaPhoto,
     Message,
 )
 from aiogram.utils.i18n import I18n
@@ -21,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ActCb, ElCb, ReportCb
-from bot.charts import digest_charts, render_charts
+from bot.charts import chart_request, digest_charts, render_charts
 from bot.fmt import fmt_day, fmt_money, fmt_when
 from bot.labels import pipeline_name
 from bot.notify import notify_user
@@ -93,13 +92,10 @@ async def send_charts(message: Message, crm: Crm, actor: Actor, digest: Digest) 
     if not charts:
         return
     images = await render_charts(charts)  # in a worker thread: the loop goes on meanwhile
-    if len(images) == 1:
-        name, png = images[0]
-        await message.answer_photo(BufferedInputFile(png, filename=name))
-        return
-    await message.answer_media_group(
-        [InputMediaPhoto(media=BufferedInputFile(png, filename=name)) for name, png in images]
-    )
+    request = chart_request(message.chat.id, images)
+    bot = message.bot
+    if request is not None and bot is not None:
+        await bot(request)
 
 
 async def digest_command(
