@@ -18,7 +18,8 @@ with set-based SQL (`generate_series`, no row-by-row inserts):
 
 Then, with the product's `ReportService` for the manager of department 1 (50 reps,
 ~100,000 deals, ~500,000 activities), it times `digest()` for this week and this month
-(report currency PLN, and EUR: every amount converted) and `stalled()` for this week, each
+(report currency PLN, and EUR: every amount converted), `stalled()` for this week and the
+charts' data (`charts()`: the funnel of the default pipeline, six weeks of won/lost), each
 `--runs` times after one warm-up, and prints the medians, then `EXPLAIN (ANALYZE, BUFFERS)`
 of every statement of one digest. Results also go to `bench/results/reports.json`.
 """
@@ -226,6 +227,14 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
             async with sessions() as session:
                 await Crm(session, runtime).reports.stalled(manager, period)
 
+        async with sessions() as session:
+            weekly = await Crm(session, runtime).reports.digest(manager, week)
+
+        async def charts() -> None:
+            async with sessions() as session:
+                data = await Crm(session, runtime).reports.charts(manager, weekly)
+                assert len(data.trend) == 6 and data.funnel, data
+
         async def unplanned() -> None:
             async with sessions() as session:
                 await Crm(session, runtime).reports.unplanned(manager)
@@ -236,6 +245,7 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
             "digest, this month, PLN": lambda: digest(month, None),
             "digest, last month, PLN (a past period)": lambda: digest(month.previous(), None),
             "stalled deals, this week (count + first 10)": lambda: stalled(week),
+            "the charts' data: funnel + 6-week trend (not the digest)": lambda: charts(),
             "open deals with no next activity (count)": lambda: unplanned(),
         }
         for name, case in cases.items():

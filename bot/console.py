@@ -26,6 +26,7 @@ from aiogram.methods import (
     EditMessageText,
     GetMe,
     SendDocument,
+    SendMediaGroup,
     SendMessage,
     SendPhoto,
     TelegramMethod,
@@ -94,6 +95,12 @@ class ConsoleSession(BaseSession):
             name = getattr(file, "filename", None) or "file"
             caption = method.caption or ""
             return self._show(bot, method.chat_id, f"[file: {name}] {caption}".strip(), None)
+        if isinstance(method, SendMediaGroup):
+            shown = []
+            for item in method.media:
+                name = getattr(item.media, "filename", None) or "file"
+                shown.append(self._show(bot, method.chat_id, f"[file: {name}]", None))
+            return shown
         if isinstance(method, AnswerCallbackQuery):
             if method.text:
                 self._print(f"bot (alert)> {method.text}")

@@ -14,6 +14,7 @@ from babel.dates import get_day_names
 from bot.activities import today_list
 from bot.callbacks import DigestCb
 from bot.cards import fit
+from bot.charts import Chart, chart_request, digest_charts, render_charts
 from bot.fmt import current_locale, fmt_day, fmt_when
 from bot.reports import (
     Page,
@@ -161,10 +162,12 @@ def make_deliver(sender: Sender, i18n: I18n, *, max_wait: float | None = None) -
         if user is None or user.telegram_id is None:
             return Outcome.SKIPPED
         full: Digest | None = None
+        charts: list[Chart] = []
         with i18n.context(), i18n.use_locale(user.locale or i18n.default_locale):
             if job.kind is DigestKind.TEAM:
                 digest = await crm.digests.team(user, job)
                 pages = team_pages(digest)
+                charts = digest_charts(await crm.reports.charts(crm.digests.actor(user), digest))
                 if needs_file(digest):
                     full = await crm.reports.digest(
                         crm.digests.actor(user), digest.period, digest.filters, limit=FILE_LIMIT
@@ -180,6 +183,9 @@ def make_deliver(sender: Sender, i18n: I18n, *, max_wait: float | None = None) -
                     user.telegram_id, page.text, reply_markup=page.markup, max_wait=max_wait
                 )
                 sent += 1
+            request = chart_request(user.telegram_id, await render_charts(charts))
+            if request is not None:  # drawn in a worker thread, like /digest's
+                await sender.call(user.telegram_id, request)
             if full is not None:
                 document = BufferedInputFile(digest_csv(full), filename=csv_name(full))
                 await sender.send_document(user.telegram_id, document, caption=caption)

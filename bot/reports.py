@@ -8,13 +8,14 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_interval, format_skeleton
+from babel.dates import format_interval, format_skeleton, format_timedelta
 from babel.numbers import format_percent
 
 from bot.callbacks import ActCb, ElCb, ReportCb
@@ -22,7 +23,15 @@ from bot.cards import code_link, fit, short
 from bot.fmt import current_locale, fmt_date, fmt_money, fmt_when
 from crm.codes import PREFIXES, ElementRef
 from crm.periods import Period
-from crm.reports import Digest, Figures, IdleClient, OverdueActivity, RepFigures, StalledDeal
+from crm.reports import (
+    Digest,
+    Figures,
+    IdleClient,
+    OverdueActivity,
+    RepFigures,
+    StalledDeal,
+    Unclaimed,
+)
 
 MAX_REPS = 25  # rows of the per-rep table in the message; the CSV has them all
 MAX_ITEMS = 10  # stalled deals / overdue activities with buttons in one message
@@ -87,6 +96,22 @@ def summary_lines(figures: Figures, currency: str, unplanned: int | None = None)
     return lines
 
 
+def waiting_text(waiting: timedelta) -> str:
+    return format_timedelta(waiting, threshold=1.5, locale=current_locale())
+
+
+def unclaimed_line(unclaimed: Unclaimed) -> str:
+    """The triage requests nobody has taken, now, with how long the oldest has waited."""
+    n = unclaimed.requests
+    if not n:
+        return _("📥 No unclaimed requests in triage")
+    return _(
+        "📥 {n} unclaimed request in triage, waiting {wait}",
+        "📥 {n} unclaimed requests in triage, the oldest waiting {wait}",
+        n,
+    ).format(n=n, wait=waiting_text(unclaimed.waiting))
+
+
 def rep_line(number: int, rep: RepFigures, currency: str) -> str:
     """One row of Bitrix24's "manager efficiency": leads, deals, lost, sum of deals, won, sum
     won, conversion."""
@@ -145,6 +170,8 @@ def render_digest(
                 list=missing
             )
         )
+    if digest.unclaimed is not None:
+        lines.append(unclaimed_line(digest.unclaimed))
     if len(digest.reps) > 1 or (digest.reps and digest.rep_name is None and len(digest.reps) == 1
                                 and digest.reps[0].user_id is None):  # fmt: skip
         lines += ["", _("<b>Per rep</b>")]

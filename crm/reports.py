@@ -22,6 +22,16 @@ Rules (SPEC §2 "Reports", Bitrix24's help):
   they may read deals; anyone else only themselves. A rep named in a filter must be in the
   reader's audience, else it is "not found", as if nobody had that name.
 
+- **Unclaimed triage requests** (status new) are a figure of *now*, in the digest without a
+  rep or pipeline filter: an admin (or anyone who reads every deal with TEAM_REPORTS) counts
+  every active queue; a department's manager the queues of that department, the queues of no
+  department (shared by everyone) and the queues they work in; anyone else the queues they
+  work in. With no queue in scope the digest says nothing about triage.
+- **Charts** (`ReportService.charts()`): the funnel is the open deals of the filter's pipeline
+  (the default one without a filter) per stage, amounts at the rate of their creation; the
+  trend is won and lost over the last `TREND_PERIODS` periods of the same kind
+  (`Period.previous()`), oldest first.
+
 Scheduled delivery and charts build on `ReportService.digest()` and the `Digest` value.
 """
 
@@ -44,9 +54,16 @@ from crm.numbers import ascii_int
 from crm.periods import Period, PeriodKind, parse_period
 from crm.permissions import Actor
 from crm.stages import _pipeline_label, fold, pick
-from storage.models import Deal, User
+from storage.models import Deal, Pipeline, Stage, User
 from storage.repositories import Repos
-from storage.repositories.reports import ActivityRow, AmountGroup, Audience, ClientRow, DealRow
+from storage.repositories.reports import (
+    ActivityRow,
+    AmountGroup,
+    Audience,
+    ClientRow,
+    DealRow,
+    QueueScope,
+)
 
 if TYPE_CHECKING:
     from crm.context import Runtime
@@ -56,6 +73,7 @@ DEFAULT_UNCONTACTED_DAYS = 30
 MAX_DAYS_SETTING = 3650
 LIST_LIMIT = 10
 MAX_SNOOZE_DAYS = 90
+TREND_PERIODS = 6  # the trend chart: this period and the five before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +165,42 @@ class Unconverted:
 
 
 @dataclass(frozen=True, slots=True)
+class Unclaimed:
+    """Triage requests nobody has taken yet, in the reader's queues, now."""
+
+    queues: int
+    requests: int
+    oldest_at: datetime | None
+    waiting: timedelta  # since the oldest one arrived (zero without requests)
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelStage:
+    stage: Stage
+    deals: int
+    amount: Decimal  # in the report currency
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    period: Period
+    won: int
+    won_amount: Decimal
+    lost: int
+    lost_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """What the digest's charts show, in the digest's currency."""
+
+    digest: Digest
+    pipeline: Pipeline
+    funnel: tuple[FunnelStage, ...]  # every open stage of the pipeline, in its order
+    trend: tuple[TrendPoint, ...]  # oldest first, the digest's period last
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """What a manager reads about a period: totals, the same per rep, and what needs a push.
 
@@ -166,12 +220,18 @@ class Digest:
     unconverted: tuple[Unconverted, ...] = ()
     pipeline_name: str | None = None  # the filter's pipeline as stored (None: localized)
     rep_name: str | None = None
+    unclaimed: Unclaimed | None = None  # None: no triage queue in the reader's scope
 
 
 @dataclass(slots=True)
 class _Sums:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+
+_NO_COUNTS: Mapping[str, Mapping[int | None, int]] = {
+    k: {} for k in ("new_leads", "new_deals", "stage_moves", "overdue", "stalled")
+}
 
 
 def _days(later: datetime, earlier: datetime) -> int:
@@ -341,7 +401,76 @@ class ReportService:
             unconverted=unconverted,
             pipeline_name=pipeline.name if pipeline is not None else None,
             rep_name=names.get(filters.rep_id) if filters.rep_id is not None else None,
+            unclaimed=await self.unclaimed(actor)
+            if filters.rep_id is None and filters.pipeline_id is None
+            else None,
         )
+
+    # --- triage ---------------------------------------------------------------------------------
+    def queue_scope(self, actor: Actor) -> QueueScope:
+        """Whose triage queues a reader's digest counts (see the module's docstring)."""
+        policy = self.runtime.policy
+        if policy.has_right(actor, Right.TEAM_REPORTS):
+            level = policy.level(actor, EntityType.DEAL, Operation.READ)
+            if level is Level.ALL:
+                return QueueScope(everything=True)
+            if level is Level.DEPARTMENT and actor.department_id is not None:
+                return QueueScope(department_id=actor.department_id, member_id=actor.user_id)
+        return QueueScope(member_id=actor.user_id)
+
+    async def unclaimed(self, actor: Actor) -> Unclaimed | None:
+        row = await self.repos.reports.unclaimed(self.queue_scope(actor))
+        if not row.queues:
+            return None
+        now = self.runtime.clock.now()
+        waiting = max(timedelta(0), now - row.oldest_at) if row.oldest_at else timedelta(0)
+        return Unclaimed(row.queues, row.requests, row.oldest_at, waiting)
+
+    # --- charts ---------------------------------------------------------------------------------
+    async def charts(
+        self, actor: Actor, digest: Digest, *, periods: int = TREND_PERIODS
+    ) -> ChartData:
+        """The funnel and the trend of a digest's reader (the per-rep chart is the digest's)."""
+        audience = await self.audience(actor, digest.filters)
+        repo = self.repos.reports
+        target, base = digest.currency, self.currencies.base
+        rates = await self.currencies.rates()
+        pipeline = (
+            await self.repos.pipelines.get(digest.filters.pipeline_id)
+            if digest.filters.pipeline_id is not None
+            else None
+        ) or await self.repos.pipelines.default()
+        deals: dict[int, int] = defaultdict(int)
+        amounts: dict[int, Decimal] = defaultdict(Decimal)
+        for group in await repo.funnel(
+            audience, pipeline.id, base=base, convert_all=target != base
+        ):
+            deals[group.stage_id] += group.count
+            value = rates.convert(group.amount_minor, group.currency, group.epoch, target)
+            if value is not None:
+                amounts[group.stage_id] += value
+        stages = [
+            s
+            for s in await self.repos.pipelines.stages(pipeline.id)
+            if s.semantic == "process" or deals.get(s.id)
+        ]
+        funnel = tuple(
+            FunnelStage(s, deals.get(s.id, 0), round_money(amounts.get(s.id, Decimal(0))))
+            for s in stages
+        )
+        trend: list[TrendPoint] = []
+        period = digest.period
+        for _n in range(max(1, periods)):
+            groups = await repo.closed_groups(
+                audience, period.start, period.end, base=base, convert_all=target != base
+            )
+            sums, _missing = self._convert(groups, rates, target)
+            total = self._total([self._figures(rid, _NO_COUNTS, sums) for rid in sums])
+            trend.append(
+                TrendPoint(period, total.won, total.won_amount, total.lost, total.lost_amount)
+            )
+            period = period.previous()
+        return ChartData(digest, pipeline, funnel, tuple(reversed(trend)))
 
     @staticmethod
     def _convert(

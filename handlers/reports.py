@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from aiogram import Router, html
 from aiogram.filters import Command, CommandObject
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ActCb, ElCb, ReportCb
+from bot.charts import chart_request, digest_charts, render_charts
 from bot.fmt import fmt_day, fmt_money, fmt_when
 from bot.labels import pipeline_name
 from bot.notify import notify_user
@@ -35,6 +41,7 @@ from crm.currencies import read_date, read_rate
 from crm.errors import BadRow, CrmError, InvalidValue, NotFound, UnknownName
 from crm.numbers import ascii_int
 from crm.permissions import Actor
+from crm.reports import Digest
 from storage.models import User
 
 FILE_LIMIT = 5000  # stalled deals / overdue activities in the attached file
@@ -69,12 +76,26 @@ async def send_report(
     )
     for page in pages:
         await message.answer(page.text, reply_markup=page.markup)
+    if digest_title:
+        await send_charts(message, crm, actor, digest)
     if needs_file(digest):
         full = await crm.reports.digest(actor, period, filters, limit=FILE_LIMIT)
         await message.answer_document(
             BufferedInputFile(digest_csv(full), filename=csv_name(full)),
             caption=_("The whole report, for a spreadsheet."),
         )
+
+
+async def send_charts(message: Message, crm: Crm, actor: Actor, digest: Digest) -> None:
+    """The digest's charts as photos: one photo, or an album of them."""
+    charts = digest_charts(await crm.reports.charts(actor, digest))
+    if not charts:
+        return
+    images = await render_charts(charts)  # in a worker thread: the loop goes on meanwhile
+    request = chart_request(message.chat.id, images)
+    bot = message.bot
+    if request is not None and bot is not None:
+        await bot(request)
 
 
 async def digest_command(

@@ -135,6 +135,35 @@ def check_text(params: dict[str, Any], key: str = "text") -> None:
         raise BadRequest("message is too long" if key == "text" else "message caption is too long")
 
 
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto: at most 10 MB, width + height at most 10000,
+MAX_PHOTO_SIDES = 10_000  # a ratio of the sides at most 20
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(content: bytes) -> tuple[int, int] | None:
+    """The width and height of a PNG (from its IHDR chunk), None if it is not one."""
+    if not content.startswith(PNG_MAGIC) or content[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+
+
+def check_photo(ref: Any, files: dict[str, tuple[str, bytes]]) -> None:
+    """Raise BadRequest where Telegram would refuse an uploaded photo (a file_id or a URL is
+    taken as it is)."""
+    if not files:
+        return
+    ((_name, content),) = files.values()
+    if len(content) > MAX_PHOTO_BYTES:
+        raise BadRequest("PHOTO_SAVE_FILE_INVALID")
+    size = png_size(content)
+    if size is None and not content.startswith(b"\xff\xd8"):  # PNG or JPEG
+        raise BadRequest("IMAGE_PROCESS_FAILED")
+    if size is not None:
+        width, height = size
+        if width + height > MAX_PHOTO_SIDES or max(size) > 20 * max(1, min(size)):
+            raise BadRequest("PHOTO_INVALID_DIMENSIONS")
+
+
 def check_markup(params: dict[str, Any]) -> None:
     markup = params.get("reply_markup") or {}
     if isinstance(markup, str):
@@ -398,7 +427,12 @@ class FakeTelegram:
             and utf16_len(str(params.get("text") or "")) > MAX_ALERT
         ):
             raise BadRequest("MESSAGE_TOO_LONG")
-        if method in ("sendmessage", "senddocument", "sendphoto"):
+        if method == "sendphoto":
+            check_photo(params.get("photo"), files)
+            return self._new_message(params, files, photo=True)
+        if method == "sendmediagroup":
+            return self._media_group(params, files)
+        if method in ("sendmessage", "senddocument"):
             return self._new_message(params, files)
         if method == "copymessage":
             source = self.messages[(int(params["from_chat_id"]), int(params["message_id"]))]
@@ -448,7 +482,7 @@ class FakeTelegram:
         return True
 
     def _new_message(
-        self, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
+        self, params: dict[str, Any], files: dict[str, tuple[str, bytes]], *, photo: bool = False
     ) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         chat = self.chats.get(chat_id) or {"id": chat_id, "type": "private", "first_name": "?"}
@@ -465,6 +499,19 @@ class FakeTelegram:
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
         for field_name, (filename, content) in files.items():
+            size = png_size(content) if photo else None
+            if size is not None:  # an uploaded picture sent as a photo comes back as one
+                message["photo"] = [
+                    {
+                        "file_id": f"photo-{message['message_id']}",
+                        "file_unique_id": f"p{message['message_id']}",
+                        "width": size[0],
+                        "height": size[1],
+                        "file_size": len(content),
+                    }
+                ]
+                message["_field"] = field_name
+                continue
             message["document"] = {
                 "file_id": f"file-{message['message_id']}",
                 "file_unique_id": f"u{message['message_id']}",
@@ -474,6 +521,38 @@ class FakeTelegram:
             message["_field"] = field_name
         self.messages[(chat_id, message["message_id"])] = message
         return {k: v for k, v in message.items() if not k.startswith("_")}
+
+    def _media_group(
+        self, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
+    ) -> list[dict[str, Any]]:
+        """An album: 2–10 photos (here), each uploaded as `attach://<field>`; one message each,
+        sharing a media_group_id, as Telegram answers."""
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise BadRequest("wrong number of media in the album: 2 to 10 allowed")
+        group = f"album{next(self._message_ids)}"
+        sent = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise BadRequest("unsupported media type in the album")
+            check_text(item, "caption")
+            ref = str(item.get("media") or "")
+            field_name = ref.removeprefix("attach://") if ref.startswith("attach://") else None
+            if field_name is None or field_name not in files:
+                raise BadRequest("wrong file identifier/HTTP URL specified")
+            check_photo(ref, {field_name: files[field_name]})
+            message = self._new_message(
+                {"chat_id": params["chat_id"], **({"caption": item["caption"]}
+                                                  if "caption" in item else {})},
+                {field_name: files[field_name]},
+                photo=True,
+            )  # fmt: skip
+            message["media_group_id"] = group
+            self.messages[(int(params["chat_id"]), message["message_id"])]["media_group_id"] = (
+                group
+            )
+            sent.append(message)
+        return sent
 
     # --- looking at what the bot did -------------------------------------------------------
     def sent(self, chat_id: int | None = None, method: str | None = None) -> list[Call]:

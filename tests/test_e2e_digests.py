@@ -203,6 +203,11 @@ async def test_each_digest_comes_once_at_its_local_time_across_a_dst_change(
     for moment, call in sent:
         if call.chat_id == boss.id and call.text.startswith(t["team_title"]):
             assert moment.astimezone(WAW).time() == time(8, 30), "08:30 local, DST or not"
+    # With each team digest its chart: the two open deals of the department, by stage (nothing
+    # won or lost: no other chart), as a photo.
+    photos = [(m, c) for m, c in sent if c.chat_id == boss.id and c.method == "sendPhoto"]
+    assert [m.astimezone(WAW).date() for m, _c in photos] == expected
+    assert all([name for name, _png in c.files.values()] == ["funnel.png"] for _m, c in photos)
 
     morning = [(m, c) for m, c in sent if c.chat_id == rep.id and c.text.startswith(t["morning"])]
     weekdays = [thursday + timedelta(days=n) for n in (-1, 0, 1, 4, 5, 6)]  # Mon–Fri, from Wed

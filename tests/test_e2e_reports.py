@@ -4,14 +4,16 @@ the one-tap actions on stalled deals and overdue activities; /currency; long rep
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 
 from crm.codes import ElementRef
 from crm.elements import ElementInput
 from crm.enums import EntityType, Role
+from crm.triage import Incoming, Origin
 from crm.users import actor_of
 from storage.models import Stage
 from tests.fakeapi import Call
@@ -247,3 +249,77 @@ async def test_a_big_department_fits_telegram_and_comes_with_a_file(
     await marta.send("/lang ru")
     stalled_ru = texts(await marta.send("/report неделя"))[1]
     assert stalled_ru.startswith("💤 <b>21 забытая сделка</b>")
+
+
+def album(calls: list[Call]) -> list[tuple[str, bytes]]:
+    """The photos of the one album among `calls`, as uploaded (name, PNG)."""
+    (sent,) = [c for c in calls if c.method == "sendMediaGroup"]
+    media = sent.params["media"]
+    return [sent.files[item["media"].removeprefix("attach://")] for item in media]
+
+
+async def test_digest_sends_its_charts_in_polish_and_russian(
+    harness: Harness, clock: FakeClock, tmp_path: Path
+) -> None:
+    """/digest for the week: the text, then one album of three PNG charts (funnel, won/lost
+    per rep, the trend), 1080 px wide; the same in Russian with other pixels (the labels)."""
+    people = await team(harness, clock)
+    marta = people["marta"]
+    calls = await marta.send("/digest tydzień")
+    assert texts(calls)[0].startswith("📊 <b>Podsumowanie: 23–29 lis 2026</b>")
+    polish = album(calls)
+    assert [name for name, _png in polish] == ["funnel.png", "reps.png", "trend.png"]
+    for name, png in polish:
+        (tmp_path / f"pl-{name}").write_bytes(png)  # to look at: pytest --basetemp=DIR
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(png[16:20], "big") == 1080
+    (sent,) = [c for c in calls if c.method == "sendMediaGroup"]
+    assert all("photo" in m for m in sent.result)  # the fake answered with photo messages
+    assert not harness.tg.violations
+    await marta.send("/lang ru")
+    calls = await marta.send("/digest неделя")
+    assert texts(calls)[0].startswith("📊 <b>Сводка: 23—29 нояб. 2026\u202fг.</b>")
+    russian = album(calls)
+    assert [name for name, _png in russian] == ["funnel.png", "reps.png", "trend.png"]
+    assert all(p != r for (_a, p), (_b, r) in zip(polish, russian, strict=True))
+    # Olga has one open deal and closed nothing: the funnel alone, as one photo.
+    calls = await people["olga"].send("/digest tydzień")
+    assert not [c for c in calls if c.method == "sendMediaGroup"]
+    (photo,) = [c for c in calls if c.method == "sendPhoto"]
+    ((name, png),) = photo.files.values()
+    assert name == "funnel.png" and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert photo.result["photo"][0]["width"] == 1080
+    # /report is the text alone: no charts.
+    assert not [c for c in await marta.send("/report неделя") if c.method == "sendMediaGroup"]
+
+
+async def test_digest_counts_unclaimed_triage_requests(harness: Harness, clock: FakeClock) -> None:
+    """A queue of no department with two new requests (the oldest 3 hours old) and a taken
+    one: the manager's digest says two wait, in Polish and in Russian; a rep who works in no
+    queue hears nothing of triage."""
+    people = await team(harness, clock)
+    marta, anna = people["marta"], people["anna"]
+    async with harness.crm() as crm:
+        admin = await crm.users.by_telegram_id(people["admin"].id)
+        assert admin is not None
+        boss = actor_of(admin)
+        await crm.triage.bind(boss, -100_555, None, "Zapytania")
+        queue = await crm.triage.queue_by_chat(-100_555)
+        assert queue is not None
+        requests = []
+        for n, (minutes, text) in enumerate([(0, "Cena licencji?"), (60, "Оферта, пожалуйста"),
+                                             (120, "Demo?")], start=1):  # fmt: skip
+            clock.set(LATER - timedelta(hours=3) + timedelta(minutes=minutes))
+            incoming = Incoming(origin=Origin.GROUP, text=text, chat_id=-100_555,
+                                message_id=n, author_tg_id=9000 + n, author_name=f"Klient {n}")  # fmt: skip
+            requests.append((await crm.triage.receive(queue, incoming)).request.id)
+        await crm.triage.take(boss, requests[2])
+    clock.set(LATER)
+    summary = texts(await marta.send("/digest tydzień"))[0]
+    assert "📥 2 nieprzejęte zgłoszenia w kolejce, najstarsze czeka 3 godziny" in summary.split(
+        "\n"
+    )
+    await marta.send("/lang ru")
+    summary = texts(await marta.send("/digest неделя"))[0]
+    assert "📥 2 невзятых обращения в очереди, самое старое ждёт 3 часа" in summary.split("\n")
+    assert "📥" not in texts(await anna.send("/digest"))[0]

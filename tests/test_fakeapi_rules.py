@@ -16,7 +16,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+)
 
 from bot.pydantic_pins import PinningAiohttpSession
 from crm.enums import Role
@@ -200,3 +205,41 @@ async def test_a_button_pressed_twice_is_no_error(harness: Harness, lang: str) -
     # The second press answers as the first did ("Done: telephone"), nothing else.
     assert [c.method for c in done[1]] == ["answerCallbackQuery", "editMessageReplyMarkup"]
     assert done[1][0].params.get("text") == done[0][0].params.get("text")
+
+
+def tiny_png(width: int = 1080, height: int = 800) -> bytes:
+    """A PNG header as far as the checks read it (signature and IHDR with the size)."""
+    return (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+        + width.to_bytes(4, "big")
+        + height.to_bytes(4, "big")
+        + b"\x08\x02\x00\x00\x00"
+    )
+
+
+async def test_photos_and_albums_as_telegram_takes_them(fake: tuple[FakeTelegram, Bot]) -> None:
+    """An uploaded PNG comes back as a photo of its size; an album is 2–10 photos, each one
+    message of one media group; a file that is no picture, a picture too long for its width,
+    an album of one are refused."""
+    tg, bot = fake
+    sent = await bot.send_photo(CHAT, BufferedInputFile(tiny_png(), "a.png"), caption="<b>x</b>")
+    assert sent.photo is not None and (sent.photo[0].width, sent.photo[0].height) == (1080, 800)
+    album = await bot.send_media_group(
+        CHAT, [InputMediaPhoto(media=BufferedInputFile(tiny_png(), f"{n}.png")) for n in "abc"]
+    )
+    assert len(album) == 3 and len({m.media_group_id for m in album}) == 1
+    assert all(m.photo for m in album)
+    for photo, error in (
+        (b"not a picture", "IMAGE_PROCESS_FAILED"),
+        (tiny_png(100, 2500), "PHOTO_INVALID_DIMENSIONS"),
+        (tiny_png(6000, 5000), "PHOTO_INVALID_DIMENSIONS"),
+    ):
+        with pytest.raises(TelegramBadRequest) as info:
+            await bot.send_photo(CHAT, BufferedInputFile(photo, "b.png"))
+        assert error in info.value.message
+    with pytest.raises(TelegramBadRequest) as info:
+        await bot.send_media_group(
+            CHAT, [InputMediaPhoto(media=BufferedInputFile(tiny_png(), "one.png"))]
+        )
+    assert "2 to 10" in info.value.message
+    tg.violations.clear()  # the refusals above were asked for

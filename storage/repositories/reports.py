@@ -41,6 +41,10 @@ from storage.models import (
     Lead,
     Stage,
     TimelineEntry,
+    TriageMember,
+    TriageMessage,
+    TriageQueue,
+    TriageRequest,
     User,
 )
 
@@ -65,6 +69,34 @@ class AmountGroup:
     epoch: datetime | None  # None: before any rate (or no conversion needed)
     count: int
     amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelGroup:
+    """Open deals of one stage, one currency and one rate epoch (of their creation)."""
+
+    stage_id: int
+    currency: str | None
+    epoch: datetime | None
+    count: int
+    amount_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueScope:
+    """Which triage queues a reader's digest covers: every queue (`everything`), else the
+    queues of `department_id` and those of no department, and the queues `member_id` works."""
+
+    everything: bool = False
+    department_id: int | None = None
+    member_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnclaimedRow:
+    queues: int  # active queues in the scope
+    requests: int  # their new (unclaimed) requests
+    oldest_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +317,21 @@ class ReportRepo:
                 )
             ).all()
         ]
+        return groups + await self.closed_groups(
+            audience, start, end, base=base, convert_all=convert_all
+        )
+
+    async def closed_groups(
+        self,
+        audience: Audience,
+        start: datetime,
+        end: datetime,
+        *,
+        base: str,
+        convert_all: bool,
+    ) -> list[AmountGroup]:
+        """The deals won and lost in [start, end), at the rate of their closing moment."""
+        currency = func.nullif(Deal.currency, base)
         closed = (
             select(
                 Deal.responsible_id.label("rid"),
@@ -312,15 +359,89 @@ class ReportRepo:
                 func.sum(closed.c.amount).label("total"),
             ).group_by(closed.c.rid, closed.c.semantic, closed.c.cur, closed.c.epoch)
         )
-        groups += [
+        return [
             AmountGroup(r.rid, r.semantic, r.cur, r.epoch, int(r.n), int(r.total or 0))
             for r in rows.all()
         ]
-        return groups
 
     async def rates(self) -> Sequence[CurrencyRate]:
         query = select(CurrencyRate).order_by(CurrencyRate.currency, CurrencyRate.valid_from)
         return (await self.session.scalars(query)).all()
+
+    # --- the funnel -----------------------------------------------------------------------------
+    async def funnel(
+        self, audience: Audience, pipeline_id: int, *, base: str, convert_all: bool
+    ) -> list[FunnelGroup]:
+        """Open deals of a pipeline per stage (amounts at the rate of their creation), for the
+        audience's responsibles; `ix_deals_stalled` finds a rep's open deals."""
+        currency = func.nullif(Deal.currency, base)
+        inner = (
+            select(
+                Deal.stage_id.label("sid"),
+                currency.label("cur"),
+                self._epoch(Deal.created_at, currency, convert_all).label("epoch"),
+                func.coalesce(Deal.amount_minor, 0).label("amount"),
+            )
+            .where(
+                Deal.closed_at.is_(None),
+                Deal.pipeline_id == pipeline_id,
+                *_among(Deal.responsible_id, audience),
+            )
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(
+                inner.c.sid,
+                inner.c.cur,
+                inner.c.epoch,
+                func.count().label("n"),
+                func.sum(inner.c.amount).label("total"),
+            ).group_by(inner.c.sid, inner.c.cur, inner.c.epoch)
+        )
+        return [
+            FunnelGroup(int(r.sid), r.cur, r.epoch, int(r.n), int(r.total or 0))
+            for r in rows.all()
+        ]
+
+    # --- unclaimed triage requests ---------------------------------------------------------------
+    async def unclaimed(self, scope: QueueScope) -> UnclaimedRow:
+        """The new (nobody's) requests of the active queues in `scope`, and the oldest one's
+        arrival."""
+        clauses: list[ColumnElement[bool]] = [TriageQueue.active.is_(True)]
+        if not scope.everything:
+            allowed: list[ColumnElement[bool]] = []
+            if scope.department_id is not None:
+                allowed += [
+                    TriageQueue.department_id == scope.department_id,
+                    TriageQueue.department_id.is_(None),
+                ]
+            if scope.member_id is not None:
+                allowed.append(
+                    exists().where(
+                        TriageMember.queue_id == TriageQueue.id,
+                        TriageMember.user_id == scope.member_id,
+                        TriageMember.active.is_(True),
+                    )
+                )
+            clauses.append(or_(*allowed) if allowed else literal(False))
+        queues = select(TriageQueue.id).where(*clauses).subquery()
+        count = await self.session.scalar(select(func.count()).select_from(queues))
+        arrived = (  # the first message's moment (the app's clock), else the row's creation
+            select(func.min(TriageMessage.at))
+            .where(TriageMessage.request_id == TriageRequest.id, TriageMessage.direction == "in")
+            .scalar_subquery()
+        )
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(), func.min(func.coalesce(arrived, TriageRequest.created_at))
+                ).where(
+                    TriageRequest.queue_id.in_(select(queues.c.id)),
+                    TriageRequest.status == "new",
+                )
+            )
+        ).one()
+        return UnclaimedRow(int(count or 0), int(row[0]), row[1])
 
     # --- stalled deals --------------------------------------------------------------------------
     def _stalled(
