@@ -16,6 +16,7 @@ from bot.callbacks import ElCb, ProductCb, RowCb
 from bot.cards import render_card
 from bot.pressed import pressed
 from bot.products import refusal, render_catalog, render_pick, render_product, render_rows, usage
+from bot.uploads import read_csv
 from crm.codes import parse_code
 from crm.context import Crm
 from crm.currencies import currency_code
@@ -27,7 +28,6 @@ from crm.products import Discount, read_discount, read_price, read_quantity
 from handlers.elements import ref_from
 from storage.models import User
 
-MAX_CSV_BYTES = 1_000_000
 FROM_WORDS = frozenset({"from", "od", "с", "от"})
 TO_WORDS = frozenset({"to", "do", "до", "по"})
 
@@ -160,25 +160,11 @@ async def product_dates_command(
 
 async def product_import_command(message: Message, crm: Crm, actor: Actor) -> None:
     crm.runtime.policy.require_right(actor, Right.SETTINGS)
-    document = message.document
-    if document is None:
+    if message.document is None:
         await message.answer(usage())
         return
-    if (document.file_size or 0) > MAX_CSV_BYTES:
-        await message.answer(_("The file is too big (1 MB at most)."))
-        return
-    name = (document.file_name or "").casefold()
-    if name.endswith(".xml") or name.endswith(".xlsx"):
-        await message.answer(_("Only CSV files can be imported: save it as CSV first."))
-        return
-    bot = message.bot
-    assert bot is not None
-    data = await bot.download(document)
-    raw = data.read() if data is not None else b""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        await message.answer(_("The file is not UTF-8 text: save it as CSV (UTF-8) first."))
+    text = await read_csv(message)
+    if text is None:
         return
     try:
         result = await crm.products.import_csv(actor, text)

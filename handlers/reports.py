@@ -35,6 +35,7 @@ from bot.reports import (
     unplanned_page,
 )
 from bot.sender import Sender
+from bot.uploads import read_csv
 from crm.codes import PREFIXES
 from crm.context import Crm
 from crm.currencies import read_date, read_rate
@@ -45,7 +46,6 @@ from crm.reports import Digest
 from storage.models import User
 
 FILE_LIMIT = 5000  # stalled deals / overdue activities in the attached file
-MAX_CSV_BYTES = 1_000_000
 
 
 def report_hint() -> str:
@@ -306,25 +306,11 @@ def field_name(field: str) -> str:
 
 
 async def import_rates(message: Message, crm: Crm, actor: Actor) -> None:
-    document = message.document
-    if document is None:
+    if message.document is None:
         await message.answer(currency_usage())
         return
-    if (document.file_size or 0) > MAX_CSV_BYTES:
-        await message.answer(_("The file is too big (1 MB at most)."))
-        return
-    name = (document.file_name or "").casefold()
-    if name.endswith(".xml") or name.endswith(".xlsx"):
-        await message.answer(_("Only CSV files can be imported: save it as CSV first."))
-        return
-    bot = message.bot
-    assert bot is not None
-    data = await bot.download(document)
-    raw = data.read() if data is not None else b""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        await message.answer(_("The file is not UTF-8 text: save it as CSV (UTF-8) first."))
+    text = await read_csv(message)
+    if text is None:
         return
     try:
         count = await crm.currencies.import_csv(actor, text)
