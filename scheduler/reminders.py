@@ -183,17 +183,27 @@ class ReminderEngine:
         settled by then is left to its lease (and may be sent again by another worker)."""
         self._stopping = True
         self._wake.set()
+        # Leases are renewed until the sends in flight are settled: a send that outlasts two
+        # leases while its worker shuts down must not be reaped and sent again by another.
+        leases: asyncio.Task[None] | None = None
         if self._loops:
             claims, leases = self._loops
-            leases.cancel()
             # A claim under way is let finish, so what it took is known and handed back.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(claims), timeout)
             claims.cancel()
-            for task in self._loops:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await claims
         self._loops = []
+        try:
+            await self._finish_in_flight(timeout)
+        finally:
+            if leases is not None:
+                leases.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await leases
+
+    async def _finish_in_flight(self, timeout: float) -> None:
         while self._queue:  # never started: nothing went out
             held = self._queue.popleft()
             held.refused = "stopping"
@@ -229,7 +239,7 @@ class ReminderEngine:
     async def _keep_leases(self) -> None:
         loop = asyncio.get_running_loop()
         next_beat = loop.time() + self.beat
-        while not self._stopping:
+        while True:  # until `stop` has settled what is in flight, then it cancels this task
             await asyncio.sleep(max(0.0, next_beat - loop.time()))
             next_beat += self.beat  # a fixed rate: a slow renewal does not push the next one
             await self._renew()
