@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
@@ -38,14 +39,19 @@ from crm.locales import SUPPORTED_LOCALES
 from handlers.help import bot_commands
 from scheduler import create_scheduler
 from scheduler.digests import DigestCourier
+from scheduler.loop import WakeLoop
 from scheduler.relay import RelayCourier
 from scheduler.reminders import ReminderEngine
+from scheduler.setup import Polled
 from scheduler.triage import TriageCourier
 from scheduler.triage_sla import TriageSla
 from storage import migrate
 from storage.db import create_engine, create_sessionmaker
 
 log = logging.getLogger(__name__)
+
+L = TypeVar("L", bound=WakeLoop)
+CATCH_UP_SECONDS = 2.0  # cards and relayed messages left pending are looked at this often
 
 
 @dataclass(slots=True)
@@ -66,23 +72,23 @@ class App:
         """Housekeeping and the reminder engine, as `crmbot run`, `crmbot scheduler` and the
         console run them: `start()`, then `await stop()` on the way out."""
         engine = self.reminder_engine()
-        poll = self.settings.scheduler.reminder_poll_seconds
-        sla = self.triage_sla()
-        digests = self.digests()
+        settings = self.settings.scheduler
+        # Stopped in this order: the SLA hands cards to the courier, the courier to the relay.
+        every: list[tuple[WakeLoop, float, str]] = [
+            (self.triage_sla(), settings.triage_sla_poll_seconds, "triage_sla"),
+            (self.courier, CATCH_UP_SECONDS, "triage_courier"),
+            (self.relay, CATCH_UP_SECONDS, "relay_courier"),
+            (self.digests(), settings.digest_poll_seconds, "digest_courier"),
+        ]
         scheduler = create_scheduler(
-            self.sessionmaker, self.runtime, engine, poll, courier=self.courier, sla=sla,
-            sla_poll_seconds=self.settings.scheduler.triage_sla_poll_seconds, relay=self.relay,
-            digests=digests, digest_poll_seconds=self.settings.scheduler.digest_poll_seconds,
-        )  # fmt: skip
-        return Background(
-            scheduler,
+            self.sessionmaker,
+            self.runtime,
             engine,
-            self.courier,
-            self.settings.scheduler.shutdown_grace_seconds,
-            sla,
-            self.relay,
-            digests,
+            settings.reminder_poll_seconds,
+            loops=[Polled(*each) for each in every],
         )
+        loops = [loop for loop, _seconds, _id in every]
+        return Background(scheduler, engine, settings.shutdown_grace_seconds, loops)
 
     def digests(self) -> DigestCourier:
         """The scheduled-digest loop of this instance (each instance has its own)."""
@@ -122,25 +128,22 @@ class App:
 
 @dataclass(slots=True)
 class Background:
-    """APScheduler (the clock) and the reminder engine it wakes, started and stopped together."""
+    """APScheduler (the clock), the reminder engine and the loops it wakes, started and
+    stopped together."""
 
     scheduler: AsyncIOScheduler
     engine: ReminderEngine
-    courier: TriageCourier
     grace: float
-    sla: TriageSla | None = None
-    relay: RelayCourier | None = None
-    digests: DigestCourier | None = None
+    loops: list[WakeLoop]
+
+    def loop_of(self, kind: type[L]) -> L:
+        """This instance's loop of that kind (tests drive one round by hand)."""
+        return next(loop for loop in self.loops if isinstance(loop, kind))
 
     def start(self) -> None:
         self.engine.start()
-        self.courier.start()
-        if self.sla is not None:
-            self.sla.start()
-        if self.relay is not None:
-            self.relay.start()
-        if self.digests is not None:
-            self.digests.start()
+        for loop in self.loops:
+            loop.start()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -153,13 +156,8 @@ class Background:
                 await asyncio.sleep(0)
             self.scheduler.shutdown(wait=False)
         await self.engine.stop(self.grace)
-        if self.sla is not None:
-            await self.sla.stop()
-        await self.courier.stop()
-        if self.relay is not None:
-            await self.relay.stop()
-        if self.digests is not None:
-            await self.digests.stop()
+        for loop in self.loops:
+            await loop.stop()
 
 
 @asynccontextmanager

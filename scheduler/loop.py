@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
+from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
@@ -48,6 +49,11 @@ class QuietLog:
         if now - self._last.get(key, -math.inf) >= QUIET_LOG_SECONDS:
             self._last[key] = now
             self._log.warning("%s: %s failed (%s); retrying", self._name, what, describe(exc))
+
+
+class Wakeable(Protocol):
+    async def wake(self) -> None:
+        """Look for work now; returns at once."""
 
 
 class WakeLoop(ABC):

@@ -1,16 +1,25 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.context import Runtime
 from scheduler import jobs
-from scheduler.digests import DigestCourier
-from scheduler.relay import RelayCourier
+from scheduler.loop import Wakeable
 from scheduler.reminders import ReminderEngine
-from scheduler.triage import TriageCourier
-from scheduler.triage_sla import TriageSla
+
+
+@dataclass(frozen=True, slots=True)
+class Polled:
+    """A loop of this instance and how often APScheduler wakes it (it also wakes on demand)."""
+
+    loop: Wakeable
+    seconds: float
+    id: str
 
 
 def create_scheduler(
@@ -19,12 +28,7 @@ def create_scheduler(
     reminders: ReminderEngine | None,
     reminder_poll_seconds: float,
     *,
-    courier: TriageCourier | None = None,
-    sla: TriageSla | None = None,
-    sla_poll_seconds: float = 1.0,
-    relay: RelayCourier | None = None,
-    digests: DigestCourier | None = None,
-    digest_poll_seconds: float = 30.0,
+    loops: Sequence[Polled] = (),
 ) -> AsyncIOScheduler:
     """An in-memory scheduler per process; jobs never overlap themselves and coalesce."""
     scheduler = AsyncIOScheduler(
@@ -45,45 +49,16 @@ def create_scheduler(
         id="purge_processed_updates",
         replace_existing=True,
     )
-    if reminders is not None:
-        # Only a wake-up call: the engine runs its own pipeline, so this job returns at once
-        # and never overlaps itself ("maximum number of running instances reached").
+    # Only wake-up calls: the engine and the loops run their own work, so these jobs return
+    # at once and never overlap themselves ("maximum number of running instances reached");
+    # a loop's own timer catches up what a handler's wake-up left (a busy slot, a 429, an
+    # instance that died); who does what is decided in the database.
+    wakes = [Polled(reminders, reminder_poll_seconds, "send_due_reminders")] if reminders else []
+    for polled in (*wakes, *loops):
         scheduler.add_job(
-            reminders.wake,
-            IntervalTrigger(seconds=reminder_poll_seconds),
-            id="send_due_reminders",
-            replace_existing=True,
-        )
-    if courier is not None:
-        # Cards left stale (a slot was busy, an instance died mid-post) are caught up here.
-        scheduler.add_job(
-            courier.wake,
-            IntervalTrigger(seconds=2),
-            id="triage_courier",
-            replace_existing=True,
-        )
-    if sla is not None:
-        # Untaken requests whose queue time ran out: only a wake-up, like the two above.
-        scheduler.add_job(
-            sla.wake,
-            IntervalTrigger(seconds=sla_poll_seconds),
-            id="triage_sla",
-            replace_existing=True,
-        )
-    if relay is not None:
-        # Answers and copies left pending (a busy group slot, a 429, an instance that died).
-        scheduler.add_job(
-            relay.wake,
-            IntervalTrigger(seconds=2),
-            id="relay_courier",
-            replace_existing=True,
-        )
-    if digests is not None:
-        # Scheduled digests: a wake-up; who sends which digest is decided in the database.
-        scheduler.add_job(
-            digests.wake,
-            IntervalTrigger(seconds=digest_poll_seconds),
-            id="digest_courier",
+            polled.loop.wake,
+            IntervalTrigger(seconds=polled.seconds),
+            id=polled.id,
             replace_existing=True,
         )
     return scheduler

@@ -328,7 +328,7 @@ async def test_the_scheduled_jobs_do_it_on_their_own(database_url: str, clock: F
                 if announcements(run.tg, crew.group):
                     break
                 await asyncio.sleep(0.05)
-            await asyncio.gather(*(bg.sla.round() for bg in backgrounds if bg.sla))
+            await asyncio.gather(*(bg.loop_of(TriageSla).round() for bg in backgrounds))
         finally:
             for background in backgrounds:
                 await background.stop()
