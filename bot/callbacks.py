@@ -177,3 +177,11 @@ class PersonCb(CallbackData, prefix="ps"):
     action: str
     id: Id
     arg_id: Id
+
+
+class FieldCb(CallbackData, prefix="fd"):
+    """A field's screen (/fields): `open` its menu, `list` its type's fields, `rename`,
+    `hide`/`show`, `delete` asks with the count of values, `drop` deletes."""
+
+    action: str
+    id: Id

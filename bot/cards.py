@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConvCb, DupCb, ElCb, ListCb, RowCb
+from bot.fields import field_lines, fmt_value
 from bot.fmt import fmt_datetime, fmt_money, fmt_number, fmt_when
 from bot.labels import (
     dictionary_name,
@@ -132,6 +133,7 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
     lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
     if element.comment:
         lines.append(_("Comment: {text}").format(text=html.quote(short(element.comment, 500))))
+    lines += field_lines(card.fields)
     if card.product_rows:
         lines += ["", _("<b>Products</b>")] + [product_row_line(r) for r in card.product_rows]
     if card.links:
@@ -253,6 +255,13 @@ def _changed(e: _Entry) -> str:
     field = e.data.get("field")
     if field == "source":
         return _("source changed")
+    if field == "custom":  # crm.fields.set_value; unseen fields never reach here (crm.elements)
+        kind = str(e.data.get("type") or "")
+        return _("{field}: {old} → {new}").format(
+            field=e.text("name", 80),
+            old=fmt_value(kind, e.data.get("old")),
+            new=fmt_value(kind, e.data.get("new")),
+        )
     if field in set(Field):
         return _("{field}: {old} → {new}").format(
             field=field_name(Field(str(field))),

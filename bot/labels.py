@@ -11,7 +11,8 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from crm.catalog import PipelineInfo, StageInfo
 from crm.editing import Field
-from crm.enums import EntityType, Role
+from crm.enums import EntityType, FieldKind, Role
+from crm.field_book import FieldInfo
 from storage.models import DictionaryItem, Pipeline, Stage
 
 _ROLES = {Role.ADMIN: __("administrator"), Role.MANAGER: __("manager"), Role.REP: __("sales rep")}
@@ -61,6 +62,40 @@ _FIELDS = {
     Field.EMAIL: __("e-mail"),
     Field.AMOUNT: __("amount"),
 }
+
+
+# System fields by their key (crm.field_book.SYSTEM_FIELDS), as /fields and /set name them.
+_SYSTEM_FIELDS = {
+    **{field.value: name for field, name in _FIELDS.items()},
+    "source": __("source"),
+    "comment": __("comment"),
+    "company": __("company"),
+    "contact": __("contact"),
+    "contact_type": __("contact type"),
+    "company_type": __("company type"),
+    "industry": __("industry"),
+    "deal_type": __("deal type"),
+}
+_KINDS = {
+    FieldKind.STRING: __("text"),
+    FieldKind.NUMBER: __("number"),
+    FieldKind.DATE: __("date"),
+    FieldKind.BOOL: __("yes/no"),
+    FieldKind.LIST: __("list"),
+    FieldKind.MONEY: __("money"),
+    FieldKind.LINK: __("link to an element"),
+}
+
+
+def field_label(info: FieldInfo) -> str:
+    """A field as a person calls it: a custom one by its name, a system one in their language."""
+    if info.name:
+        return info.name
+    return str(_SYSTEM_FIELDS.get(info.code, info.code))
+
+
+def kind_name(kind: FieldKind) -> str:
+    return str(_KINDS[kind])
 
 
 def field_name(field: Field) -> str:

@@ -6,11 +6,10 @@ A change made here invalidates it at once; another instance sees a change within
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from crm.modes import CrmMode
+from crm.snapshots import Snapshot
 from storage.repositories import Repos
 
 
@@ -60,22 +59,9 @@ class Catalog:
         return None
 
 
-@dataclass(slots=True)
-class CatalogCache:
-    ttl: float = 5.0
-    clock: Callable[[], float] = time.monotonic
-    _value: Catalog | None = field(default=None, init=False)
-    _loaded_at: float = field(default=0.0, init=False)
-
-    async def get(self, repos: Repos) -> Catalog:
-        now = self.clock()
-        if self._value is None or now - self._loaded_at > self.ttl:
-            self._value = await _load(repos)
-            self._loaded_at = now
-        return self._value
-
-    def invalidate(self) -> None:
-        self._value = None
+class CatalogCache(Snapshot[Catalog]):
+    async def _fetch(self, repos: Repos) -> Catalog:
+        return await _load(repos)
 
 
 async def _load(repos: Repos) -> Catalog:

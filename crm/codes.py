@@ -48,3 +48,22 @@ def parse_code(text: str) -> ElementRef | None:
     if not 0 < number <= MAX_ID:
         return None
     return ElementRef(_BY_PREFIX[match.group(1)], number)
+
+
+# Element types as people name them in a command (`/fields deal`, `/export kontakty`), in the
+# three languages, singular and plural, case-insensitively.
+ENTITY_WORDS: dict[str, EntityType] = {
+    word: entity
+    for entity, words in {
+        EntityType.LEAD: "lead leads leady leadów лид лиды лидов",
+        EntityType.CONTACT: "contact contacts kontakt kontakty kontaktów "
+        "контакт контакты контактов",
+        EntityType.COMPANY: "company companies firma firmy firm компания компании компаний",
+        EntityType.DEAL: "deal deals deale deali transakcja transakcje сделка сделки сделок",
+    }.items()
+    for word in words.split()
+}
+
+
+def entity_named(word: str) -> EntityType | None:
+    return ENTITY_WORDS.get(word.strip().casefold())

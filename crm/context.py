@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm.catalog import CatalogCache
 from crm.clock import Clock, SystemClock
 from crm.effects import Journal, journal_of
+from crm.field_book import FieldCache
 from crm.permissions import AccessPolicy
 from crm.roles import RoleCache, RoleService
 from storage.models import User
@@ -40,6 +41,7 @@ class Runtime:
     policy: AccessPolicy = field(default_factory=AccessPolicy)
     catalog: CatalogCache = field(default_factory=CatalogCache)
     roles: RoleCache = field(default_factory=RoleCache)
+    fields: FieldCache = field(default_factory=FieldCache)
 
 
 class Crm:
@@ -72,7 +74,11 @@ class Crm:
 
     @cached_property
     def stages(self) -> StageService:
-        return StageService(self.repos, self.runtime, self.elements)
+        return StageService(self.repos, self.runtime, self.elements, self.fields)
+
+    @cached_property
+    def fields(self) -> FieldService:
+        return FieldService(self.repos, self.runtime, self.elements)
 
     @cached_property
     def conversion(self) -> ConversionService:
@@ -147,6 +153,7 @@ from crm.dictionaries import DictionaryService  # noqa: E402
 from crm.digests import DigestService  # noqa: E402
 from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
+from crm.fields import FieldService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
 from crm.products import ProductService  # noqa: E402
 from crm.relay import RelayService  # noqa: E402

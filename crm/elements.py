@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from crm import names
 from crm.catalog import PipelineInfo, StageInfo
-from crm.codes import ElementRef
+from crm.codes import ElementRef, parse_code
 from crm.effects import Effect, note
-from crm.enums import WORK_KINDS, EntityType, LinkKind, Operation, TimelineKind
-from crm.errors import InvalidValue, NotFound
+from crm.enums import WORK_KINDS, EntityType, FieldKind, LinkKind, Operation, TimelineKind
+from crm.errors import AccessDenied, InvalidValue, NotFound
+from crm.field_book import Shown, sees
 from crm.modes import CrmMode
 from crm.money import to_minor
 from crm.parsing import ParsedLine
@@ -156,6 +157,8 @@ class Card:
     product_rows: Sequence[DealProduct] = ()  # a deal's product rows (crm/products.py)
     links: Sequence[Link] = ()  # elements made from this one's card, or it from theirs
     can_create_deal: bool = False  # the actor may add deals (a lead's or deal's card offers it)
+    fields: Sequence[Shown] = ()  # custom fields the reader may see, in the card's order
+    seen_fields: frozenset[int] = frozenset()  # every field id the reader may see (history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -654,9 +657,13 @@ class ElementService:
                 phones_, emails_ = await self.communications(ref_of(client))
                 client_phones += [p for p in phones_ if p not in client_phones]
                 client_emails += [e for e in emails_ if e not in client_emails]
+        fields, seen_fields = await self.custom_fields(actor, element)
+        entries = [e for e in entries if not unseen_change(e, seen_fields)]
         return Card(
             ref=ref,
             element=element,
+            fields=fields,
+            seen_fields=seen_fields,
             phones=phones,
             emails=emails,
             timeline=list(entries),
@@ -687,6 +694,37 @@ class ElementService:
             ),
         )
 
+    async def custom_fields(
+        self, actor: Actor, element: Element
+    ) -> tuple[list[Shown], frozenset[int]]:
+        """The custom fields of a card as its reader may see them (hidden ones left out), and
+        the ids of every field of the type the reader may see."""
+        ref = ref_of(element)
+        book = await self.runtime.fields.get(self.repos)
+        seen = [f for f in book.of(ref.entity) if sees(self.runtime.policy, actor, f)]
+        infos = [f for f in seen if not f.is_system and not f.hidden]
+        shown: list[Shown] = []
+        if infos:
+            values = await self.repos.fields.values_of(ref.entity.value, ref.id)
+            for info in infos:
+                value = values.get(info.id)
+                label = None
+                if value is not None and info.kind is FieldKind.LINK:
+                    label = await self.link_label(actor, str(value))
+                shown.append(Shown(info, value, label))
+        return shown, frozenset(f.id for f in seen)
+
+    async def link_label(self, actor: Actor, code: str) -> str | None:
+        """The name of the element a link field points to; None when the reader may not read
+        it (the code alone is shown) or it is gone."""
+        ref = parse_code(code)
+        if ref is None:
+            return None
+        try:
+            return label_of(await self.load(actor, ref))
+        except (NotFound, InvalidValue, AccessDenied):
+            return None
+
     async def links(self, ref: ElementRef) -> list[Link]:
         """What was made from this element's card and what it was made from (only codes are
         told: each linked card checks its own reader)."""
@@ -712,6 +750,16 @@ class ElementService:
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
         rows = await self.repos.elements.communications_of(ref.entity.value, ref.id)
         return [v for k, v in rows if k == "phone"], [v for k, v in rows if k == "email"]
+
+
+def unseen_change(entry: TimelineEntry, seen_fields: frozenset[int]) -> bool:
+    """A change of a custom field the reader may not see: left out of their history."""
+    data = entry.data or {}
+    return (
+        entry.kind == TimelineKind.CHANGED
+        and data.get("field") == "custom"
+        and data.get("field_id") not in seen_fields
+    )
 
 
 def _from_lead(origin: Lead | None) -> dict[str, str]:

@@ -81,3 +81,16 @@ class LinkKind(StrEnum):
 
     DEAL_FROM_LEAD = "deal_from_lead"
     REPEAT_SALE = "repeat_sale"
+
+
+class FieldKind(StrEnum):
+    """The type of a field's value (Bitrix24 user fields: string, number, date, yes/no,
+    list, money, link to a CRM element)."""
+
+    STRING = "string"
+    NUMBER = "number"
+    DATE = "date"
+    BOOL = "bool"
+    LIST = "list"
+    MONEY = "money"
+    LINK = "link"

@@ -51,6 +51,15 @@ class StageMismatch(CrmError):
     """The stage belongs to another pipeline (or is a lead status, not a deal stage)."""
 
 
+class FieldsRequired(CrmError):
+    """The element cannot move into the stage until these fields are filled."""
+
+    def __init__(self, stage_id: int, field_ids: tuple[int, ...]) -> None:
+        super().__init__(f"fields {field_ids} required at stage {stage_id}")
+        self.stage_id = stage_id
+        self.field_ids = field_ids
+
+
 class ReasonRequired(CrmError):
     """Moving to a failure stage needs a reason."""
 

@@ -14,14 +14,14 @@ snapshot is fresh.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from crm.enums import EntityType, Level, Operation, Right, Role
 from crm.errors import InvalidValue, NameTaken, NotFound, UnknownName
 from crm.permissions import DEFAULT_POLICIES, Actor, RoleBook, RolePolicy
+from crm.snapshots import Snapshot
 from storage.models import Department, RoleRecord, User
 from storage.repositories import Repos
 
@@ -113,22 +113,9 @@ async def load_roles(repos: Repos) -> Roles:
     return Roles(roles, departments, book)
 
 
-@dataclass(slots=True)
-class RoleCache:
-    ttl: float = 5.0
-    clock: Callable[[], float] = time.monotonic
-    _value: Roles | None = field(default=None, init=False)
-    _loaded_at: float = field(default=0.0, init=False)
-
-    async def get(self, repos: Repos) -> Roles:
-        now = self.clock()
-        if self._value is None or now - self._loaded_at > self.ttl:
-            self._value = await load_roles(repos)
-            self._loaded_at = now
-        return self._value
-
-    def invalidate(self) -> None:
-        self._value = None
+class RoleCache(Snapshot[Roles]):
+    async def _fetch(self, repos: Repos) -> Roles:
+        return await load_roles(repos)
 
 
 def _fold(text: str) -> str:

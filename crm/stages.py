@@ -16,6 +16,7 @@ from crm.enums import EntityType, Operation, Right, TimelineKind
 from crm.errors import (
     AmbiguousName,
     CannotDelete,
+    FieldsRequired,
     InvalidValue,
     NameTaken,
     NotFound,
@@ -30,6 +31,7 @@ from storage.repositories import Repos
 
 if TYPE_CHECKING:
     from crm.context import Runtime
+    from crm.fields import FieldService
 
 PROCESS, SUCCESS, FAILURE = "process", "success", "failure"
 SEMANTICS = (PROCESS, SUCCESS, FAILURE)
@@ -38,7 +40,8 @@ MAX_NAME = 120
 
 
 class _Named(Protocol):
-    id: int
+    @property
+    def id(self) -> int: ...
 
 
 T = TypeVar("T", bound=_Named)
@@ -109,10 +112,13 @@ def _pipeline_label(pipeline: Pipeline) -> str:
 
 
 class StageService:
-    def __init__(self, repos: Repos, runtime: Runtime, elements: ElementService) -> None:
+    def __init__(
+        self, repos: Repos, runtime: Runtime, elements: ElementService, fields: FieldService
+    ) -> None:
         self.repos = repos
         self.runtime = runtime
         self.elements = elements
+        self.fields = fields
 
     async def pipelines(self) -> Sequence[Pipeline]:
         return await self.repos.pipelines.all()
@@ -148,6 +154,8 @@ class StageService:
             raise ReasonRequired()
         if isinstance(element, Lead) and stage.semantic == SUCCESS:
             raise InvalidValue("status", "converted")  # a lead reaches success by conversion
+        if missing := await self.fields.missing(actor, element, stage.id):
+            raise FieldsRequired(stage.id, tuple(f.id for f in missing))
         now = self.runtime.clock.now()
         before = element.stage if isinstance(element, Deal) else element.status
         if isinstance(element, Deal):

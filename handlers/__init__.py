@@ -16,6 +16,7 @@ def get_routers() -> list[Router]:
         editing,
         elements,
         fallback,
+        fields,
         help,
         lists,
         mode,
@@ -54,6 +55,7 @@ def get_routers() -> list[Router]:
         reports,
         products,
         configure,
+        fields,
         roles,
         fallback,  # last: whatever nobody else took
     )

@@ -4,6 +4,14 @@ from storage.models.activities import Activity, ActivityBinding, ActivityPartici
 from storage.models.currencies import CurrencyRate
 from storage.models.digests import DigestDelivery, DigestSchedule
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
+from storage.models.fields import (
+    CardView,
+    CustomField,
+    FieldAccess,
+    FieldRequirement,
+    FieldSection,
+    FieldValue,
+)
 from storage.models.people import Chat, Department, Invite, RoleRecord, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
 from storage.models.products import DealProduct, ElementLink, Product
@@ -21,12 +29,14 @@ __all__ = [
     "Activity",
     "ActivityBinding",
     "ActivityParticipant",
+    "CardView",
     "Chat",
     "Communication",
     "Company",
     "Contact",
     "CrmSetting",
     "CurrencyRate",
+    "CustomField",
     "Deal",
     "DealProduct",
     "Department",
@@ -34,6 +44,10 @@ __all__ = [
     "DigestDelivery",
     "DigestSchedule",
     "ElementLink",
+    "FieldAccess",
+    "FieldRequirement",
+    "FieldSection",
+    "FieldValue",
     "InboundSource",
     "InboundSubmission",
     "Invite",

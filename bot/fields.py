@@ -1,0 +1,198 @@
+"""How fields look in a chat: values on a card and in history, the /fields list, a field's menu."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiogram import html
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import FieldCb
+from bot.fmt import fmt_day, fmt_money, fmt_number
+from bot.labels import entity_name, field_label, kind_name, stage_name
+from crm.catalog import Catalog
+from crm.enums import EntityType, FieldKind
+from crm.errors import CannotDelete, CrmError, InvalidValue, NameTaken, UnknownName
+from crm.field_book import FieldInfo, Shown
+
+MAX_VALUE = 300
+
+
+def fmt_value(kind: FieldKind | str, value: Any, label: str | None = None) -> str:
+    """A stored value (crm.field_book.read_value) in the reader's language, HTML-escaped."""
+    if value is None or value == "":
+        return "—"
+    try:
+        kind = FieldKind(kind)
+    except ValueError:
+        return html.quote(str(value)[:MAX_VALUE])
+    try:
+        if kind is FieldKind.NUMBER:
+            return fmt_number(Decimal(str(value)))
+        if kind is FieldKind.DATE:
+            return fmt_day(date.fromisoformat(str(value)))
+        if kind is FieldKind.BOOL:
+            return _("yes") if value is True else _("no")
+        if kind is FieldKind.MONEY and isinstance(value, dict):
+            return fmt_money(Decimal(str(value["amount"])), str(value["currency"]))
+        if kind is FieldKind.LINK:
+            code = "/" + html.quote(str(value))
+            return f"{code} {html.quote(label[:80])}" if label else code
+    except (ValueError, KeyError, InvalidOperation):
+        pass  # a value written by another version: shown as stored
+    text = str(value)
+    return html.quote(text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…")
+
+
+def field_lines(fields: Sequence[Shown]) -> list[str]:
+    """`Termin dostawy: 15 sty 2027` for every field with a value (empty ones are left out)."""
+    return [
+        f"{html.quote(field_label(s.field))}: {fmt_value(s.field.kind, s.value, s.label)}"
+        for s in fields
+        if s.value is not None and s.value != ""
+    ]
+
+
+def field_marks(info: FieldInfo, catalog: Catalog) -> str:
+    """What a field is: its type, list options, required stages, restriction, hidden."""
+    parts = [kind_name(info.kind)]
+    if info.kind is FieldKind.LIST and info.options:
+        parts.append(", ".join(html.quote(o) for o in info.options[:10]))
+    if info.kind is FieldKind.LINK and info.options:
+        parts.append(", ".join(entity_name(EntityType(o)) for o in info.link_targets))
+    if info.required_always:
+        parts.append(_("required at every stage"))
+    elif info.required_at:
+        stages = [catalog.stage(s) for s in sorted(info.required_at)]
+        names = ", ".join(html.quote(stage_name(s)) for s in stages if s is not None)
+        parts.append(_("required at: {stages}").format(stages=names))
+    if info.restricted:
+        parts.append("🔒 " + _("restricted visibility"))
+    if info.hidden:
+        parts.append(_("hidden"))
+    return " · ".join(parts)
+
+
+def render_fields(
+    entity: EntityType, fields: Sequence[FieldInfo], catalog: Catalog, *, can_configure: bool
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    lines = [_("<b>Fields: {entity}</b>").format(entity=entity_name(entity))]
+    system = [f for f in fields if f.is_system]
+    custom = [f for f in fields if not f.is_system]
+    lines.append(_("System:"))
+    lines += [f"• {html.quote(field_label(f))} — {field_marks(f, catalog)}" for f in system]
+    lines.append(_("Custom:"))
+    if custom:
+        lines += [f"• {html.quote(field_label(f))} — {field_marks(f, catalog)}" for f in custom]
+    else:
+        lines.append(_("none yet"))
+    if can_configure:
+        lines.append("")
+        lines.append(
+            _("Add one: /field_add {entity} date Delivery date").format(entity=entity.value)
+        )
+    if not can_configure:
+        return "\n".join(lines), None
+    kb = InlineKeyboardBuilder()
+    for info in fields:
+        kb.button(text=field_label(info)[:40], callback_data=FieldCb(action="open", id=info.id))
+    kb.adjust(2)
+    return "\n".join(lines), kb.as_markup()
+
+
+def render_field_menu(info: FieldInfo, catalog: Catalog) -> tuple[str, InlineKeyboardMarkup]:
+    text = f"<b>{html.quote(field_label(info))}</b> — {field_marks(info, catalog)}"
+    kb = InlineKeyboardBuilder()
+    if not info.is_system:
+        kb.button(text=_("Rename"), callback_data=FieldCb(action="rename", id=info.id))
+    if info.hidden:
+        kb.button(text=_("Show on cards"), callback_data=FieldCb(action="show", id=info.id))
+    else:
+        kb.button(text=_("Hide"), callback_data=FieldCb(action="hide", id=info.id))
+    if not info.is_system:
+        kb.button(text=_("Delete"), callback_data=FieldCb(action="delete", id=info.id))
+    kb.button(text=_("« Fields"), callback_data=FieldCb(action="list", id=info.id))
+    kb.adjust(2)
+    return text, kb.as_markup()
+
+
+def render_delete_question(info: FieldInfo, count: int) -> tuple[str, InlineKeyboardMarkup]:
+    text = _(
+        "Delete the field “{name}”? Its value on {n} element will be deleted too; "
+        "this cannot be undone.",
+        "Delete the field “{name}”? Its values on {n} elements will be deleted too; "
+        "this cannot be undone.",
+        count,
+    ).format(name=html.quote(field_label(info)), n=count)
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Yes, delete"), callback_data=FieldCb(action="drop", id=info.id))
+    kb.button(text=_("Cancel"), callback_data=FieldCb(action="open", id=info.id))
+    return text, kb.as_markup()
+
+
+def field_refusal(exc: CrmError, info: FieldInfo | None = None) -> str | None:
+    """Why a field or a value was refused, in words (nothing was saved); None: not ours."""
+    if isinstance(exc, InvalidValue):
+        value = html.quote(exc.value[:100])
+        if exc.field == "system_field" and info is not None:
+            return _("“{field}” is set from the card's own button or ✏️ Edit.").format(
+                field=html.quote(field_label(info))
+            )
+        if exc.field == "options":
+            return _("Options go after a colon: /field_add deal list Delivery: courier, pickup")
+        texts = {
+            FieldKind.STRING: _("A text is needed here."),
+            FieldKind.NUMBER: _("“{value}” is not a number: send one such as 12 or 1 250,5."),
+            FieldKind.DATE: _(
+                "“{value}” is not a date: send one such as 15.01.2027 or 2027-01-15."
+            ),
+            FieldKind.BOOL: _("“{value}” is neither yes nor no: send yes or no."),
+            FieldKind.MONEY: _("“{value}” is not an amount: send one such as 1200 or 99,90 EUR."),
+            FieldKind.LINK: _("“{value}” is not an element code: send one such as C3 or CO2."),
+        }
+        if exc.field == FieldKind.LIST.value:
+            options = ", ".join(html.quote(o) for o in (info.options if info else ()))
+            return _("“{value}” is not one of the options: {options}.").format(
+                value=value, options=options
+            )
+        try:
+            kind = FieldKind(exc.field)
+        except ValueError:
+            return None
+        return texts[kind].format(value=value)
+    if isinstance(exc, UnknownName) and exc.what == "field":
+        return _("No field is called so: “{text}”. /fields lists them.").format(
+            text=html.quote(exc.text)
+        )
+    if isinstance(exc, NameTaken) and exc.what == "field":
+        return _("A field called “{name}” exists already.").format(name=html.quote(exc.name))
+    if isinstance(exc, CannotDelete) and exc.why == "system":
+        return _("A system field cannot be deleted or renamed; it can be hidden.")
+    return None
+
+
+def ask_value(info: FieldInfo, code: str) -> str:
+    """The question for a field's value, with what it expects."""
+    text = _("Send the value of “{field}” for {code}. /cancel to stop.").format(
+        field=html.quote(field_label(info)), code=code
+    )
+    hints = {
+        FieldKind.NUMBER: _("A number, for example 12 or 1 250,5."),
+        FieldKind.DATE: _("A date, for example 15.01.2027 or “jutro”."),
+        FieldKind.BOOL: _("Yes or no."),
+        FieldKind.MONEY: _("An amount, for example 1200 or 99,90 EUR."),
+        FieldKind.LINK: _("An element code, for example C3 or CO2."),
+    }
+    if info.kind is FieldKind.LIST:
+        return (
+            text
+            + "\n"
+            + _("One of: {options}").format(options=", ".join(html.quote(o) for o in info.options))
+        )
+    hint = hints.get(info.kind)
+    return text + ("\n" + hint if hint else "")

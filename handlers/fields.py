@@ -1,0 +1,229 @@
+"""Fields: `/fields deal`, `/field_add deal date Termin dostawy`, `/set D7 Termin dostawy 15.01`,
+and a field's menu (rename, hide, delete with the count of values). Rules are crm.fields'."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import FieldCb
+from bot.cards import render_card
+from bot.fields import (
+    field_refusal,
+    render_delete_question,
+    render_field_menu,
+    render_fields,
+)
+from bot.labels import entity_name, field_label, kind_name
+from bot.pressed import Replier, pressed
+from crm.codes import ElementRef, entity_named
+from crm.context import Crm
+from crm.editing import Field
+from crm.enums import EntityType, Right
+from crm.errors import CrmError, InvalidValue
+from crm.field_book import ELEMENT_TYPES, KIND_WORDS, FieldInfo, Reading
+from crm.parsing import region_for_locale
+from crm.permissions import Actor
+from handlers.elements import require_code
+from storage.models import User
+
+
+class FieldForm(StatesGroup):
+    rename = State()
+
+
+def reading_for(crm: Crm, user: User) -> Reading:
+    """How this person's typed values are read: their language, zone, the base currency."""
+    return Reading(
+        locale=crm.users.locale_of(user),
+        timezone=crm.users.timezone_of(user),
+        currency=crm.runtime.config.base_currency,
+        now=crm.runtime.clock.now(),
+    )
+
+
+async def set_field(
+    crm: Crm, actor: Actor, user: User, ref: ElementRef, info: FieldInfo, text: str
+) -> None:
+    """Give a field a typed value: a custom one through crm.fields, a system one through the
+    card's editing (crm.editing) where it has an editor."""
+    if info.is_system:
+        if info.code not in {f.value for f in Field}:
+            raise InvalidValue("system_field", info.code)  # its own card button sets it
+        region = region_for_locale(crm.users.locale_of(user))
+        await crm.edits.edit(actor, ref, Field(info.code), text, region=region)
+        return
+    await crm.fields.set_value(actor, ref, info.id, text, reading_for(crm, user))
+
+
+async def send_saved(
+    message: Replier, crm: Crm, actor: Actor, user: User, ref: ElementRef
+) -> None:
+    card = await crm.elements.card(actor, ref)
+    text, markup = render_card(card, crm.users.timezone_of(user))
+    await message.answer(_("✏️ Saved.") + "\n\n" + text, reply_markup=markup)
+
+
+async def fields_command(message: Message, command: CommandObject, crm: Crm, actor: Actor) -> None:
+    entity = entity_named((command.args or "").strip())
+    if entity is None:
+        await message.answer(
+            _("Which fields? /fields deal, /fields lead, /fields contact or /fields company")
+        )
+        return
+    text, markup = await fields_screen(crm, actor, entity)
+    await message.answer(text, reply_markup=markup)
+
+
+async def fields_screen(
+    crm: Crm, actor: Actor, entity: EntityType
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    fields = await crm.fields.fields(actor, entity)
+    catalog = await crm.fields.catalog()
+    configure = crm.runtime.policy.has_right(actor, Right.SETTINGS)
+    text, markup = render_fields(entity, fields, catalog, can_configure=configure)
+    return text, markup
+
+
+async def field_add_command(
+    message: Message, command: CommandObject, crm: Crm, actor: Actor
+) -> None:
+    crm.runtime.policy.require_right(actor, Right.SETTINGS)  # refused before the line is read
+    words = (command.args or "").split()
+    entity = entity_named(words[0]) if words else None
+    kind = KIND_WORDS.get(words[1].casefold()) if len(words) > 1 else None
+    if entity is None or kind is None or len(words) < 3:
+        await message.answer(field_add_usage())
+        return
+    name, _sep, options = " ".join(words[2:]).partition(":")
+    choices = [o for o in options.replace(";", ",").split(",") if o.strip()]
+    if kind.value == "link":
+        targets = [entity_named(o) for o in choices]
+        choices = [t.value for t in targets if t is not None]
+    try:
+        info = await crm.fields.add(actor, entity, kind, name, choices)
+    except CrmError as exc:
+        text = field_refusal(exc)
+        if text is None:
+            raise
+        await message.answer(text)
+        return
+    await message.answer(
+        _(
+            "Field “{name}” ({kind}) added to {entity}. Give it a value: /set CODE {name} VALUE"
+        ).format(name=field_label(info), kind=kind_name(info.kind), entity=entity_name(entity))
+    )
+
+
+def field_add_usage() -> str:
+    return _(
+        "Usage: /field_add TYPE KIND NAME, where TYPE is deal, lead, contact or company and "
+        "KIND is string, number, date, bool, list, money or link. A list's options follow "
+        "a colon: /field_add deal list Delivery: courier, pickup"
+    )
+
+
+async def set_command(
+    message: Message, command: CommandObject, crm: Crm, actor: Actor, crm_user: User
+) -> None:
+    args = (command.args or "").strip()
+    head, _sep, rest = args.partition(" ")
+    if not args or not rest.strip():
+        await message.answer(_("Usage: /set CODE FIELD VALUE, for example /set D7 Delivery 15.01"))
+        return
+    ref = require_code(head)
+    await crm.elements.load(actor, ref)  # a stranger learns nothing about the fields
+    info: FieldInfo | None = None
+    try:
+        info, value = await crm.fields.named(actor, ref.entity, rest, field_label)
+        if not value:
+            await message.answer(
+                _("Which value? For example: /set {code} {field} …").format(
+                    code=ref.code, field=field_label(info)
+                )
+            )
+            return
+        await set_field(crm, actor, crm_user, ref, info, value)
+    except CrmError as exc:
+        text = field_refusal(exc, info)
+        if text is None:
+            raise
+        await message.answer(text)
+        return
+    await send_saved(message, crm, actor, crm_user, ref)
+
+
+async def field_pressed(
+    query: CallbackQuery, callback_data: FieldCb, state: FSMContext, crm: Crm, actor: Actor
+) -> None:
+    crm.runtime.policy.require_right(actor, Right.SETTINGS)
+    info = await crm.fields.field(actor, callback_data.id)
+    action = callback_data.action
+    catalog = await crm.fields.catalog()
+    if action == "list":
+        text, markup = await fields_screen(crm, actor, info.entity)
+        await query.answer()
+        await pressed(query).answer(text, reply_markup=markup)
+        return
+    if action in ("hide", "show"):
+        info = await crm.fields.set_hidden(actor, info.id, action == "hide")
+    elif action == "rename":
+        await state.set_state(FieldForm.rename)
+        await state.update_data(field_id=info.id)
+        await query.answer()
+        await pressed(query).answer(
+            _("Send the new name of “{name}”. /cancel to stop.").format(name=field_label(info))
+        )
+        return
+    elif action == "delete":
+        count = await crm.fields.values_to_delete(actor, info.id)
+        text, markup = render_delete_question(info, count)
+        await query.answer()
+        await pressed(query).answer(text, reply_markup=markup)
+        return
+    elif action == "drop":
+        count = await crm.fields.delete(actor, info.id)
+        await query.answer()
+        await pressed(query).answer(
+            _(
+                "Field “{name}” deleted, with its value on {n} element.",
+                "Field “{name}” deleted, with its values on {n} elements.",
+                count,
+            ).format(name=field_label(info), n=count)
+        )
+        return
+    text, markup = render_field_menu(info, catalog)
+    await query.answer()
+    await pressed(query).answer(text, reply_markup=markup)
+
+
+async def rename_typed(message: Message, state: FSMContext, crm: Crm, actor: Actor) -> None:
+    data = await state.get_data()
+    try:
+        info = await crm.fields.rename(actor, int(data.get("field_id", 0)), message.text or "")
+    except CrmError as exc:
+        text = field_refusal(exc)
+        if text is None:
+            raise
+        await message.answer(text)  # the dialog stays: send another name
+        return
+    await state.set_state(None)
+    text, markup = render_field_menu(info, await crm.fields.catalog())
+    await message.answer(text, reply_markup=markup)
+
+
+def setup() -> Router:
+    router = Router(name=__name__)
+    router.message.register(fields_command, Command("fields"))
+    router.message.register(field_add_command, Command("field_add"))
+    router.message.register(set_command, Command("set"))
+    router.callback_query.register(field_pressed, FieldCb.filter())
+    router.message.register(rename_typed, FieldForm.rename, F.text, ~F.text.startswith("/"))
+    return router
+
+
+__all__ = ["ELEMENT_TYPES", "reading_for", "set_field", "setup"]

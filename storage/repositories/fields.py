@@ -1,0 +1,120 @@
+"""Fields, their values, requirements, visibility and card views (storage.models.fields)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    CardView,
+    CustomField,
+    FieldAccess,
+    FieldRequirement,
+    FieldSection,
+    FieldValue,
+)
+
+
+class FieldRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- definitions (read whole into crm.fields.FieldBook) -----------------------------------
+    async def fields(self) -> Sequence[CustomField]:
+        query = select(CustomField).order_by(CustomField.entity, CustomField.sort, CustomField.id)
+        return (await self.session.scalars(query)).all()
+
+    async def sections(self) -> Sequence[FieldSection]:
+        query = select(FieldSection).order_by(FieldSection.entity, FieldSection.sort)
+        return (await self.session.scalars(query.order_by(FieldSection.id))).all()
+
+    async def requirements(self) -> Sequence[FieldRequirement]:
+        return (await self.session.scalars(select(FieldRequirement))).all()
+
+    async def access(self) -> Sequence[FieldAccess]:
+        return (await self.session.scalars(select(FieldAccess))).all()
+
+    async def views(self) -> Sequence[CardView]:
+        return (await self.session.scalars(select(CardView))).all()
+
+    async def field(self, field_id: int) -> CustomField | None:
+        return await self.session.get(CustomField, field_id)
+
+    async def add(self, row: CustomField | FieldSection | FieldRequirement | FieldAccess) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def delete(self, row: CustomField | FieldSection) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def value_count(self, field_id: int) -> int:
+        query = select(func.count()).select_from(FieldValue).where(FieldValue.field_id == field_id)
+        return await self.session.scalar(query) or 0
+
+    async def clear_requirements(self, field_id: int) -> None:
+        await self.session.execute(
+            delete(FieldRequirement).where(FieldRequirement.field_id == field_id)
+        )
+
+    async def clear_access(self, field_id: int) -> None:
+        await self.session.execute(delete(FieldAccess).where(FieldAccess.field_id == field_id))
+
+    # --- values -----------------------------------------------------------------------------
+    async def values_of(self, entity: str, entity_id: int) -> dict[int, Any]:
+        """Field id → stored value, for one element."""
+        query = select(FieldValue.field_id, FieldValue.value).where(
+            FieldValue.entity == entity, FieldValue.entity_id == entity_id
+        )
+        return {field_id: value for field_id, value in await self.session.execute(query)}
+
+    async def set_value(
+        self, field_id: int, entity: str, entity_id: int, value: Any, search_text: str
+    ) -> None:
+        row = await self.session.scalar(
+            select(FieldValue).where(
+                FieldValue.field_id == field_id, FieldValue.entity_id == entity_id
+            )
+        )
+        if row is None:
+            self.session.add(
+                FieldValue(
+                    field_id=field_id,
+                    entity=entity,
+                    entity_id=entity_id,
+                    value=value,
+                    search_text=search_text,
+                )
+            )
+        else:
+            row.value, row.search_text = value, search_text
+        await self.session.flush()
+
+    async def clear_value(self, field_id: int, entity_id: int) -> None:
+        await self.session.execute(
+            delete(FieldValue).where(
+                FieldValue.field_id == field_id, FieldValue.entity_id == entity_id
+            )
+        )
+
+    async def matching(
+        self, entity: str, field_ids: Iterable[int], folded: str, limit: int
+    ) -> Sequence[int]:
+        """Ids of elements with a value of one of `field_ids` containing `folded`."""
+        ids = list(field_ids)
+        if not ids:
+            return ()
+        query = (
+            select(FieldValue.entity_id)
+            .where(
+                FieldValue.entity == entity,
+                FieldValue.field_id.in_(ids),
+                FieldValue.search_text.contains(folded, autoescape=True),
+            )
+            .distinct()
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
