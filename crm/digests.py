@@ -35,6 +35,7 @@ from crm.errors import InvalidValue
 from crm.periods import Period
 from crm.permissions import Actor
 from crm.reports import Digest, ReportFilter, StalledDeal
+from crm.roles import current_policy
 from crm.users import actor_of
 from storage.models import Activity, DigestSchedule, User
 from storage.repositories import Repos
@@ -235,6 +236,7 @@ class DigestService:
     async def due(self, now: datetime) -> list[DigestJob]:
         """Digests due now and not yet sent: today's (local) of each user whose time has come,
         until the quiet hours begin."""
+        await current_policy(self.repos, self.runtime)  # who gets a team digest: their role
         jobs = []
         for user, row in await self.repos.digests.recipients():
             plan = self.plan_of(user, row)
@@ -279,6 +281,7 @@ class DigestService:
         return user
 
     async def team(self, user: User, job: DigestJob) -> Digest:
+        await current_policy(self.repos, self.runtime)  # a scheduler process has no updates
         plan = await self.plan(user)
         period = Period.between(
             plan.previous_day(job.day), job.day - timedelta(days=1), job.timezone
@@ -286,6 +289,7 @@ class DigestService:
         return await self.reports.digest(actor_of(user), period, ReportFilter())
 
     async def today(self, user: User, job: DigestJob) -> TodayDigest:
+        await current_policy(self.repos, self.runtime)
         actor = actor_of(user)
         activities = await self.activities.today(actor, job.timezone)
         total, unplanned = await self.reports.unplanned(

@@ -137,6 +137,15 @@ def split_names(
     return None
 
 
+async def current_policy(repos: Repos, runtime: Runtime) -> Roles:
+    """Bring the runtime's policy up to date with the stored roles (a statement only when the
+    snapshot is stale). Every unit of work that decides access calls it first: the update
+    middleware for chat, the background loops (digests) for what they compute on their own."""
+    roles = await runtime.roles.get(repos)
+    runtime.policy.use(roles.book)
+    return roles
+
+
 class RoleService:
     def __init__(self, repos: Repos, runtime: Runtime) -> None:
         self.repos = repos
@@ -145,9 +154,7 @@ class RoleService:
     # --- the cache ----------------------------------------------------------------------------
     async def refresh(self) -> Roles:
         """Bring the policy up to date from the cache (a statement only when it is stale)."""
-        roles = await self.runtime.roles.get(self.repos)
-        self.runtime.policy.use(roles.book)
-        return roles
+        return await current_policy(self.repos, self.runtime)
 
     async def _changed(self) -> None:
         await self.repos.commit()

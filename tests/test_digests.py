@@ -27,8 +27,9 @@ from crm.digests import (
     in_quiet_hours,
     parse_time,
 )
-from crm.enums import Role
+from crm.enums import Right, Role
 from crm.errors import InvalidValue
+from crm.users import actor_of
 from scheduler.digests import DigestCourier
 from storage.models import DigestDelivery, User
 from tests.harness import FakeClock
@@ -260,3 +261,28 @@ async def test_the_schedule_is_kept_and_at_least_one_day_stays(crm: Crm, fresh: 
         assert user is not None
         kept = await crm2.digests.plan(user)
         assert kept == DigestPlan(DigestKind.TODAY, True, 7 * 60 + 45, frozenset({4}))
+
+
+async def test_a_scheduler_process_reads_the_stored_roles_for_who_gets_a_team_digest(
+    crm: Crm,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+    fresh: Fresh,
+) -> None:
+    """`crmbot scheduler` runs apart from the bot: no update ever refreshes its policy. An
+    admin takes team reports away from managers in chat; the scheduler process, with a runtime
+    of its own, must not send the manager a team digest any more (a personal digest is off
+    until they switch it on); the admin still gets theirs."""
+    clock.set(MONDAY_0830)
+    admin = await bound(crm, Role.ADMIN, "Admin", 700)
+    manager = await bound(crm, Role.MANAGER, "Kierownik", 701)
+    preset = next(
+        r for r in (await crm.roles.list(actor_of(admin))).roles if r.key is Role.MANAGER
+    )
+    await crm.roles.toggle_right(actor_of(admin), preset.id, Right.TEAM_REPORTS)
+    scheduler_runtime = Runtime(clock=clock)  # another process: nothing cached, no updates
+    reader = Reader()
+    await courier(sessionmaker, scheduler_runtime, reader).round()
+    assert reader.sent == [(admin.id, "team:2026-12-07")]
+    assert await rows(fresh) == [(admin.id, "team:2026-12-07", "sent")]
+    assert all(user_id != manager.id for user_id, _key in reader.sent)
