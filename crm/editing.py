@@ -119,6 +119,9 @@ class EditService:
                 first, last = _split_name(name)
                 element.first_name, element.last_name = first, last
                 element.search_text = fold(name, names.search_key(name))
+                # A deal is found by its client's name too: its search text follows.
+                for deal in await self.repos.elements.deals_with_contact(element.id):
+                    deal.search_text = fold(deal.title, name)
                 return old, name
             if isinstance(element, Lead):
                 old_name, element.contact_name = element.contact_name, name

@@ -79,6 +79,8 @@ async def test_edit_every_reading_of_a_one_line_deal(harness: Harness, lang: str
     await choose(rep, lang, 1)
     card = texts(await rep.send("Jan Kowalski"))[0]
     assert "/C1 Jan Kowalski\n" in card
+    found = texts(await rep.send("/find Kowalski"))[0]  # the deal is found by the new name
+    assert "/D1" in found and "/C1" in found
 
     await choose(rep, lang, 2)
     assert texts(await rep.send("12")) == [w["bad_phone"]]  # refused; the dialog waits

@@ -253,6 +253,11 @@ class ElementRepo:
             .all()
         )
 
+    async def deals_with_contact(self, contact_id: int) -> Sequence[Deal]:
+        """Every deal of a contact (to refresh what depends on the contact, such as search)."""
+        query = select(Deal).where(Deal.contact_id == contact_id).order_by(Deal.id)
+        return (await self.session.scalars(query)).unique().all()
+
     async def open_leads(self) -> Sequence[Lead]:
         query = select(Lead).where(Lead.closed_at.is_(None)).order_by(Lead.id)
         return (await self.session.scalars(query)).unique().all()
