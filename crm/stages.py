@@ -7,6 +7,7 @@ reason. The initial and the final stages are system stages: renamable, never del
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -54,9 +55,13 @@ def fold(name: str) -> str:
 
 
 def clean_name(name: str) -> str:
+    """A name as typed, spaces collapsed; refused when empty or punctuation only (`;`, `—`),
+    which nobody could tell apart in a list (an emoji alone is a name)."""
     name = " ".join(name.split())[:MAX_NAME]
     if not name:
         raise InvalidValue("name", "")
+    if all(unicodedata.category(c).startswith(("P", "Z")) for c in name):
+        raise InvalidValue("name", name)
     return name
 
 

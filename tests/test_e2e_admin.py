@@ -48,6 +48,13 @@ async def test_names_or_ids_refusals_and_unique_names_polish(harness: Harness) -
     ]
     for taken in ("/pipeline_add sprzedaż  b2b", "/pipeline_add OGÓLNY"):
         assert texts(await boss.send(taken))[0].startswith("Nazwa „"), taken
+    # Punctuation alone is no name: nobody could tell such entries apart in a list.
+    for mark in (";", "—", "...", "- -"):
+        for command in ("/pipeline_add", "/source_add", "/stage_add 2"):
+            assert texts(await boss.send(f"{command} {mark}")) == [
+                f"Ta wartość jest tu niepoprawna: {mark}"
+            ], (command, mark)
+    assert "<b>2. Sprzedaż B2B</b>" in texts(await boss.send("/pipelines"))[0]
     # The pipeline by its (multi-word, any-case) name; the rest is the stage's name.
     (added,) = texts(await boss.send("/stage_add sprzedaż b2b Negocjacje"))
     assert added.startswith("Dodano etap [") and added.endswith("Negocjacje.")
