@@ -13,6 +13,7 @@ def get_routers() -> list[Router]:
         cancel,
         configure,
         create,
+        dictionaries,
         editing,
         elements,
         fallback,
@@ -54,6 +55,7 @@ def get_routers() -> list[Router]:
         reports,
         products,
         configure,
+        dictionaries,
         roles,
         fallback,  # last: whatever nobody else took
     )
