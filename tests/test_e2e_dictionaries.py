@@ -627,3 +627,54 @@ async def test_values_set_on_cards(harness: Harness, lang: str) -> None:
     async with harness.crm() as crm:
         contact = await crm.repos.session.get(Contact, 1)
     assert contact is not None and (contact.contact_type, contact.salutation) == ("CLIENT", "MS")
+
+
+USAGE = {
+    "pl": {
+        "word": "Użycie: ",
+        "example": "na przykład ",
+        "results": [
+            "Branże: dodano [{id}] Logistyka.",
+            "<b>Typy kontaktów</b>\n",
+            "Zwroty grzecznościowe: [{id}] nazywa się teraz Doktor.",
+            "Branże: usunięto [{id}] Logistyka.",
+        ],
+    },
+    "ru": {
+        "word": "Как вызвать: ",
+        "example": "например ",
+        "results": [
+            "Отрасли: добавлено [{id}] Логистика.",
+            "<b>Типы контактов</b>\n",
+            "Обращения: [{id}] теперь называется Д-р.",
+            "Отрасли: удалено [{id}] Логистика.",
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_usage_of_each_command_and_its_example_as_typed(harness: Harness, lang: str) -> None:
+    """Without arguments a command shows its usage; the usage's example works when sent."""
+    u, w = USAGE[lang], W[lang]
+    boss = await harness.member(Role.ADMIN, w["boss"], language_code=lang)
+    rep = await harness.member(Role.REP, w["rep"], language_code=lang)
+    commands = ["/dictionary_add", "/dictionary", "/dictionary_rename", "/dictionary_delete"]
+    for command, result in zip(commands, u["results"], strict=True):
+        (usage,) = texts(await boss.send(command + "  "))
+        assert usage.startswith(u["word"] + command + " "), usage
+        assert "\n/dictionaries " in usage  # where the dictionaries are listed
+        example = usage.split(u["example"], 1)[1].split("\n", 1)[0]
+        assert example.startswith(command + " ")
+        (reply,) = texts(await boss.send(example))
+        if "{id}" in result:
+            assert reply == result.format(id=id_in(reply)), (example, reply)
+        else:
+            assert reply.startswith(result), (example, reply)
+        assert texts(await rep.send(command)) == [w["denied"]]
+    async with harness.crm() as crm:
+        industries = await crm.dictionaries.items("industry")
+        salutations = await crm.dictionaries.items("salutation")
+    assert "Logistyka" not in {i.name for i in industries}
+    assert "Логистика" not in {i.name for i in industries}
+    assert {i.code: i.name for i in salutations}["DR"] == {"pl": "Doktor", "ru": "Д-р"}[lang]
