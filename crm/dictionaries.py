@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "LEAD_STATUS", "MENU", "DictionaryService", "Entry", "kind_named"]
 
 Entry = DictionaryItem | Stage  # a dictionary's value, or a lead status
+ENTITY_OF = {model: entity for entity, model in MODELS.items()}  # Contact → "contact"
 
 
 def _label(item: Entry) -> str:
@@ -87,12 +88,6 @@ class DictionaryService:
         if found is None:
             raise NotFound(kind, entry_id)
         return found
-
-    async def named(
-        self, kind: str, text: str, label: Callable[[DictionaryItem], str] = _label
-    ) -> tuple[DictionaryItem, str]:
-        """The entry `text` starts with (id or name) and the rest of `text`."""
-        return pick(kind, text, await self.items(kind), label)
 
     async def entry_named(
         self, actor: Actor, kind: str, text: str, label: Callable[[Entry], str] = _label
@@ -190,7 +185,7 @@ class DictionaryService:
         count = await self.repos.pipelines.dictionary_use_count(item.kind, item.code, models)
         if count:
             # Who holds it: "element" when several kinds of elements may (a source).
-            entity = MODELS_ENTITY.get(models[0], "element") if len(models) == 1 else "element"
+            entity = ENTITY_OF.get(models[0], "element") if len(models) == 1 else "element"
             raise CannotDelete("in_use", count=count, entity=entity, part=item.kind)
         await self.repos.pipelines.delete_dictionary_item(item)
         await self.repos.commit()
@@ -225,9 +220,6 @@ class DictionaryService:
 
     async def set_source(self, actor: Actor, ref: ElementRef, item_id: int) -> Element:
         return await self.set_value(actor, ref, "source", item_id)
-
-
-MODELS_ENTITY = {model: entity for entity, model in MODELS.items()}
 
 
 def _require_column(element: Element, kind: str) -> None:
