@@ -103,7 +103,8 @@ class TodoCb(CallbackData, prefix="td"):
 
 
 class PickCb(CallbackData, prefix="pk"):
-    """A choice for an element from a list: `what` is "pipe" (pipeline) or "src" (source)."""
+    """A choice for an element from a list: `what` is "pipe" (pipeline), "src" (source) or
+    a dictionary (crm.dictionary_kinds: "contact_type", "industry", …); `value` its id."""
 
     what: str
     kind: str
@@ -185,3 +186,13 @@ class FieldCb(CallbackData, prefix="fd"):
 
     action: str
     id: Id
+
+
+class DictCb(CallbackData, prefix="dc"):
+    """/dictionaries: `menu` (the dictionaries), `k` (a dictionary's values), `v` (a value:
+    rename or delete), `rn` (ask its new name), `rm` (delete it), `add` (ask a new value's
+    name). `kind` names the dictionary (crm.dictionary_kinds.MENU); `id` a value."""
+
+    action: str
+    kind: str = ""
+    id: Annotated[int, Field(ge=0, le=MAX_ID)] = 0

@@ -31,7 +31,7 @@ from bot.labels import (
 )
 from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
-from crm.editing import Field
+from crm.editing import CHOICES, Field
 from crm.elements import Card, DuplicateHit, Link, label_of, ref_of
 from crm.enums import EntityType, LinkKind, TimelineKind
 from crm.money import from_minor
@@ -129,6 +129,13 @@ def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
         lines.append(_("E-mail: {email}").format(email=html.quote(email)))
     if card.source is not None:
         lines.append(_("Source: {source}").format(source=html.quote(dictionary_name(card.source))))
+    for choice in card.values:  # contact type, salutation, industry, …
+        lines.append(
+            _("{field}: {value}").format(
+                field=field_name(Field(choice.kind)).capitalize(),
+                value=html.quote(dictionary_name(choice.item) if choice.item else choice.code),
+            )
+        )
     responsible = card.names.get(element.responsible_id or 0, _("nobody"))
     lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
     if element.comment:
@@ -262,6 +269,12 @@ def _changed(e: _Entry) -> str:
             old=fmt_value(kind, e.data.get("old")),
             new=fmt_value(kind, e.data.get("new")),
         )
+    if field in CHOICES:  # codes of a dictionary, named as the dictionary names them today
+        return _("{field}: {old} → {new}").format(
+            field=field_name(Field(str(field))),
+            old=html.quote(_value_name(e.card, str(field), e.data.get("old"))),
+            new=html.quote(_value_name(e.card, str(field), e.data.get("new"))),
+        )
     if field in set(Field):
         return _("{field}: {old} → {new}").format(
             field=field_name(Field(str(field))),
@@ -269,6 +282,13 @@ def _changed(e: _Entry) -> str:
             new=html.quote(short(str(e.data.get("new") or "—"), 100)),
         )
     return _("changed")
+
+
+def _value_name(card: Card, kind: str, code: object) -> str:
+    if not code:
+        return "—"
+    item = card.dictionary.get((kind, str(code)))
+    return short(dictionary_name(item) if item else str(code), 100)
 
 
 def _converted(e: _Entry) -> str:

@@ -6,10 +6,13 @@ name here; once someone renames one, their name is shown as typed.
 
 from __future__ import annotations
 
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from babel.support import LazyProxy
 
 from crm.catalog import PipelineInfo, StageInfo
+from crm.dictionary_kinds import LEAD_STATUS
 from crm.editing import Field
 from crm.enums import EntityType, FieldKind, Role
 from crm.field_book import FieldInfo
@@ -53,6 +56,103 @@ SOURCES = {
     "CALLBACK": __("Callback"),
     "OTHER": __("Other"),
 }
+# The seeded values of the other dictionaries (migrations 0002 and 0013), Bitrix24's.
+_VALUES: dict[str, dict[str, LazyProxy]] = {
+    "source": SOURCES,
+    "contact_type": {
+        "CLIENT": __("Client"),
+        "SUPPLIER": __("Supplier"),
+        "PARTNER": __("Partner"),
+        "OTHER": __("Other"),
+    },
+    "company_type": {
+        "CUSTOMER": __("Client"),
+        "SUPPLIER": __("Supplier"),
+        "COMPETITOR": __("Competitor"),
+        "PARTNER": __("Partner"),
+        "OTHER": __("Other"),
+    },
+    "industry": {
+        "IT": __("Information technology"),
+        "TELECOM": __("Telecommunications"),
+        "MANUFACTURING": __("Manufacturing"),
+        "BANKING": __("Banking"),
+        "CONSULTING": __("Consulting"),
+        "FINANCE": __("Finance"),
+        "GOVERNMENT": __("Government"),
+        "DELIVERY": __("Delivery"),
+        "ENTERTAINMENT": __("Entertainment"),
+        "NOTPROFIT": __("Non-profit"),
+        "OTHER": __("Other"),
+    },
+    "deal_type": {
+        "SALE": __("Sale"),
+        "COMPLEX": __("Complex sale"),
+        "GOODS": __("Sale of goods"),
+        "SERVICES": __("Sale of services"),
+        "SERVICE": __("After-sales service"),
+    },
+    "employees": {
+        "EMPLOYEES_1": __("fewer than 50"),
+        "EMPLOYEES_2": __("50–250"),
+        "EMPLOYEES_3": __("250–500"),
+        "EMPLOYEES_4": __("over 500"),
+    },
+    "salutation": {
+        "MR": __("Mr."),
+        "MRS": __("Mrs."),
+        "MS": __("Ms."),
+        "DR": __("Dr."),
+    },
+}
+# The dictionaries as /dictionaries lists them, and every name an admin may call one by in
+# /dictionary_add and friends (the localized ones and the English ones are both accepted).
+_DICTIONARIES: dict[str, LazyProxy] = {
+    "source": __("Sources"),
+    "contact_type": __("Contact types"),
+    "salutation": __("Salutations"),
+    "company_type": __("Company types"),
+    "industry": __("Industries"),
+    "employees": __("Employee counts"),
+    "deal_type": __("Deal types"),
+    LEAD_STATUS: __("Lead statuses"),
+}
+_ALIASES: dict[str, LazyProxy] = {
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    "source": __("source, sources"),
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    "contact_type": __("contact type, contact types, type of contact"),
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    "salutation": __("salutation, salutations, honorific, title of address"),
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    "company_type": __("company type, company types, type of company"),
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    "industry": __("industry, industries"),
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    "employees": __("employee count, employee counts, employees, number of employees"),
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    "deal_type": __("deal type, deal types, type of deal"),
+    # TRANSLATORS: names an admin may type for this dictionary, separated by commas.
+    LEAD_STATUS: __("lead status, lead statuses, statuses"),
+}
+
+
+def kind_title(kind: str) -> str:
+    """A dictionary as /dictionaries names it: "Contact types"."""
+    return str(_DICTIONARIES[kind]) if kind in _DICTIONARIES else kind
+
+
+def kind_names() -> dict[str, list[str]]:
+    """Every name of every dictionary an admin may type: in their language and in English,
+    with the code ("contact_type", "contact type") too."""
+    names = {kind: [kind, kind.replace("_", " ")] for kind in _DICTIONARIES}
+    i18n = get_i18n()
+    for locale in {i18n.current_locale, "en"}:
+        with i18n.use_locale(locale):
+            for kind, title in _DICTIONARIES.items():
+                names[kind].append(str(title))
+                names[kind] += [name.strip() for name in str(_ALIASES[kind]).split(",")]
+    return names
 
 
 _FIELDS = {
@@ -61,6 +161,12 @@ _FIELDS = {
     Field.PHONE: __("phone"),
     Field.EMAIL: __("e-mail"),
     Field.AMOUNT: __("amount"),
+    Field.CONTACT_TYPE: __("contact type"),
+    Field.SALUTATION: __("salutation"),
+    Field.COMPANY_TYPE: __("company type"),
+    Field.INDUSTRY: __("industry"),
+    Field.EMPLOYEES: __("employee count"),
+    Field.DEAL_TYPE: __("deal type"),
 }
 
 
@@ -156,4 +262,10 @@ def dictionary_name(item: DictionaryItem) -> str:
     """A renamed or custom entry shows its own name; a seeded one its localized default."""
     if item.name:
         return item.name
-    return str(SOURCES[item.code]) if item.kind == "source" and item.code in SOURCES else item.code
+    default = _VALUES.get(item.kind, {}).get(item.code)
+    return str(default) if default is not None else item.code
+
+
+def entry_name(entry: DictionaryItem | Stage) -> str:
+    """A value in /dictionaries: a dictionary's entry or a lead status."""
+    return stage_name(entry) if isinstance(entry, Stage) else dictionary_name(entry)

@@ -94,7 +94,7 @@ class Crm:
 
     @cached_property
     def dictionaries(self) -> DictionaryService:
-        return DictionaryService(self.repos, self.runtime, self.elements)
+        return DictionaryService(self.repos, self.runtime, self.elements, self.stages)
 
     @cached_property
     def triage(self) -> TriageService:

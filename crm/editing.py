@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from crm import names
 from crm.codes import ElementRef
+from crm.dictionary_kinds import KINDS
 from crm.elements import MAX_TITLE, ElementService, _split_name, fold, ref_of
 from crm.enums import EntityType, Operation, TimelineKind
 from crm.errors import AmountFromProducts, InvalidValue, NotFound
@@ -34,14 +35,33 @@ class Field(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     AMOUNT = "amount"
+    # Picked from a dictionary (crm/dictionary_kinds.py), not typed: each is named as its
+    # dictionary and as the element's column.
+    CONTACT_TYPE = "contact_type"
+    SALUTATION = "salutation"
+    COMPANY_TYPE = "company_type"
+    INDUSTRY = "industry"
+    EMPLOYEES = "employees"
+    DEAL_TYPE = "deal_type"
 
 
 FIELDS: dict[EntityType, tuple[Field, ...]] = {
     EntityType.LEAD: (Field.TITLE, Field.NAME, Field.PHONE, Field.EMAIL, Field.AMOUNT),
-    EntityType.DEAL: (Field.TITLE, Field.NAME, Field.PHONE, Field.EMAIL, Field.AMOUNT),
-    EntityType.CONTACT: (Field.NAME, Field.PHONE, Field.EMAIL),
-    EntityType.COMPANY: (Field.TITLE, Field.PHONE, Field.EMAIL),
-}
+    EntityType.DEAL: (
+        Field.TITLE, Field.NAME, Field.PHONE, Field.EMAIL, Field.AMOUNT, Field.DEAL_TYPE,
+    ),
+    EntityType.CONTACT: (
+        Field.NAME, Field.PHONE, Field.EMAIL, Field.CONTACT_TYPE, Field.SALUTATION,
+    ),
+    EntityType.COMPANY: (
+        Field.TITLE, Field.PHONE, Field.EMAIL, Field.COMPANY_TYPE, Field.INDUSTRY,
+        Field.EMPLOYEES,
+    ),
+}  # fmt: skip
+# The fields whose value is a dictionary's entry: the Edit menu offers the entries as buttons.
+CHOICES = frozenset(f for f in Field if f.value in KINDS)
+# A deal's fields that are its contact's (editing them needs edit rights on the contact too).
+CONTACT_FIELDS = (Field.NAME, Field.PHONE, Field.EMAIL)
 
 
 class EditService:
@@ -58,7 +78,7 @@ class EditService:
             contact = element.contact
             if contact is None or not await self.elements.can(actor, contact, Operation.UPDATE):
                 # Nobody to name or call on this deal, or their card is someone else's.
-                fields = tuple(f for f in fields if f in (Field.TITLE, Field.AMOUNT))
+                fields = tuple(f for f in fields if f not in CONTACT_FIELDS)
         return fields
 
     async def settable(self, actor: Actor, ref: ElementRef, field: Field) -> None:
@@ -73,11 +93,11 @@ class EditService:
     ) -> None:
         """Set `field` from the typed `text`; InvalidValue (nothing saved) if it does not read."""
         element = await self.elements.load(actor, ref, Operation.UPDATE)
-        if field not in FIELDS.get(ref.entity, ()):
-            raise InvalidValue("field", field.value)
+        if field not in FIELDS.get(ref.entity, ()) or field in CHOICES:
+            raise InvalidValue("field", field.value)  # a choice is pressed, not typed
         text = " ".join(text.split())
         target: Element = element
-        if isinstance(element, Deal) and field in (Field.NAME, Field.PHONE, Field.EMAIL):
+        if isinstance(element, Deal) and field in CONTACT_FIELDS:
             if element.contact is None:
                 raise NotFound("contact", ref.code)
             target = await self.elements.load(actor, ref_of(element.contact), Operation.UPDATE)

@@ -6,7 +6,7 @@ writes; callers (Telegram handlers, a future REST API) never decide access thems
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from crm import names
 from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef, parse_code
+from crm.dictionary_kinds import kinds_of
 from crm.effects import Effect, note
 from crm.enums import WORK_KINDS, EntityType, FieldKind, LinkKind, Operation, TimelineKind
 from crm.errors import AccessDenied, InvalidValue, NotFound
@@ -159,6 +160,18 @@ class Card:
     can_create_deal: bool = False  # the actor may add deals (a lead's or deal's card offers it)
     fields: Sequence[Shown] = ()  # custom fields the reader may see, in the card's order
     seen_fields: frozenset[int] = frozenset()  # every field id the reader may see (history)
+    values: Sequence[Choice] = ()  # the dictionary values it holds besides its source
+    # Every entry of the dictionaries it holds, by (kind, code): names for its history.
+    dictionary: Mapping[tuple[str, str], DictionaryItem] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A dictionary value an element holds: `item` None if the entry is gone."""
+
+    kind: str
+    code: str
+    item: DictionaryItem | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -641,9 +654,18 @@ class ElementService:
             )
         elif isinstance(element, Lead):
             stages, stage = catalog.lead_statuses, catalog.stage(element.status_id)
-        source = None
-        if element.source is not None:
-            source = await self.repos.pipelines.dictionary_item("source", element.source)
+        # The entries of every dictionary this element holds: its values, and the names of
+        # the codes its history's changes recorded.
+        kinds = kinds_of(type(element))
+        dictionary = {
+            (item.kind, item.code): item for item in await self.repos.pipelines.dictionaries(kinds)
+        }
+        source = dictionary.get(("source", element.source or ""))
+        values = [
+            Choice(kind, code, dictionary.get((kind, code)))
+            for kind in kinds
+            if kind != "source" and (code := getattr(element, kind))
+        ]
         client_phones: list[str] = []
         client_emails: list[str] = []
         readable: dict[ElementRef, bool] = {}
@@ -676,6 +698,8 @@ class ElementService:
             activities=await self.repos.activities.open_for_element(ref.entity.value, ref.id),
             now=self.runtime.clock.now(),
             source=source,
+            values=values,
+            dictionary=dictionary,
             pipelines=len(catalog.pipelines),
             client_phones=[p for p in client_phones if p not in phones],
             client_emails=[e for e in client_emails if e not in emails],

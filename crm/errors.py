@@ -68,9 +68,13 @@ class CannotDelete(CrmError):
     def __init__(self, why: str, *, part: str = "", count: int = 0, entity: str = "") -> None:
         super().__init__(why)
         self.why = why  # "system" (initial/final stage, system entry) or "in_use"
-        self.part = part  # for a system stage: "initial" or "final"
+        # For a system stage: "initial" or "final"; for a dictionary's value in use: the
+        # dictionary ("source", "industry", …).
+        self.part = part
         self.count = count  # for "in_use": how many elements use it
-        self.entity = entity  # for "in_use": "deal", "lead" or "element"
+        # For "in_use": "deal", "lead", "contact", "company", or "element" (several kinds);
+        # for a system stage: "deal" or "lead" (a status).
+        self.entity = entity
 
 
 class NameTaken(CrmError):

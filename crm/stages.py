@@ -313,7 +313,11 @@ class StageService:
         if stage is None:
             raise NotFound("stage", stage_id)
         if stage.is_system:
-            raise CannotDelete("system", part="initial" if stage.semantic == PROCESS else "final")
+            raise CannotDelete(
+                "system",
+                part="initial" if stage.semantic == PROCESS else "final",
+                entity=stage.entity,
+            )
         count = await self.repos.pipelines.stage_use_count(stage)
         if count:
             raise CannotDelete("in_use", count=count, entity=stage.entity)

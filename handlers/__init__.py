@@ -13,6 +13,7 @@ def get_routers() -> list[Router]:
         cancel,
         configure,
         create,
+        dictionaries,
         editing,
         elements,
         fallback,
@@ -56,6 +57,7 @@ def get_routers() -> list[Router]:
         products,
         configure,
         fields,
+        dictionaries,
         roles,
         fallback,  # last: whatever nobody else took
     )

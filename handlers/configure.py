@@ -1,10 +1,11 @@
-"""Admin configuration in chat: pipelines and stages, sources; and picking them on a card.
+"""Admin configuration in chat: pipelines and stages; picking a pipeline or a dictionary's
+value on a card.
 
 `/pipelines` lists pipelines with their stages and ids; `/pipeline_add NAME`,
-`/stage_add PIPELINE NAME`, `/stage_rename STAGE NAME`, `/stage_delete STAGE`; `/sources`,
-`/source_add NAME`, `/source_rename SOURCE NAME`, `/source_delete SOURCE`. A pipeline, stage
-or source is named by its id or its name. Without arguments a command shows its usage; a
-refusal says why. Every change is checked by the domain (settings right).
+`/stage_add PIPELINE NAME`, `/stage_rename STAGE NAME`, `/stage_delete STAGE`. A pipeline or
+stage is named by its id or its name. Without arguments a command shows its usage; a refusal
+says why. Every change is checked by the domain (settings right). Sources and the other
+dictionaries are handlers/dictionaries.py's (with the usage and refusals of this module).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ElCb, PickCb
 from bot.cards import fit, render_card
-from bot.labels import dictionary_name, pipeline_name, stage_name
+from bot.labels import dictionary_name, kind_title, pipeline_name, stage_name
 from crm.context import Crm
+from crm.editing import CHOICES
 from crm.enums import Right
 from crm.errors import (
     AmbiguousName,
@@ -38,6 +40,7 @@ from handlers.elements import ref_from
 from storage.models import Stage, User
 
 MARKS = {"process": "", "success": "✅ ", "failure": "❌ "}
+EDITED = frozenset(field.value for field in CHOICES)  # dictionaries the ✏️ Edit menu picks
 
 
 def split_id(args: str | None) -> tuple[int, str]:
@@ -75,8 +78,29 @@ def usage(command: str) -> str:
         "source_delete": _(
             "Usage: /source_delete SOURCE (by name or id), for example /source_delete 12"
         ),
+        "dictionary": _(
+            "Usage: /dictionary DICTIONARY (by name), for example /dictionary contact type"
+        ),
+        "dictionary_add": _(
+            "Usage: /dictionary_add DICTIONARY NAME, for example /dictionary_add industry "
+            "Logistics"
+        ),
+        "dictionary_rename": _(
+            "Usage: /dictionary_rename DICTIONARY VALUE NEW NAME (the value by name or id), "
+            "for example /dictionary_rename salutation Dr. Doctor"
+        ),
+        "dictionary_delete": _(
+            "Usage: /dictionary_delete DICTIONARY VALUE (by name or id), "
+            "for example /dictionary_delete industry Logistics"
+        ),
     }
-    listing = "/sources" if command.startswith("source") else "/pipelines"
+    listing = (
+        "/sources"
+        if command.startswith("source")
+        else "/dictionaries"
+        if command.startswith("dictionary")
+        else "/pipelines"
+    )
     return (
         texts[command] + "\n" + _("{command} lists them with their ids.").format(command=listing)
     )
@@ -85,29 +109,17 @@ def usage(command: str) -> str:
 def refusal(exc: CrmError) -> str | None:
     """Why a configuration change was refused, in words; None for other errors."""
     if isinstance(exc, CannotDelete):
+        if exc.why == "system" and exc.entity == "lead" and exc.part == "initial":
+            return _("The initial status cannot be deleted (it can be renamed).")
+        if exc.why == "system" and exc.entity == "lead" and exc.part == "final":
+            return _("A final status (converted or junk) cannot be deleted (it can be renamed).")
         if exc.why == "system" and exc.part == "initial":
             return _("The initial stage cannot be deleted (it can be renamed).")
         if exc.why == "system" and exc.part == "final":
             return _("A final stage (won or lost) cannot be deleted (it can be renamed).")
         if exc.why == "system":
             return _("A built-in entry cannot be deleted (it can be renamed).")
-        if exc.entity == "deal":
-            return _(
-                "{n} deal is in this stage: move it first.",
-                "{n} deals are in this stage: move them first.",
-                exc.count,
-            ).format(n=exc.count)
-        if exc.entity == "lead":
-            return _(
-                "{n} lead has this status: change it first.",
-                "{n} leads have this status: change them first.",
-                exc.count,
-            ).format(n=exc.count)
-        return _(
-            "{n} client or deal has this source: change it first.",
-            "{n} clients and deals have this source: change them first.",
-            exc.count,
-        ).format(n=exc.count)
+        return in_use(exc)
     if isinstance(exc, NameTaken):
         return _("“{name}” is taken: names in a list must differ.").format(
             name=html.quote(exc.name)
@@ -120,9 +132,59 @@ def refusal(exc: CrmError) -> str | None:
         what = {
             "pipeline": _("No pipeline is called “{text}” (or has this id). See /pipelines."),
             "stage": _("No stage is called “{text}” (or has this id). See /pipelines."),
-        }.get(exc.what, _("No source is called “{text}” (or has this id). See /sources."))
-        return what.format(text=html.quote(exc.text))
+            "source": _("No source is called “{text}” (or has this id). See /sources."),
+            "dictionary": _("No dictionary is called “{text}”. See /dictionaries."),
+        }.get(exc.what, _("The list “{dictionary}” has no value “{text}” (nor one with this id)."))
+        return what.format(text=html.quote(exc.text), dictionary=kind_title(exc.what))
     return None
+
+
+def in_use(exc: CannotDelete) -> str:
+    """How many elements hold what was to be deleted: a stage, a status, a dictionary value."""
+    n = exc.count
+    if exc.part == "source" or (exc.part == "" and exc.entity == "element"):
+        return _(
+            "{n} client or deal has this source: change it first.",
+            "{n} clients and deals have this source: change them first.",
+            n,
+        ).format(n=n)
+    if exc.part:  # a dictionary's value
+        texts = {
+            "contact": _(
+                "{n} contact has this value: change it first.",
+                "{n} contacts have this value: change them first.",
+                n,
+            ),
+            "company": _(
+                "{n} company has this value: change it first.",
+                "{n} companies have this value: change them first.",
+                n,
+            ),
+            "deal": _(
+                "{n} deal has this value: change it first.",
+                "{n} deals have this value: change them first.",
+                n,
+            ),
+        }
+        return texts.get(
+            exc.entity,
+            _(
+                "{n} card has this value: change it first.",
+                "{n} cards have this value: change them first.",
+                n,
+            ),
+        ).format(n=n)
+    if exc.entity == "lead":
+        return _(
+            "{n} lead has this status: change it first.",
+            "{n} leads have this status: change them first.",
+            n,
+        ).format(n=n)
+    return _(
+        "{n} deal is in this stage: move it first.",
+        "{n} deals are in this stage: move them first.",
+        n,
+    ).format(n=n)
 
 
 def configures(
@@ -211,48 +273,6 @@ async def stage_delete(message: Message, args: str, crm: Crm, actor: Actor, **_d
     )
 
 
-async def sources_command(message: Message, crm: Crm) -> None:
-    lines = [_("<b>Sources</b>")]
-    for item in await crm.dictionaries.items("source"):
-        custom = "" if item.is_system else " " + _("(custom)")
-        lines.append(f"  [{item.id}] {html.quote(dictionary_name(item))}{custom}")
-    await message.answer(fit("\n".join(lines)))
-
-
-@configures("source_add")
-async def source_add(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
-    item = await crm.dictionaries.add(actor, "source", args, label=dictionary_name)
-    await message.answer(
-        _("Source [{id}] added: {name}.").format(
-            id=item.id, name=html.quote(dictionary_name(item))
-        )
-    )
-
-
-@configures("source_rename")
-async def source_rename(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
-    item, name = await crm.dictionaries.named("source", args, label=dictionary_name)
-    if not name:
-        await message.answer(usage("source_rename"))
-        return
-    item = await crm.dictionaries.rename(actor, item.id, name, label=dictionary_name)
-    await message.answer(
-        _("Source [{id}] is now called {name}.").format(
-            id=item.id, name=html.quote(dictionary_name(item))
-        )
-    )
-
-
-@configures("source_delete")
-async def source_delete(message: Message, args: str, crm: Crm, actor: Actor, **_data: Any) -> None:
-    item, _rest = await crm.dictionaries.named("source", args, label=dictionary_name)
-    name = dictionary_name(item)
-    await crm.dictionaries.delete(actor, item.id)
-    await message.answer(
-        _("Source [{id}] deleted: {name}.").format(id=item.id, name=html.quote(name))
-    )
-
-
 async def pick_pressed(query: CallbackQuery, callback_data: ElCb, crm: Crm, actor: Actor) -> None:
     """Offer the pipelines (for a deal) or the sources (for any element) as buttons."""
     ref = ref_from(callback_data.kind, callback_data.id)
@@ -285,15 +305,18 @@ async def pick_pressed(query: CallbackQuery, callback_data: ElCb, crm: Crm, acto
 async def picked(
     query: CallbackQuery, callback_data: PickCb, crm: Crm, actor: Actor, crm_user: User
 ) -> None:
+    """A pipeline for a deal, or a dictionary's value (a source, a contact type, …)."""
     ref = ref_from(callback_data.kind, callback_data.id)
-    if callback_data.what == "pipe":
+    what = callback_data.what
+    if what == "pipe":
         await crm.stages.move_to_pipeline(actor, ref, callback_data.value)
-    elif callback_data.what == "src":
-        await crm.dictionaries.set_source(actor, ref, callback_data.value)
-    else:
-        raise InvalidValue("choice", callback_data.what[:10])
+    else:  # a dictionary: the service refuses one this element does not hold
+        kind = "source" if what == "src" else what
+        await crm.dictionaries.set_value(actor, ref, kind, callback_data.value)
     card = await crm.elements.card(actor, ref)
     text, markup = render_card(card, crm.users.timezone_of(crm_user))
+    if what in EDITED:  # picked from the card's ✏️ Edit menu, answered like a typed edit
+        text = _("✏️ Saved.") + "\n\n" + text
     await query.answer()
     if query.message is not None:
         await query.message.answer(text, reply_markup=markup)
@@ -306,10 +329,6 @@ def setup() -> Router:
     router.message.register(stage_add, Command("stage_add"))
     router.message.register(stage_rename, Command("stage_rename"))
     router.message.register(stage_delete, Command("stage_delete"))
-    router.message.register(sources_command, Command("sources"))
-    router.message.register(source_add, Command("source_add"))
-    router.message.register(source_rename, Command("source_rename"))
-    router.message.register(source_delete, Command("source_delete"))
     router.callback_query.register(pick_pressed, ElCb.filter(F.action.in_({"pipe", "src"})))
     router.callback_query.register(picked, PickCb.filter())
     return router

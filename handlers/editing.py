@@ -1,5 +1,8 @@
 """The card's Edit button: pick a field (title, name, phone, e-mail, amount), type the new
-value, see the card again. Reading, rights and history are crm.editing's."""
+value, see the card again; a dictionary's field (contact type, salutation, company type,
+industry, employee count, deal type) offers its values as buttons instead (picked through
+handlers/configure.picked). Reading, rights and history are crm.editing's and
+crm.dictionaries'."""
 
 from __future__ import annotations
 
@@ -9,12 +12,13 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import dictionaries
 from bot.callbacks import EditCb, ElCb
 from bot.fields import ask_value, field_refusal
 from bot.labels import field_label, field_name
 from bot.pressed import pressed
 from crm.context import Crm
-from crm.editing import Field
+from crm.editing import CHOICES, Field
 from crm.errors import InvalidValue
 from crm.numbers import ascii_int
 from crm.parsing import region_for_locale
@@ -82,6 +86,15 @@ async def field_pressed(
     if callback_data.field not in {f.value for f in fields}:
         raise InvalidValue("field", callback_data.field[:20])
     field = Field(callback_data.field)
+    if field in CHOICES:  # a dictionary's value: picked from its values, not typed
+        current, items = await crm.dictionaries.choices(actor, ref, field.value)
+        await query.answer()
+        await pressed(query).answer(
+            _("Pick the {field} for {code}:").format(field=field_name(field), code=ref.code),
+            reply_markup=dictionaries.choices(callback_data.kind, ref.id, field.value, current,
+                                              items),
+        )  # fmt: skip
+        return
     await crm.edits.settable(actor, ref, field)  # a deal's amount made of product rows
     await state.set_state(EditForm.value)
     await state.update_data(edit_ref=ref.code, edit_field=field.value)

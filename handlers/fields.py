@@ -22,7 +22,7 @@ from bot.labels import entity_name, field_label, kind_name
 from bot.pressed import Replier, pressed
 from crm.codes import ElementRef, entity_named
 from crm.context import Crm
-from crm.editing import Field
+from crm.editing import CHOICES, Field
 from crm.enums import EntityType, Right
 from crm.errors import CrmError, InvalidValue
 from crm.field_book import ELEMENT_TYPES, KIND_WORDS, FieldInfo, Reading
@@ -52,7 +52,7 @@ async def set_field(
     """Give a field a typed value: a custom one through crm.fields, a system one through the
     card's editing (crm.editing) where it has an editor."""
     if info.is_system:
-        if info.code not in {f.value for f in Field}:
+        if info.code not in {f.value for f in Field} or Field(info.code) in CHOICES:
             raise InvalidValue("system_field", info.code)  # its own card button sets it
         region = region_for_locale(crm.users.locale_of(user))
         await crm.edits.edit(actor, ref, Field(info.code), text, region=region)

@@ -39,6 +39,10 @@ COMMANDS: list[tuple[str, object]] = [
     ("pipelines", __("pipelines and stages (admins: /pipeline_add, /stage_add, …)")),
     ("roles", __("roles and their rights; /user_role, /department_add (admins)")),
     ("sources", __("client sources; /source_add, /source_delete (admins)")),
+    (
+        "dictionaries",
+        __("lists of values: contact and company types, industries, lead statuses… (admins)"),
+    ),
     ("help", __("what I can do")),
     ("whoami", __("who I am in the CRM")),
     ("settings", __("language and time zone")),

@@ -15,7 +15,7 @@ from tests.harness import Harness, TgUser, texts
 WORDS = {
     "pl": {
         "edit": "Edytuj",
-        "fields": ["Tytuł", "Imię i nazwisko", "Telefon", "E-mail", "Kwota"],
+        "fields": ["Tytuł", "Imię i nazwisko", "Telefon", "E-mail", "Kwota", "Typ deala"],
         "question": "Co poprawić w D1?",
         "ask": "Wyślij nową wartość pola „{field}” dla D1. /cancel, aby przerwać.",
         "saved": "✏️ Zapisano.",
@@ -31,7 +31,7 @@ WORDS = {
     },
     "ru": {
         "edit": "Изменить",
-        "fields": ["Название", "Имя", "Телефон", "E-mail", "Сумма"],
+        "fields": ["Название", "Имя", "Телефон", "E-mail", "Сумма", "Тип сделки"],
         "question": "Что исправить в D1?",
         "ask": "Отправьте новое значение поля «{field}» для D1. /cancel — отменить.",
         "saved": "✏️ Сохранено.",
@@ -148,4 +148,8 @@ async def test_another_button_ends_the_edit_dialog(harness: Harness, lang: str) 
     assert deal is not None and deal.title == "Abonament"
     # A deal without a client offers only its own fields.
     question = await rep.press(w["edit"])
-    assert [b["text"] for b in sent(question).buttons] == [w["fields"][0], w["fields"][4]]
+    assert [b["text"] for b in sent(question).buttons] == [
+        w["fields"][0],
+        w["fields"][4],
+        w["fields"][5],
+    ]

@@ -37,6 +37,7 @@ class Company(_Element, Base):
     title: Mapped[str] = mapped_column(String(255))
     company_type: Mapped[str | None] = mapped_column(String(64))
     industry: Mapped[str | None] = mapped_column(String(64))
+    employees: Mapped[str | None] = mapped_column(String(64))  # an "employee count" code
 
     responsible: Mapped[User | None] = relationship(
         foreign_keys="Company.responsible_id", lazy="joined"
@@ -53,6 +54,7 @@ class Contact(_Element, Base):
         ForeignKey("companies.id", ondelete="SET NULL"), index=True
     )
     contact_type: Mapped[str | None] = mapped_column(String(64))
+    salutation: Mapped[str | None] = mapped_column(String(64))  # Mr., Mrs., … (a code)
     # Bitrix24: a contact is exported only while this is on.
     export_allowed: Mapped[bool] = mapped_column(default=True)
 

@@ -128,12 +128,16 @@ class PipelineRepo:
         await self.session.delete(item)
         await self.session.flush()
 
-    async def source_use_count(self, code: str) -> int:
-        """How many leads, contacts, companies and deals name this source."""
+    async def dictionary_use_count(
+        self, kind: str, code: str, models: Sequence[type[Lead | Contact | Company | Deal]]
+    ) -> int:
+        """How many elements of `models` hold this code in their column named `kind` (a
+        source: leads, contacts, companies and deals; an industry: companies; …)."""
         total = 0
-        for model in (Lead, Contact, Company, Deal):
+        for model in models:
+            column = getattr(model, kind)
             count = await self.session.scalar(
-                select(func.count()).select_from(model).where(model.source == code)
+                select(func.count()).select_from(model).where(column == code)
             )
             total += int(count or 0)
         return total
@@ -175,6 +179,17 @@ class PipelineRepo:
         return await self.session.scalar(
             select(DictionaryItem).where(DictionaryItem.kind == kind, DictionaryItem.code == code)
         )
+
+    async def dictionaries(self, kinds: Sequence[str]) -> Sequence[DictionaryItem]:
+        """The entries of several dictionaries at once (a card names its values with them)."""
+        if not kinds:
+            return ()
+        query = (
+            select(DictionaryItem)
+            .where(DictionaryItem.kind.in_(kinds))
+            .order_by(DictionaryItem.kind, DictionaryItem.sort, DictionaryItem.id)
+        )
+        return (await self.session.scalars(query)).all()
 
     async def dictionary(self, kind: str) -> Sequence[DictionaryItem]:
         query = (
