@@ -295,6 +295,29 @@ def _triage(e: _Entry) -> str:
     return what
 
 
+def _merged(e: _Entry) -> str:
+    if e.data.get("typed"):  # "Merge into" on a duplicate warning: a typed line added here
+        added = [str(v) for v in (*e.data.get("phones", []), *e.data.get("emails", []))]
+        if e.data.get("comment"):
+            added.append(str(e.data["comment"]))
+        return _("added from a duplicate: {what}").format(
+            what=html.quote(short(", ".join(added), 200)) or "—"
+        )
+    return _("merged {code} {name} into this").format(
+        code=code_link_text(str(e.data.get("merged"))), name=e.text("label", 80)
+    )
+
+
+def _unmerged(e: _Entry) -> str:
+    if e.data.get("survivor"):
+        return _("restored: the merge into {code} was undone").format(
+            code=code_link_text(str(e.data["survivor"]))
+        )
+    return _("merge undone: {code} restored").format(
+        code=code_link_text(str(e.data.get("merged")))
+    )
+
+
 _TIMELINE: dict[TimelineKind, Callable[[_Entry], str]] = {
     TimelineKind.CREATED: _created,
     TimelineKind.COMMENT: lambda e: "💬 " + e.text("text", 300),
@@ -317,6 +340,8 @@ _TIMELINE: dict[TimelineKind, Callable[[_Entry], str]] = {
     TimelineKind.REPEAT: lambda e: _("repeat lead of {code}").format(
         code=code_link_text(str(e.data.get("client")))
     ),
+    TimelineKind.MERGED: _merged,
+    TimelineKind.UNMERGED: _unmerged,
 }
 
 

@@ -4,6 +4,7 @@ from storage.models.activities import Activity, ActivityBinding, ActivityPartici
 from storage.models.currencies import CurrencyRate
 from storage.models.digests import DigestDelivery, DigestSchedule
 from storage.models.elements import Communication, Company, Contact, Deal, Lead, TimelineEntry
+from storage.models.merges import MergeRecord
 from storage.models.people import Chat, Department, Invite, RoleRecord, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
 from storage.models.products import DealProduct, ElementLink, Product
@@ -38,6 +39,7 @@ __all__ = [
     "InboundSubmission",
     "Invite",
     "Lead",
+    "MergeRecord",
     "Pipeline",
     "ProcessedUpdate",
     "Product",
