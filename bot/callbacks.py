@@ -177,3 +177,24 @@ class PersonCb(CallbackData, prefix="ps"):
     action: str
     id: Id
     arg_id: Id
+
+
+Picks = Annotated[int, Field(ge=0, le=2**62)]  # a bit set over the fields of a merge
+
+
+class MergeCb(CallbackData, prefix="mg"):
+    """/merge's screen: `pick` shows it with other values chosen (`picks`: bit i set, the
+    merged element's value of field i stays), `swap` keeps `a` instead, `go` merges `b`
+    into `a`, `no` cancels. The domain checks the rights again on every press."""
+
+    action: str
+    kind: str
+    a: Id
+    b: Id
+    picks: Picks = 0
+
+
+class MergeUndoCb(CallbackData, prefix="mu"):
+    """The merge report's Undo: the merge record `id` (the domain decides who may)."""
+
+    id: Id

@@ -446,10 +446,12 @@ def render_duplicates(
     offer_use: bool = False,
     use: Callable[[ElementRef], CallbackData] | None = None,
     anyway: CallbackData | None = None,
+    merge_into: EntityType | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """`offer_use`: a new deal may go to a client found (Use this contact) instead; `use` and
     `anyway` give those buttons' data when the warning is about something else than the
-    pending one-line creation (a triage request)."""
+    pending one-line creation (a triage request). `merge_into`: what is being created, when
+    what was typed may go to an existing element of that type instead (Merge into C3)."""
     reasons = {"phone": _("same phone"), "email": _("same e-mail"), "name": _("similar name")}
     lines = [_("⚠️ This may be a duplicate:")]
     kb = InlineKeyboardBuilder()
@@ -473,6 +475,13 @@ def render_duplicates(
                     callback_data=use(hit.ref)
                     if use
                     else ElCb(action="use", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
+                )
+            if merge_into is not None and hit.ref.entity is merge_into:
+                kb.button(
+                    text=_("Merge into {code}").format(code=hit.ref.code),
+                    callback_data=ElCb(
+                        action="absorb", kind=PREFIXES[hit.ref.entity], id=hit.ref.id
+                    ),
                 )
         else:
             lines.append(

@@ -18,6 +18,7 @@ def get_routers() -> list[Router]:
         fallback,
         help,
         lists,
+        merge,
         mode,
         products,
         relay,
@@ -53,6 +54,7 @@ def get_routers() -> list[Router]:
         activities,
         reports,
         products,
+        merge,
         configure,
         roles,
         fallback,  # last: whatever nobody else took
