@@ -179,7 +179,8 @@ class PersonCb(CallbackData, prefix="ps"):
     arg_id: Id
 
 
-Picks = Annotated[int, Field(ge=0, le=2**62)]  # a bit set over the fields of a merge
+MAX_PICK_BITS = 62
+Picks = Annotated[int, Field(ge=0, le=2**MAX_PICK_BITS)]  # a bit set over a merge's fields
 
 
 class MergeCb(CallbackData, prefix="mg"):

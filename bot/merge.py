@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import MergeCb, MergeUndoCb
+from bot.callbacks import MAX_PICK_BITS, MergeCb, MergeUndoCb
 from bot.cards import code_link, fit, short
 from bot.fmt import fmt_datetime, fmt_money
 from bot.labels import dictionary_name, entity_name, stage_name
@@ -34,6 +34,9 @@ from crm.merge import (
 from crm.money import from_minor
 
 BUTTON_VALUE = 28  # characters of a value on a button
+# Fields with buttons at most: two buttons each stay under Telegram's 100 per message, and
+# their bits fit MergeCb.picks; a field past them keeps its default value.
+MAX_CHOICES = 40
 
 _NAMES = {
     "title": __("Title"),
@@ -154,6 +157,8 @@ def render_compare(plan: MergePlan, picks: int) -> tuple[str, InlineKeyboardMark
         lines.append(f"<b>{label}</b>")
         lines.append(f"{'▫️' if merged_wins else '✅'} {keep.code}: {_html(row, row.survivor)}")
         lines.append(f"{'✅' if merged_wins else '▫️'} {gone.code}: {_html(row, row.merged)}")
+        if len(widths) >= MAX_CHOICES or index >= MAX_PICK_BITS:
+            continue
         for value, take_merged in ((row.survivor, False), (row.merged, True)):
             mark = "✅ " if take_merged == merged_wins else ""
             bits = picks | (1 << index) if take_merged else picks & ~(1 << index)

@@ -86,6 +86,11 @@ def describe_merge_error(exc: CannotMerge | CannotUndo) -> str:
             )
         if exc.why == "same":
             return _("That is the same element twice: give two different codes.")
+        if exc.why == "currencies":
+            return _(
+                "These two deals have product rows in different currencies, and one deal's "
+                "rows must be in one currency: change the rows of one of them first."
+            )
         return _("Only leads, contacts, companies and deals can be merged.")
     code = html.quote(exc.code)
     if exc.why == "undone":

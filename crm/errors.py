@@ -142,7 +142,8 @@ class AmountFromProducts(CrmError):
 
 class CannotMerge(CrmError):
     """Two elements that cannot be merged: of different types ("types"), one element with
-    itself ("same"), or a type that is not merged ("kind")."""
+    itself ("same"), a type that is not merged ("kind"), or two deals whose product rows are
+    in different currencies ("currencies")."""
 
     def __init__(self, why: str) -> None:
         super().__init__(f"cannot merge: {why}")

@@ -22,7 +22,9 @@ deleted, a timeline entry on the survivor, and an audit record (`merges`) with t
 snapshot of the merged element and of what moved. Within `CrmConfig.merge_undo_window` the
 merge can be undone: the element comes back (under its own id while that is free), what moved
 goes back, and the survivor's fields return to their values before the merge — except those
-changed since, which stay as they are now (the undo says how many).
+changed since, which stay as they are now (the undo says how many). Who merged may undo it,
+and so may anyone with the merge right; either must still be allowed to update the survivor
+and to add an element owned as the restored one was.
 """
 
 from __future__ import annotations
@@ -476,6 +478,12 @@ class MergeService:
         first, second = await self.authorize(actor, survivor, merged)
         plan = await self._plan(first, second)
         entity = survivor.entity.value
+        if isinstance(first, Deal):
+            currencies = {
+                r.currency for d in (first, second) for r in await self.repos.products.rows(d.id)
+            }
+            if len(currencies) > 1:
+                raise CannotMerge("currencies")  # one sum of rows in two currencies is no sum
         phones, emails = await self.elements.communications(merged)
         snapshot = {"element": row_data(second), "phones": phones, "emails": emails}
         before: dict[str, Any] = {}
