@@ -196,3 +196,25 @@ class DictCb(CallbackData, prefix="dc"):
     action: str
     kind: str = ""
     id: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+
+
+MAX_PICK_BITS = 62
+Picks = Annotated[int, Field(ge=0, le=2**MAX_PICK_BITS)]  # a bit set over a merge's fields
+
+
+class MergeCb(CallbackData, prefix="mg"):
+    """/merge's screen: `pick` shows it with other values chosen (`picks`: bit i set, the
+    merged element's value of field i stays), `swap` keeps `a` instead, `go` merges `b`
+    into `a`, `no` cancels. The domain checks the rights again on every press."""
+
+    action: str
+    kind: str
+    a: Id
+    b: Id
+    picks: Picks = 0
+
+
+class MergeUndoCb(CallbackData, prefix="mu"):
+    """The merge report's Undo: the merge record `id` (the domain decides who may)."""
+
+    id: Id

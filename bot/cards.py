@@ -324,6 +324,29 @@ def _triage(e: _Entry) -> str:
     return what
 
 
+def _merged(e: _Entry) -> str:
+    if e.data.get("typed"):  # "Merge into" on a duplicate warning: a typed line added here
+        added = [str(v) for v in (*e.data.get("phones", []), *e.data.get("emails", []))]
+        if e.data.get("comment"):
+            added.append(str(e.data["comment"]))
+        return _("added from a duplicate: {what}").format(
+            what=html.quote(short(", ".join(added), 200)) or "—"
+        )
+    return _("merged {code} {name} into this").format(
+        code=code_link_text(str(e.data.get("merged"))), name=e.text("label", 80)
+    )
+
+
+def _unmerged(e: _Entry) -> str:
+    if e.data.get("survivor"):
+        return _("restored: the merge into {code} was undone").format(
+            code=code_link_text(str(e.data["survivor"]))
+        )
+    return _("merge undone: {code} restored").format(
+        code=code_link_text(str(e.data.get("merged")))
+    )
+
+
 _TIMELINE: dict[TimelineKind, Callable[[_Entry], str]] = {
     TimelineKind.CREATED: _created,
     TimelineKind.COMMENT: lambda e: "💬 " + e.text("text", 300),
@@ -346,6 +369,8 @@ _TIMELINE: dict[TimelineKind, Callable[[_Entry], str]] = {
     TimelineKind.REPEAT: lambda e: _("repeat lead of {code}").format(
         code=code_link_text(str(e.data.get("client")))
     ),
+    TimelineKind.MERGED: _merged,
+    TimelineKind.UNMERGED: _unmerged,
 }
 
 
@@ -450,10 +475,12 @@ def render_duplicates(
     offer_use: bool = False,
     use: Callable[[ElementRef], CallbackData] | None = None,
     anyway: CallbackData | None = None,
+    merge_into: EntityType | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """`offer_use`: a new deal may go to a client found (Use this contact) instead; `use` and
     `anyway` give those buttons' data when the warning is about something else than the
-    pending one-line creation (a triage request)."""
+    pending one-line creation (a triage request). `merge_into`: what is being created, when
+    what was typed may go to an existing element of that type instead (Merge into C3)."""
     reasons = {"phone": _("same phone"), "email": _("same e-mail"), "name": _("similar name")}
     lines = [_("⚠️ This may be a duplicate:")]
     kb = InlineKeyboardBuilder()
@@ -477,6 +504,13 @@ def render_duplicates(
                     callback_data=use(hit.ref)
                     if use
                     else ElCb(action="use", kind=PREFIXES[hit.ref.entity], id=hit.ref.id),
+                )
+            if merge_into is not None and hit.ref.entity is merge_into:
+                kb.button(
+                    text=_("Merge into {code}").format(code=hit.ref.code),
+                    callback_data=ElCb(
+                        action="absorb", kind=PREFIXES[hit.ref.entity], id=hit.ref.id
+                    ),
                 )
         else:
             lines.append(

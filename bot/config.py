@@ -142,6 +142,8 @@ class LocaleSettings(_Section):
 class SchedulerSettings(_Section):
     run_scheduler: bool = True
     invite_ttl_hours: int = Field(default=72, ge=1, le=24 * 365)
+    # How long a merge of duplicates can be undone (/merge_undo); 0: recorded, never undone.
+    merge_undo_hours: int = Field(default=24, ge=0, le=24 * 365)
     # How often each instance looks for due reminders, and how many it claims at once.
     reminder_poll_seconds: float = Field(default=0.5, gt=0, le=300)
     reminder_batch: int = Field(default=500, ge=1, le=10_000)

@@ -57,6 +57,7 @@ def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         default_timezone=settings.locale.default_timezone,
         base_currency=settings.locale.base_currency,
         invite_ttl=timedelta(hours=settings.scheduler.invite_ttl_hours),
+        merge_undo_window=timedelta(hours=settings.scheduler.merge_undo_hours),
     )
     return Runtime(config=config, clock=clock or SystemClock())
 

@@ -9,10 +9,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.fmt import fmt_day
+from crm.enums import Right
 from crm.errors import (
     AccessDenied,
     AlreadyBound,
     AmountFromProducts,
+    CannotMerge,
+    CannotUndo,
     CrmError,
     InvalidInvite,
     InvalidValue,
@@ -44,7 +47,14 @@ async def notify_event(bot: Bot, update: Update, text: str) -> None:
 
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, AccessDenied):
+        if exc.right is Right.MERGE:
+            return _(
+                "Merging needs the right to edit and delete both elements, or the merge right "
+                "of your role. Ask your admin."
+            )
         return _("You don't have permission to do that.")
+    if isinstance(exc, CannotMerge | CannotUndo):
+        return describe_merge_error(exc)
     if isinstance(exc, NotFound):
         return _("Not found. It may have been deleted meanwhile.")
     if isinstance(exc, InvalidInvite):
@@ -65,6 +75,36 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, CrmError):
         return _("That can't be done.")
     return _("Something went wrong on our side. Nothing was changed; please try again.")
+
+
+def describe_merge_error(exc: CannotMerge | CannotUndo) -> str:
+    if isinstance(exc, CannotMerge):
+        if exc.why == "types":
+            return _(
+                "Only elements of one type can be merged: a contact with a contact, a company "
+                "with a company, a deal with a deal."
+            )
+        if exc.why == "same":
+            return _("That is the same element twice: give two different codes.")
+        if exc.why == "currencies":
+            return _(
+                "These two deals have product rows in different currencies, and one deal's "
+                "rows must be in one currency: change the rows of one of them first."
+            )
+        return _("Only leads, contacts, companies and deals can be merged.")
+    code = html.quote(exc.code)
+    if exc.why == "undone":
+        return _("The merge of {code} was undone already.").format(code=code)
+    if exc.why == "expired":
+        return _(
+            "The merge of {code} can no longer be undone: the time for it has passed. "
+            "It stays recorded in the history."
+        ).format(code=code)
+    if exc.why == "gone":
+        return _(
+            "The merge of {code} cannot be undone: the element it was merged into is gone."
+        ).format(code=code)
+    return _("There is no merge of yours to undo.")
 
 
 def describe_product_error(exc: ProductInactive | NoRate | AmountFromProducts) -> str:
@@ -105,6 +145,7 @@ _EXPECTED = {
     "deadline": __("A date and time are needed here, for example “jutro 10:00”."),
     "timezone": __("A time zone is needed here, for example Europe/Warsaw."),
     "locale": __("A language is needed here: pl, ru or en."),
+    "merge": __("Nothing new to add: the existing card has these details already."),
 }
 _MISSING = __("A value is missing here.")
 

@@ -24,6 +24,7 @@ class CrmConfig:
     default_timezone: str = "Europe/Warsaw"
     base_currency: str = "PLN"
     invite_ttl: timedelta = timedelta(hours=72)
+    merge_undo_window: timedelta = timedelta(hours=24)  # 0: merges are recorded, not undone
 
     def timezone_of(self, user: User) -> str:
         return user.timezone or self.default_timezone
@@ -141,6 +142,10 @@ class Crm:
         return RoleService(self.repos, self.runtime)
 
     @cached_property
+    def merge(self) -> MergeService:
+        return MergeService(self.repos, self.runtime, self.elements)
+
+    @cached_property
     def search(self) -> SearchService:
         return SearchService(self.repos, self.runtime)
 
@@ -155,6 +160,7 @@ from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
 from crm.fields import FieldService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
+from crm.merge import MergeService  # noqa: E402
 from crm.products import ProductService  # noqa: E402
 from crm.relay import RelayService  # noqa: E402
 from crm.reminders import ReminderService  # noqa: E402

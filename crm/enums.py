@@ -66,6 +66,8 @@ class TimelineKind(StrEnum):
     PRODUCT_ADDED = "product_added"  # a product row put on a deal
     PRODUCT_REMOVED = "product_gone"  # a product row taken off a deal
     LINKED = "linked"  # another element was created from this one's card
+    MERGED = "merged"  # a duplicate was merged into this one (or a typed line was added)
+    UNMERGED = "unmerged"  # a merge was undone: on the survivor and on the element restored
 
 
 # Timeline kinds that are work on a deal in the sense of Bitrix24's reports: a deal with none

@@ -151,3 +151,23 @@ class NoRate(CrmError):
 
 class AmountFromProducts(CrmError):
     """The deal has product rows: its amount is their sum and cannot be typed."""
+
+
+class CannotMerge(CrmError):
+    """Two elements that cannot be merged: of different types ("types"), one element with
+    itself ("same"), a type that is not merged ("kind"), or two deals whose product rows are
+    in different currencies ("currencies")."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"cannot merge: {why}")
+        self.why = why
+
+
+class CannotUndo(CrmError):
+    """A merge that cannot be undone: none to undo ("none"), undone already ("undone"), past
+    the undo window ("expired"), or its survivor is gone since ("gone")."""
+
+    def __init__(self, why: str, code: str = "") -> None:
+        super().__init__(f"cannot undo the merge: {why}")
+        self.why = why
+        self.code = code

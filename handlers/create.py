@@ -166,7 +166,9 @@ async def create(
             deal = entity is EntityType.DEAL or (
                 entity is EntityType.LEAD and mode is CrmMode.SIMPLE
             )
-            warning, markup = render_duplicates(hits, offer_use=deal)
+            # A lead, contact or company typed again: its details may go to the one found.
+            merge_into = entity if entity is checked and entity is not EntityType.DEAL else None
+            warning, markup = render_duplicates(hits, offer_use=deal, merge_into=merge_into)
             await message.answer(warning, reply_markup=markup)
             return
     if entity is EntityType.LEAD:

@@ -24,6 +24,8 @@ COMMANDS: list[tuple[str, object]] = [
     ("show", __("open a card: /show D7 (or just tap /D7)")),
     ("stage", __("move a deal: /stage D7")),
     ("note", __("add a note: /note D7 text")),
+    ("merge", __("merge duplicates: /merge C3 C7 keeps C3, C7 goes into it")),
+    ("merge_undo", __("undo my last merge")),
     ("todo", __("an activity with a deadline: /todo D7 jutro 10:00 call Jan")),
     ("today", __("my activities for today and overdue ones")),
     ("reminders", __("when to remind me: /reminders 15,0")),

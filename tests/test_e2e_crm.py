@@ -53,7 +53,11 @@ async def test_duplicate_warning_then_open_or_create_anyway(harness: Harness) ->
     warning = texts(replies)[0]
     assert warning.startswith("⚠️ To może być duplikat:")
     assert "/C1 Jan Kowalski — ten sam telefon" in warning
-    assert [b["text"] for b in replies[0].buttons] == ["Otwórz C1", "Utwórz mimo to"]
+    assert [b["text"] for b in replies[0].buttons] == [
+        "Otwórz C1",
+        "Połącz z C1",
+        "Utwórz mimo to",
+    ]
 
     opened = texts(await anna.press("Otwórz C1"))
     assert any("<b>C1</b> · kontakt · Jan Kowalski" in t for t in opened)

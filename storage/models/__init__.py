@@ -12,6 +12,7 @@ from storage.models.fields import (
     FieldSection,
     FieldValue,
 )
+from storage.models.merges import MergeRecord
 from storage.models.people import Chat, Department, Invite, RoleRecord, User
 from storage.models.pipeline import CrmSetting, DictionaryItem, Pipeline, Stage
 from storage.models.products import DealProduct, ElementLink, Product
@@ -52,6 +53,7 @@ __all__ = [
     "InboundSubmission",
     "Invite",
     "Lead",
+    "MergeRecord",
     "Pipeline",
     "ProcessedUpdate",
     "Product",

@@ -10,6 +10,7 @@ from storage.repositories.currencies import CurrencyRepo
 from storage.repositories.digests import DigestRepo
 from storage.repositories.elements import ElementRepo
 from storage.repositories.fields import FieldRepo
+from storage.repositories.merges import MergeRepo
 from storage.repositories.pipelines import PipelineRepo
 from storage.repositories.products import ProductRepo
 from storage.repositories.relay import RelayRepo
@@ -42,6 +43,7 @@ class Repos:
         self.products = ProductRepo(session)
         self.roles = RoleRepo(session)
         self.fields = FieldRepo(session)
+        self.merges = MergeRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -56,6 +58,7 @@ __all__ = [
     "ElementRepo",
     "FieldRepo",
     "InviteRepo",
+    "MergeRepo",
     "PipelineRepo",
     "ProcessedUpdateRepo",
     "ProductRepo",
