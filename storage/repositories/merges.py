@@ -25,6 +25,7 @@ from storage.models import (
     Deal,
     DealProduct,
     ElementLink,
+    FieldValue,
     InboundSubmission,
     Lead,
     MergeRecord,
@@ -88,6 +89,8 @@ POINTERS: tuple[Pointer, ...] = (
     Pointer("lead_deal", Lead.id, Lead.deal_id, _one("deal")),
     Pointer("deal_rows", DealProduct.id, DealProduct.deal_id, _one("deal")),
     Pointer("deal_lead", Deal.id, Deal.lead_id, _one("lead")),
+    # Custom field values: the survivor's own value of a field wins (see `move`).
+    Pointer("field_values", FieldValue.id, FieldValue.entity_id, ANY, FieldValue.entity),
 )
 
 
@@ -151,6 +154,23 @@ class MergeRepo:
         moved["dropped_bindings"] = [row_data(b) for b in dropped]
         for binding in dropped:
             await self.session.delete(binding)
+        # A custom field both elements have a value of keeps the survivor's (one value per
+        # field and element); the merged one's is kept in the record, for undo.
+        kept = select(FieldValue.field_id).where(
+            FieldValue.entity == entity, FieldValue.entity_id == to_id
+        )
+        shadowed = (
+            await self.session.scalars(
+                select(FieldValue).where(
+                    FieldValue.entity == entity,
+                    FieldValue.entity_id == from_id,
+                    FieldValue.field_id.in_(kept),
+                )
+            )
+        ).all()
+        moved["dropped_values"] = [row_data(v) for v in shadowed]
+        for value in shadowed:
+            await self.session.delete(value)
         await self.session.flush()
         for pointer in POINTERS:
             if entity not in pointer.entities:
@@ -208,6 +228,15 @@ class MergeRepo:
                 .execution_options(synchronize_session=False)
             )
             missing += len(keys) - int(getattr(result, "rowcount", 0) or 0)
+        for data in moved.get("dropped_values", ()):
+            field_exists = await self.session.scalar(
+                select(FieldValue.id).where(FieldValue.field_id == data["field_id"]).limit(1)
+            )
+            values = {**from_row_data(FieldValue, data), "entity_id": to_id}
+            values.pop("id", None)
+            self.session.add(FieldValue(**values))
+            if field_exists is None:
+                missing += 1
         for data in moved.get("dropped_bindings", ()):
             exists = await self.session.scalar(
                 select(Activity.id).where(Activity.id == data["activity_id"])
