@@ -339,8 +339,6 @@ class FieldService:
         unknown or ambiguous one refuses the whole line, nothing changes)."""
         self.runtime.policy.require_right(actor, Right.SETTINGS)
         readings = visibility_parts(text)
-        if not readings:
-            raise InvalidValue("field_visible", text[:64])
         for head, names in readings:
             info = await self._field_called(actor, head, label)
             if info is None:
@@ -348,13 +346,15 @@ class FieldService:
             users, departments = await self.resolve(actor, names)
             info = await self.restrict(actor, info.id, users, departments)
             return info, await self.audience(actor, info)
+        if not readings or await self._field_called(actor, text, label) is not None:
+            raise InvalidValue("field_visible", text[:64])  # a field, but to whom?
         raise UnknownName("field", readings[0][0][:64])
 
     async def _field_called(
         self, actor: Actor, text: str, label: Callable[[FieldInfo], str]
     ) -> FieldInfo | None:
         """A field by its whole name or code (`UF_CRM_7`), optionally after its element type
-        (`deal Marża`); AmbiguousName when several types have a field so called."""
+        (`deal Marża`); AmbiguousName when custom fields of several types are so called."""
         words = text.split()
         entities: tuple[EntityType, ...] = ELEMENT_TYPES
         if len(words) > 1 and (entity := entity_named(words[0])) in ELEMENT_TYPES:
@@ -362,9 +362,11 @@ class FieldService:
             if named:
                 return named[0]
         named = await self._field_called_in(actor, entities, text, label)
-        if len(named) > 1:
-            raise AmbiguousName("field", text[:64], [f.id for f in named])
-        return named[0] if named else None
+        custom = [f for f in named if not f.is_system]
+        if len(custom) > 1:
+            raise AmbiguousName("field", text[:64], [f.id for f in custom])
+        found = custom or named
+        return found[0] if found else None  # a system one is refused by `restrict`
 
     async def _field_called_in(
         self,
