@@ -17,8 +17,16 @@ from bot.fmt import fmt_day, fmt_money, fmt_number
 from bot.labels import entity_name, field_label, kind_name, stage_name
 from crm.catalog import Catalog
 from crm.enums import EntityType, FieldKind
-from crm.errors import CannotDelete, CrmError, InvalidValue, NameTaken, UnknownName
+from crm.errors import (
+    AmbiguousName,
+    CannotDelete,
+    CrmError,
+    InvalidValue,
+    NameTaken,
+    UnknownName,
+)
 from crm.field_book import FieldInfo, Shown
+from crm.fields import MAX_AUDIENCE, Audience
 
 MAX_VALUE = 300
 
@@ -105,8 +113,55 @@ def render_fields(
     return "\n".join(lines), kb.as_markup()
 
 
-def render_field_menu(info: FieldInfo, catalog: Catalog) -> tuple[str, InlineKeyboardMarkup]:
+def audience_names(audience: Audience) -> str:
+    """`🏢 Sprzedaż, Anna Nowak`: departments first, then people."""
+    names = [f"🏢 {html.quote(name)}" for _id, name in audience.departments]
+    return ", ".join(names + [html.quote(name) for _id, name in audience.users])
+
+
+def audience_line(info: FieldInfo, audience: Audience) -> str:
+    """Who sees a field, for its menu."""
+    if info.is_system:
+        return _("Visible to everybody (a system field cannot be restricted).")
+    if audience.everybody:
+        text = _("Visible to everybody.")
+    else:
+        text = _("Visible only to: {names} (and whoever may change settings).").format(
+            names=audience_names(audience)
+        )
+    hint = _("Change it: /field_visible {field} to Sales, Anna Nowak — or to all.").format(
+        field=html.quote(field_label(info))
+    )
+    return text + "\n" + hint
+
+
+def visibility_saved(info: FieldInfo, audience: Audience) -> str:
+    """The answer to /field_visible."""
+    name, entity = html.quote(field_label(info)), entity_name(info.entity)
+    if audience.everybody:
+        return _("“{field}” ({entity}) is shown to everybody again.").format(
+            field=name, entity=entity
+        )
+    return _(
+        "“{field}” ({entity}) is now shown only to: {names}. Whoever may change settings "
+        "sees it too; for everyone else it is gone from cards, search, history and exports."
+    ).format(field=name, entity=entity, names=audience_names(audience))
+
+
+def field_visible_usage() -> str:
+    return _(
+        "Usage: /field_visible FIELD to PEOPLE OR DEPARTMENTS, for example "
+        "/field_visible Margin to Sales, Anna Nowak; /field_visible Margin to all shows it "
+        "to everybody again."
+    )
+
+
+def render_field_menu(
+    info: FieldInfo, catalog: Catalog, audience: Audience | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     text = f"<b>{html.quote(field_label(info))}</b> — {field_marks(info, catalog)}"
+    if audience is not None:
+        text += "\n" + audience_line(info, audience)
     kb = InlineKeyboardBuilder()
     if not info.is_system:
         kb.button(text=_("Rename"), callback_data=FieldCb(action="rename", id=info.id))
@@ -143,6 +198,19 @@ def field_refusal(exc: CrmError, info: FieldInfo | None = None) -> str | None:
             return _("“{field}” is set from the card's own button or ✏️ Edit.").format(
                 field=html.quote(field_label(info))
             )
+        if exc.field == "restrict_system":
+            return _(
+                "Only a custom field's visibility can be restricted; a system field can be "
+                "hidden instead."
+            )
+        if exc.field == "field_visible":
+            return field_visible_usage()
+        if exc.field == "audience":
+            return _(
+                "A field can be shown to at most {n} person or department.",
+                "A field can be shown to at most {n} people and departments.",
+                MAX_AUDIENCE,
+            ).format(n=MAX_AUDIENCE)
         if exc.field == "options":
             return _("Options go after a colon: /field_add deal list Delivery: courier, pickup")
         texts = {
@@ -169,6 +237,20 @@ def field_refusal(exc: CrmError, info: FieldInfo | None = None) -> str | None:
         return _("No field is called so: “{text}”. /fields lists them.").format(
             text=html.quote(exc.text)
         )
+    if isinstance(exc, UnknownName) and exc.what == "audience":
+        return _("Nobody and no department is called “{text}”. See /departments.").format(
+            text=html.quote(exc.text)
+        )
+    if isinstance(exc, AmbiguousName) and exc.what == "audience":
+        return _(
+            "“{name}” is more than one person or department: write “department {name}” for "
+            "the department, or rename one of them."
+        ).format(name=html.quote(exc.name))
+    if isinstance(exc, AmbiguousName) and exc.what == "field":
+        return _(
+            "Several element types have a field called “{name}”: name the type first, for "
+            "example /field_visible deal {name} to …"
+        ).format(name=html.quote(exc.name))
     if isinstance(exc, NameTaken) and exc.what == "field":
         return _("A field called “{name}” exists already.").format(name=html.quote(exc.name))
     if isinstance(exc, CannotDelete) and exc.why == "system":

@@ -625,17 +625,28 @@ class ElementService:
     async def timeline(
         self, actor: Actor, ref: ElementRef, page: int = 0, per_page: int = 5
     ) -> tuple[list[TimelineEntry], int]:
-        await self.load(actor, ref)
+        element = await self.load(actor, ref)
         rows, total = await self.repos.elements.timeline(
-            ref.entity.value, ref.id, page * per_page, per_page
+            ref.entity.value,
+            ref.id,
+            max(page, 0) * per_page,
+            per_page,
+            seen_fields=await self.seen_fields(actor, element),
         )
         return list(rows), total
 
     async def card(self, actor: Actor, ref: ElementRef, page: int = 0, per_page: int = 5) -> Card:
         element = await self.load(actor, ref)
         phones, emails = await self.communications(ref)
+        fields, seen_fields = await self.custom_fields(actor, element)
+        # Changes of fields the reader may not see are left out by the query itself, so that
+        # the pages and "History (n of total)" count only what this reader is shown.
         entries, total = await self.repos.elements.timeline(
-            ref.entity.value, ref.id, max(page, 0) * per_page, per_page
+            ref.entity.value,
+            ref.id,
+            max(page, 0) * per_page,
+            per_page,
+            seen_fields=seen_fields,
         )
         user_ids = {e.author_id for e in entries if e.author_id}
         for entry in entries:
@@ -679,8 +690,6 @@ class ElementService:
                 phones_, emails_ = await self.communications(ref_of(client))
                 client_phones += [p for p in phones_ if p not in client_phones]
                 client_emails += [e for e in emails_ if e not in client_emails]
-        fields, seen_fields = await self.custom_fields(actor, element)
-        entries = [e for e in entries if not unseen_change(e, seen_fields)]
         return Card(
             ref=ref,
             element=element,
@@ -738,6 +747,13 @@ class ElementService:
                 shown.append(Shown(info, value, label))
         return shown, frozenset(f.id for f in seen)
 
+    async def seen_fields(self, actor: Actor, element: Element) -> frozenset[int]:
+        """The ids of every field of the element's type the reader may see."""
+        book = await self.runtime.fields.get(self.repos)
+        return frozenset(
+            f.id for f in book.of(entity_of(element)) if sees(self.runtime.policy, actor, f)
+        )
+
     async def link_label(self, actor: Actor, code: str) -> str | None:
         """The name of the element a link field points to; None when the reader may not read
         it (the code alone is shown) or it is gone."""
@@ -774,16 +790,6 @@ class ElementService:
     async def communications(self, ref: ElementRef) -> tuple[list[str], list[str]]:
         rows = await self.repos.elements.communications_of(ref.entity.value, ref.id)
         return [v for k, v in rows if k == "phone"], [v for k, v in rows if k == "email"]
-
-
-def unseen_change(entry: TimelineEntry, seen_fields: frozenset[int]) -> bool:
-    """A change of a custom field the reader may not see: left out of their history."""
-    data = entry.data or {}
-    return (
-        entry.kind == TimelineKind.CHANGED
-        and data.get("field") == "custom"
-        and data.get("field_id") not in seen_fields
-    )
 
 
 def _from_lead(origin: Lead | None) -> dict[str, str]:

@@ -10,7 +10,11 @@
 - Changing fields needs `Right.SETTINGS`; giving a value needs update rights on the element.
 - A field whose visibility is restricted (to users, or departments with their sub-departments)
   is, for everyone else, absent: cards, search, exports, digests, history. Whoever holds
-  `Right.SETTINGS` sees every field, so that they can configure them.
+  `Right.SETTINGS` sees every field, so that they can configure them. Only custom fields can
+  be restricted (as in Bitrix24); `restrict` with nobody lifts it. People and departments are
+  named as /departments and /user_role name them (case-insensitively, spaces allowed); a name
+  that is both, or several people's, is refused as ambiguous: `dział`/`отдел`/`department`
+  before a department's name settles it.
 - A field required at a stage (or at all of them) must be filled before an element moves into
   that stage (`StageService.move` asks `missing`); creation never asks.
 """
@@ -19,13 +23,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from crm.catalog import Catalog
-from crm.codes import ElementRef, parse_code
+from crm.codes import ElementRef, entity_named, parse_code
 from crm.elements import ElementService, ref_of
 from crm.enums import EntityType, FieldKind, Operation, Right, TimelineKind
-from crm.errors import AccessDenied, CannotDelete, InvalidValue, NotFound, UnknownName
+from crm.errors import (
+    AccessDenied,
+    AmbiguousName,
+    CannotDelete,
+    InvalidValue,
+    NotFound,
+    UnknownName,
+)
 from crm.field_book import (
     CODE_PREFIX,
     ELEMENT_TYPES,
@@ -41,7 +53,7 @@ from crm.field_book import (
 )
 from crm.permissions import Actor
 from crm.stages import clean_name, require_unique
-from storage.models import Contact, CustomField, Deal, FieldRequirement, Lead
+from storage.models import Contact, CustomField, Deal, FieldAccess, FieldRequirement, Lead
 from storage.repositories import Repos
 from storage.repositories.elements import Element
 
@@ -63,6 +75,59 @@ def _system_filled(element: Element, code: str, communications: Mapping[str, int
     if code in ("contact", "company"):
         return getattr(element, f"{code}_id", None) is not None
     return bool(getattr(element, code, None))
+
+
+# `/field_visible FIELD to NAMES`: the word between, and the word that lifts the restriction.
+TO_WORDS = frozenset({"to", "for", "dla", "для"})
+ALL_WORDS = frozenset({"all", "everyone", "everybody", "wszyscy", "wszystkich", "все", "всем"})
+# Put before a department's name when a person has the same name.
+DEPARTMENT_WORDS = frozenset({"department", "dept", "dział", "dzial", "отдел"})
+MAX_AUDIENCE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who a restricted field is shown to, by name (the settings right sees it anyway)."""
+
+    users: tuple[tuple[int, str], ...] = ()
+    departments: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def everybody(self) -> bool:
+        return not self.users and not self.departments
+
+
+@dataclass(frozen=True, slots=True)
+class ExportValues:
+    """What an export may print of custom fields: the columns (fields the exporter may see,
+    in the card's order) and element id → {field id → stored value} (`read_value`'s forms:
+    a link is an element code such as "C3", money {"amount", "currency"}, a date ISO)."""
+
+    fields: tuple[FieldInfo, ...]
+    values: Mapping[int, Mapping[int, Any]]
+
+    def value(self, element_id: int, field_id: int) -> Any:
+        return self.values.get(element_id, {}).get(field_id)
+
+
+def visibility_parts(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The readings of `/field_visible`'s line, most likely first: (the field's words, the
+    names; no names = everybody). `Rabat dla partnera dla Sprzedaż` has two: the field
+    decides which one holds."""
+    words = text.split()
+    readings: list[tuple[str, tuple[str, ...]]] = []
+    for at in range(len(words) - 1, 0, -1):
+        if fold(words[at]) not in TO_WORDS:
+            continue
+        head, tail = " ".join(words[:at]), " ".join(words[at + 1 :])
+        if fold(tail) in ALL_WORDS:
+            readings.append((head, ()))
+        elif tail:
+            names = tuple(n.strip() for n in tail.replace(";", ",").split(",") if n.strip())
+            readings.append((head, names))
+    if len(words) > 1 and fold(words[-1]) in ALL_WORDS:
+        readings.append((" ".join(words[:-1]), ()))
+    return readings
 
 
 class FieldService:
@@ -231,6 +296,170 @@ class FieldService:
         self._changed()
         return await self.field(actor, field_id)
 
+    # --- visibility ---------------------------------------------------------------------------
+    async def restrict(
+        self,
+        actor: Actor,
+        field_id: int,
+        user_ids: Iterable[int],
+        department_ids: Iterable[int],
+    ) -> FieldInfo:
+        """Show a custom field only to these users and departments (with their
+        sub-departments) and to whoever holds the settings right; nobody given = everybody."""
+        row = await self._editable(actor, field_id)
+        if row.is_system:
+            raise InvalidValue("restrict_system", row.code)
+        users, departments = sorted(set(user_ids)), sorted(set(department_ids))
+        if len(users) + len(departments) > MAX_AUDIENCE:
+            raise InvalidValue("audience", str(len(users) + len(departments)))
+        active = {u.id for u in await self.repos.users.list_active()}
+        known = {d.id for d in (await self.runtime.roles.get(self.repos)).departments}
+        for user_id in users:
+            if user_id not in active:
+                raise NotFound("user", user_id)
+        for department_id in departments:
+            if department_id not in known:
+                raise NotFound("department", department_id)
+        await self.repos.fields.clear_access(field_id)
+        for user_id in users:
+            await self.repos.fields.add(FieldAccess(field_id=field_id, user_id=user_id))
+        for department_id in departments:
+            await self.repos.fields.add(
+                FieldAccess(field_id=field_id, department_id=department_id)
+            )
+        await self.repos.commit()
+        self._changed()
+        return await self.field(actor, field_id)
+
+    async def restrict_named(
+        self, actor: Actor, text: str, label: Callable[[FieldInfo], str]
+    ) -> tuple[FieldInfo, Audience]:
+        """`/field_visible` in words: `Marża dla Sprzedaż, Anna Nowak`, `deal Marża to all`.
+        UnknownName("field") when no reading names a field; the names are then resolved (an
+        unknown or ambiguous one refuses the whole line, nothing changes)."""
+        self.runtime.policy.require_right(actor, Right.SETTINGS)
+        readings = visibility_parts(text)
+        for head, names in readings:
+            info = await self._field_called(actor, head, label)
+            if info is None:
+                continue
+            users, departments = await self.resolve(actor, names)
+            info = await self.restrict(actor, info.id, users, departments)
+            return info, await self.audience(actor, info)
+        if not readings or await self._field_called(actor, text, label) is not None:
+            raise InvalidValue("field_visible", text[:64])  # a field, but to whom?
+        raise UnknownName("field", readings[0][0][:64])
+
+    async def _field_called(
+        self, actor: Actor, text: str, label: Callable[[FieldInfo], str]
+    ) -> FieldInfo | None:
+        """A field by its whole name or code (`UF_CRM_7`), optionally after its element type
+        (`deal Marża`); AmbiguousName when custom fields of several types are so called."""
+        words = text.split()
+        entities: tuple[EntityType, ...] = ELEMENT_TYPES
+        if len(words) > 1 and (entity := entity_named(words[0])) in ELEMENT_TYPES:
+            named = await self._field_called_in(actor, (entity,), " ".join(words[1:]), label)
+            if named:
+                return named[0]
+        named = await self._field_called_in(actor, entities, text, label)
+        custom = [f for f in named if not f.is_system]
+        if len(custom) > 1:
+            raise AmbiguousName("field", text[:64], [f.id for f in custom])
+        found = custom or named
+        return found[0] if found else None  # a system one is refused by `restrict`
+
+    async def _field_called_in(
+        self,
+        actor: Actor,
+        entities: Sequence[EntityType],
+        text: str,
+        label: Callable[[FieldInfo], str],
+    ) -> list[FieldInfo]:
+        wanted = fold(text)
+        book = await self.book()
+        return [
+            f
+            for entity in entities
+            for f in book.of(entity)
+            if self.sees(actor, f) and wanted in (fold(label(f)), fold(f.code))
+        ]
+
+    async def resolve(
+        self, actor: Actor, names: Sequence[str]
+    ) -> tuple[frozenset[int], frozenset[int]]:
+        """(user ids, department ids) named; UnknownName("audience") / AmbiguousName("audience")
+        for a name that is nobody's or several's."""
+        self.runtime.policy.require_right(actor, Right.SETTINGS)
+        people = [(fold(u.name), u.id) for u in await self.repos.users.list_active()]
+        depts = [
+            (fold(d.name), d.id) for d in (await self.runtime.roles.get(self.repos)).departments
+        ]
+        users: set[int] = set()
+        departments: set[int] = set()
+        for name in names:
+            wanted = fold(name)
+            user_hits = [i for n, i in people if n == wanted]
+            dept_hits = [i for n, i in depts if n == wanted]
+            words = wanted.split()
+            if (len(user_hits) + len(dept_hits) != 1) and len(words) > 1:
+                if words[0] in DEPARTMENT_WORDS:  # `dział Serwis`: the department
+                    qualified = [i for n, i in depts if n == " ".join(words[1:])]
+                    if len(qualified) == 1:
+                        user_hits, dept_hits = [], qualified
+            if not user_hits and not dept_hits:
+                raise UnknownName("audience", name[:64])
+            if len(user_hits) + len(dept_hits) > 1:
+                raise AmbiguousName("audience", name[:64], [*user_hits, *dept_hits])
+            users.update(user_hits)
+            departments.update(dept_hits)
+        return frozenset(users), frozenset(departments)
+
+    async def audience(self, actor: Actor, info: FieldInfo) -> Audience:
+        """Who `info` is shown to, by name (for its menu); everybody when not restricted."""
+        self.runtime.policy.require_right(actor, Right.SETTINGS)
+        names = await self.repos.users.names(set(info.users))
+        roles = await self.runtime.roles.get(self.repos)
+        departments = [(d, roles.department(d)) for d in sorted(info.departments)]
+        return Audience(
+            users=tuple(sorted(names.items(), key=lambda item: fold(item[1]))),
+            departments=tuple(
+                sorted(
+                    ((d, dept.name) for d, dept in departments if dept is not None),
+                    key=lambda item: fold(item[1]),
+                )
+            ),
+        )
+
+    # --- export -------------------------------------------------------------------------------
+    async def readable_fields(
+        self, actor: Actor, entity: EntityType, *, hidden: bool = False
+    ) -> tuple[FieldInfo, ...]:
+        """The custom fields of a type the actor may see, in the card's order: the columns an
+        export of that type may have (fields hidden from cards only with `hidden`)."""
+        return tuple(
+            f
+            for f in await self.fields(actor, entity)
+            if not f.is_system and (hidden or not f.hidden)
+        )
+
+    async def values_for_export(
+        self,
+        actor: Actor,
+        entity: EntityType,
+        element_ids: Iterable[int],
+        *,
+        hidden: bool = False,
+    ) -> ExportValues:
+        """The custom field values of many elements (one query per thousand), only of the
+        fields the actor may see: a restricted field is neither a column nor a value for
+        anyone else. The caller has checked the export right and chosen `element_ids` within
+        the actor's export scope; AccessDenied if the actor may not read the type at all."""
+        fields = await self.readable_fields(actor, entity, hidden=hidden)
+        values = await self.repos.fields.values_for(
+            entity.value, element_ids, [f.id for f in fields]
+        )
+        return ExportValues(fields, values)
+
     # --- values -------------------------------------------------------------------------------
     async def set_value(
         self, actor: Actor, ref: ElementRef, field_id: int, text: str, reading: Reading
@@ -319,4 +548,4 @@ def _options(kind: FieldKind, options: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
-__all__ = ["FieldService"]
+__all__ = ["ALL_WORDS", "TO_WORDS", "Audience", "ExportValues", "FieldService", "visibility_parts"]

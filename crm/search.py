@@ -1,4 +1,10 @@
-"""Finding elements: `/find` by name, phone (normalized) or e-mail, and the paged lists."""
+"""Finding elements: `/find` by name, phone (normalized) or e-mail, by the values of custom
+fields, and the paged lists.
+
+A custom field's value finds an element only for a reader who may see that field
+(crm.field_book.sees) and only while it is shown on cards (not hidden): a restricted value
+never leads anyone else to the element. Results show codes, titles, stages and amounts only,
+never the value that matched."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from crm.elements import fold
 from crm.enums import EntityType, Operation
+from crm.field_book import sees
 from crm.parsing import normalize_email, normalize_phone
 from crm.permissions import Actor, Scope
 from storage.models import Company, Contact, Deal, Lead
@@ -73,7 +80,28 @@ class SearchService:
                     model, [needle], self._scope(actor, entity), limit
                 ):
                     found.setdefault((model, element.id), element)
+            for model in (Contact, Company, Lead, Deal):
+                entity = _entity(model)
+                for element in await self.repos.elements.by_field_text(
+                    model,
+                    await self._searchable_fields(actor, EntityType(entity)),
+                    needle,
+                    self._scope(actor, entity),
+                    limit,
+                ):
+                    found.setdefault((model, element.id), element)
         return list(found.values())[:limit]
+
+    async def _searchable_fields(self, actor: Actor, entity: EntityType) -> list[int]:
+        """The custom fields of a type whose values may find an element for this reader."""
+        if entity not in self.readable(actor):
+            return []
+        book = await self.runtime.fields.get(self.repos)
+        return [
+            f.id
+            for f in book.of(entity)
+            if not f.is_system and not f.hidden and sees(self.runtime.policy, actor, f)
+        ]
 
     async def _deals_of_contacts(self, actor: Actor, contact_ids: list[int]) -> Sequence[Deal]:
         return await self.repos.elements.deals_of_contacts(contact_ids, self._scope(actor, "deal"))

@@ -1,5 +1,6 @@
 """Fields: `/fields deal`, `/field_add deal date Termin dostawy`, `/set D7 Termin dostawy 15.01`,
-and a field's menu (rename, hide, delete with the count of values). Rules are crm.fields'."""
+`/field_visible Marża dla Sprzedaż, Anna Nowak` (or `… dla wszyscy`), and a field's menu
+(who sees it, rename, hide, delete with the count of values). Rules are crm.fields'."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from bot.callbacks import FieldCb
 from bot.cards import render_card
 from bot.fields import (
     field_refusal,
+    field_visible_usage,
     render_delete_question,
     render_field_menu,
     render_fields,
+    visibility_saved,
 )
 from bot.labels import entity_name, field_label, kind_name
 from bot.pressed import Replier, pressed
@@ -127,6 +130,31 @@ def field_add_usage() -> str:
     )
 
 
+async def field_visible_command(
+    message: Message, command: CommandObject, crm: Crm, actor: Actor
+) -> None:
+    crm.runtime.policy.require_right(actor, Right.SETTINGS)  # refused before the line is read
+    args = (command.args or "").strip()
+    if not args:
+        await message.answer(field_visible_usage())
+        return
+    try:
+        info, audience = await crm.fields.restrict_named(actor, args, field_label)
+    except CrmError as exc:
+        text = field_refusal(exc)
+        if text is None:
+            raise
+        await message.answer(text)
+        return
+    await message.answer(visibility_saved(info, audience))
+
+
+async def field_menu(crm: Crm, actor: Actor, info: FieldInfo) -> tuple[str, InlineKeyboardMarkup]:
+    """A field's menu, with who sees it."""
+    audience = await crm.fields.audience(actor, info)
+    return render_field_menu(info, await crm.fields.catalog(), audience)
+
+
 async def set_command(
     message: Message, command: CommandObject, crm: Crm, actor: Actor, crm_user: User
 ) -> None:
@@ -163,7 +191,6 @@ async def field_pressed(
     crm.runtime.policy.require_right(actor, Right.SETTINGS)
     info = await crm.fields.field(actor, callback_data.id)
     action = callback_data.action
-    catalog = await crm.fields.catalog()
     if action == "list":
         text, markup = await fields_screen(crm, actor, info.entity)
         await query.answer()
@@ -196,7 +223,7 @@ async def field_pressed(
             ).format(name=field_label(info), n=count)
         )
         return
-    text, markup = render_field_menu(info, catalog)
+    text, markup = await field_menu(crm, actor, info)
     await query.answer()
     await pressed(query).answer(text, reply_markup=markup)
 
@@ -212,7 +239,7 @@ async def rename_typed(message: Message, state: FSMContext, crm: Crm, actor: Act
         await message.answer(text)  # the dialog stays: send another name
         return
     await state.set_state(None)
-    text, markup = render_field_menu(info, await crm.fields.catalog())
+    text, markup = await field_menu(crm, actor, info)
     await message.answer(text, reply_markup=markup)
 
 
@@ -221,6 +248,7 @@ def setup() -> Router:
     router.message.register(fields_command, Command("fields"))
     router.message.register(field_add_command, Command("field_add"))
     router.message.register(set_command, Command("set"))
+    router.message.register(field_visible_command, Command("field_visible"))
     router.callback_query.register(field_pressed, FieldCb.filter())
     router.message.register(rename_typed, FieldForm.rename, F.text, ~F.text.startswith("/"))
     return router

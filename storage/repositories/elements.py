@@ -7,9 +7,18 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.enums import Level
+from crm.enums import Level, TimelineKind
 from crm.permissions import Scope
-from storage.models import Communication, Company, Contact, Deal, Lead, TimelineEntry, User
+from storage.models import (
+    Communication,
+    Company,
+    Contact,
+    Deal,
+    FieldValue,
+    Lead,
+    TimelineEntry,
+    User,
+)
 
 Element = Company | Contact | Deal | Lead
 E = TypeVar("E", bound=Element)
@@ -39,6 +48,21 @@ def scope_filter(model: type[E], scope: Scope) -> ColumnElement[bool] | None:
 def _scoped(query: Select[Any], model: type[E], scope: Scope) -> Select[Any]:
     clause = scope_filter(model, scope)
     return query if clause is None else query.where(clause)
+
+
+def _unseen_change(seen_fields: Sequence[int]) -> ColumnElement[bool]:
+    """A timeline entry that is a change of a custom field not among `seen_fields` (the data
+    crm.fields.set_value writes: field="custom", field_id). COALESCE keeps SQL's NULL from
+    hiding entries without those keys."""
+    data = TimelineEntry.data
+    custom = and_(
+        TimelineEntry.kind == TimelineKind.CHANGED.value,
+        func.coalesce(data["field"].as_string(), "") == "custom",
+    )
+    if not seen_fields:
+        return custom
+    field_id = func.coalesce(data["field_id"].as_integer(), 0)
+    return and_(custom, field_id.not_in(seen_fields))
 
 
 class ElementRepo:
@@ -176,6 +200,30 @@ class ElementRepo:
             )
         return (await self.session.scalars(query.order_by(*order).limit(limit))).unique().all()
 
+    async def by_field_text(
+        self,
+        model: type[E],
+        field_ids: Sequence[int],
+        needle: str,
+        scope: Scope | None,
+        limit: int,
+    ) -> Sequence[E]:
+        """Elements with a value of one of `field_ids` whose folded text contains `needle`
+        (already folded), newest first; no field ids, no elements."""
+        if not field_ids or not needle:
+            return []
+        entity = next(name for name, m in MODELS.items() if m is model)
+        having = select(FieldValue.entity_id).where(
+            FieldValue.entity == entity,
+            FieldValue.field_id.in_(sorted(set(field_ids))),
+            FieldValue.search_text.contains(needle, autoescape=True),
+        )
+        query = select(model).where(model.id.in_(having))
+        if scope is not None:
+            query = _scoped(query, model, scope)
+        rows = await self.session.scalars(query.order_by(model.id.desc()).limit(limit))
+        return rows.unique().all()
+
     async def name_candidates(
         self, model: type[E], needles: Sequence[str], limit: int
     ) -> Sequence[E]:
@@ -275,10 +323,22 @@ class ElementRepo:
         await self.session.flush()
 
     async def timeline(
-        self, entity: str, entity_id: int, offset: int, limit: int
+        self,
+        entity: str,
+        entity_id: int,
+        offset: int,
+        limit: int,
+        seen_fields: Iterable[int] | None = None,
     ) -> tuple[Sequence[TimelineEntry], int]:
-        """A page of entries, newest first, and how many there are (one query: a window count)."""
-        where = (TimelineEntry.entity == entity, TimelineEntry.entity_id == entity_id)
+        """A page of entries, newest first, and how many there are (one query: a window count).
+        With `seen_fields` (the custom field ids the reader may see), a change of any other
+        custom field is left out of the page and of the count."""
+        where: tuple[ColumnElement[bool], ...] = (
+            TimelineEntry.entity == entity,
+            TimelineEntry.entity_id == entity_id,
+        )
+        if seen_fields is not None:
+            where += (~_unseen_change(sorted(set(seen_fields))),)
         rows = (
             await self.session.execute(
                 select(TimelineEntry, func.count().over())

@@ -17,6 +17,8 @@ from storage.models import (
     FieldValue,
 )
 
+CHUNK = 1000  # element ids per IN list (SQLite and PostgreSQL both take it comfortably)
+
 
 class FieldRepo:
     def __init__(self, session: AsyncSession) -> None:
@@ -70,6 +72,25 @@ class FieldRepo:
             FieldValue.entity == entity, FieldValue.entity_id == entity_id
         )
         return {field_id: value for field_id, value in await self.session.execute(query)}
+
+    async def values_for(
+        self, entity: str, entity_ids: Iterable[int], field_ids: Iterable[int]
+    ) -> dict[int, dict[int, Any]]:
+        """Element id → {field id → stored value} for many elements at once (one query per
+        `CHUNK` elements); elements without any of these values are left out."""
+        ids, fields = sorted(set(entity_ids)), sorted(set(field_ids))
+        found: dict[int, dict[int, Any]] = {}
+        if not fields:
+            return found
+        for start in range(0, len(ids), CHUNK):
+            query = select(FieldValue.entity_id, FieldValue.field_id, FieldValue.value).where(
+                FieldValue.entity == entity,
+                FieldValue.entity_id.in_(ids[start : start + CHUNK]),
+                FieldValue.field_id.in_(fields),
+            )
+            for entity_id, field_id, value in await self.session.execute(query):
+                found.setdefault(entity_id, {})[field_id] = value
+        return found
 
     async def set_value(
         self, field_id: int, entity: str, entity_id: int, value: Any, search_text: str
