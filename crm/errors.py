@@ -138,3 +138,12 @@ class NoRate(CrmError):
 
 class AmountFromProducts(CrmError):
     """The deal has product rows: its amount is their sum and cannot be typed."""
+
+
+class FileRefused(CrmError):
+    """An imported file that is not a CSV the CRM can read: `why` is "not_csv" (XML, a
+    spreadsheet, a binary file), "empty", or "no_header" (no column it recognizes)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"file refused: {why}")
+        self.why = why
