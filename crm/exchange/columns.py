@@ -172,9 +172,9 @@ class ColumnSet:
 
     def map(self, header: Sequence[str]) -> ColumnMap:
         index: dict[str, Column] = {}
-        for column in self.columns:
-            for key in column.keys():
-                index.setdefault(key, column)
+        for known in self.columns:
+            for key in known.keys():
+                index.setdefault(key, known)
         customs = {header_key(f.name): f for f in self.custom}
         used: set[str] = set()
         fields: list[Column | None] = []
