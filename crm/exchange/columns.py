@@ -300,10 +300,11 @@ LEADS = ColumnSet(
         _c("amount", "OPPORTUNITY", "Возможная сумма", "Opportunity", "Szansa", Value.MONEY,
            "Сумма", "Amount", "Kwota"),
         _CURRENCY,
-        _c("first_name", "NAME", "Имя", "First Name", "Imię", Value.TEXT, "Name"),
-        _c("last_name", "LAST_NAME", "Фамилия", "Last Name", "Nazwisko"),
+        _c("first_name", "NAME", "Имя", "First Name", "Imię", Value.TEXT, "Name",
+           exported=False),
+        _c("last_name", "LAST_NAME", "Фамилия", "Last Name", "Nazwisko", exported=False),
         _c("contact_name", "FULL_NAME", "ФИО", "Full Name", "Imię i nazwisko", Value.TEXT,
-           "Контакт", "Contact", "Kontakt", exported=False),
+           "Контакт", "Contact", "Kontakt"),
         _c("company_title", "COMPANY_TITLE", "Название компании", "Company Name",
            "Nazwa firmy", Value.TEXT, "Компания", "Company", "Firma"),
         _RESPONSIBLE,
@@ -366,3 +367,24 @@ PRODUCTS = ColumnSet(
 REGISTRY: dict[Kind, ColumnSet] = {
     s.kind: s for s in (CONTACTS, COMPANIES, LEADS, DEALS, PRODUCTS)
 }
+
+
+class Labels(Protocol):
+    """How the front end names what the database keeps as codes (stages, pipelines, sources,
+    dictionary entries): `shown` in the reader's language (export), `known` in every
+    language the CRM speaks (import reads any of them). `what`: "deal_stage",
+    "lead_status", "pipeline" or a dictionary kind ("source", "contact_type", …)."""
+
+    def shown(self, what: str, code: str, name: str | None) -> str: ...
+
+    def known(self, what: str, code: str, name: str | None) -> Sequence[str]: ...
+
+
+class CodeLabels:
+    """Labels without a front end: the stored name, else the code."""
+
+    def shown(self, what: str, code: str, name: str | None) -> str:
+        return name or code
+
+    def known(self, what: str, code: str, name: str | None) -> Sequence[str]:
+        return [n for n in (name, code) if n]

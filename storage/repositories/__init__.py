@@ -9,6 +9,7 @@ from storage.repositories.chats import ChatRepo
 from storage.repositories.currencies import CurrencyRepo
 from storage.repositories.digests import DigestRepo
 from storage.repositories.elements import ElementRepo
+from storage.repositories.exchange import ExchangeRepo
 from storage.repositories.pipelines import PipelineRepo
 from storage.repositories.products import ProductRepo
 from storage.repositories.relay import RelayRepo
@@ -40,6 +41,7 @@ class Repos:
         self.digests = DigestRepo(session)
         self.products = ProductRepo(session)
         self.roles = RoleRepo(session)
+        self.exchange = ExchangeRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -52,6 +54,7 @@ __all__ = [
     "DepartmentRepo",
     "DigestRepo",
     "ElementRepo",
+    "ExchangeRepo",
     "InviteRepo",
     "PipelineRepo",
     "ProcessedUpdateRepo",
