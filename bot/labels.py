@@ -122,3 +122,17 @@ def dictionary_name(item: DictionaryItem) -> str:
     if item.name:
         return item.name
     return str(SOURCES[item.code]) if item.kind == "source" and item.code in SOURCES else item.code
+
+
+def code_label(what: str, code: str, name: str | None) -> str:
+    """The shown name of a stage ("deal_stage", "lead_status"), a pipeline or a dictionary
+    entry given by its code and stored name: what the CSV export writes and import reads."""
+    if what in ("deal_stage", "lead_status"):
+        return _stage_text("deal" if what == "deal_stage" else "lead", code, name)
+    if name:
+        return name
+    if what == "pipeline":
+        return _("General")
+    if what == "source" and code in SOURCES:
+        return str(SOURCES[code])
+    return code

@@ -98,6 +98,7 @@ class ImportReport:
     duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line, existing code)
     rejected: list[Rejected] = field(default_factory=list)
     rows: int = 0
+    separator: str = ";"  # the file's: the rejected rows are written back the same way
 
 
 @dataclass(slots=True)
@@ -348,7 +349,12 @@ class _Run:
         self.plan = plan
         self.duplicates = duplicates
         self.labels = labels
-        self.report = ImportReport(plan.kind, tuple(plan.file.header), plan.mapping.unknown)
+        self.report = ImportReport(
+            plan.kind,
+            tuple(plan.file.header),
+            plan.mapping.unknown,
+            separator=plan.file.dialect.separator,
+        )
         self.users: list[User] = []
         self.catalog: Catalog | None = None
         self.deals: dict[str, int] = {}  # the file's deal ID → our deal id

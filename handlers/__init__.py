@@ -15,6 +15,7 @@ def get_routers() -> list[Router]:
         create,
         editing,
         elements,
+        exchange,
         fallback,
         help,
         lists,
@@ -53,6 +54,7 @@ def get_routers() -> list[Router]:
         activities,
         reports,
         products,
+        exchange,
         configure,
         roles,
         fallback,  # last: whatever nobody else took

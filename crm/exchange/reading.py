@@ -163,8 +163,8 @@ class _Prefixed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    # RawIOBase types its argument as a WriteableBuffer; a memoryview is what it gets.
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        # RawIOBase types its argument as a WriteableBuffer; a memoryview is what it gets.
         target = memoryview(buffer).cast("B")
         if self._head:
             n = min(len(target), len(self._head))
