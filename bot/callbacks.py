@@ -218,3 +218,11 @@ class MergeUndoCb(CallbackData, prefix="mu"):
     """The merge report's Undo: the merge record `id` (the domain decides who may)."""
 
     id: Id
+
+
+class ImportCb(CallbackData, prefix="im"):
+    """The import dialog: the file's kind, a column's field, duplicates, start."""
+
+    action: str  # "kind", "cols", "col", "set", "dup", "go", "back"
+    index: Annotated[int, Field(ge=0, le=500)] = 0  # a kind, or the file's column
+    value: Annotated[int, Field(ge=0, le=500)] = 0  # a registry column + 1; 0: not imported

@@ -407,6 +407,11 @@ def card_keyboard(card: Card) -> InlineKeyboardMarkup:
         kb.button(text=_("Source"), callback_data=ElCb(action="src", kind=kind, id=ref.id))
         kb.button(text=_("Responsible"), callback_data=ElCb(action="assign", kind=kind, id=ref.id))
         kb.button(text=_("✏️ Edit"), callback_data=ElCb(action="edit", kind=kind, id=ref.id))
+        if isinstance(element, Contact):  # Bitrix24's "included in export"
+            kb.button(
+                text=_("📤 In exports: yes") if element.export_allowed else _("📤 In exports: no"),
+                callback_data=ElCb(action="xflag", kind=kind, id=ref.id),
+            )
     if isinstance(element, Deal):  # the rows are read by any reader, changed with update
         kb.button(text=_("📦 Products"), callback_data=RowCb(action="show", deal=ref.id))
     if isinstance(element, Lead | Deal) and card.can_create_deal:

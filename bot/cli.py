@@ -1,9 +1,11 @@
-"""The `crmbot` command: run, console, migrate, invite, scheduler, source, currency, product."""
+"""The `crmbot` command: run, console, migrate, invite, scheduler, source, currency, product,
+import, export."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -11,6 +13,8 @@ from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings
 from crm.enums import Role
+from crm.exchange.columns import Kind
+from crm.imports import Duplicates
 from crm.locales import SUPPORTED_LOCALES
 
 log = logging.getLogger("crmbot")
@@ -79,6 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="products from a CSV file: name,price,currency,active_from,active_to"
     )
     imp.add_argument("file", help="path of the CSV file (UTF-8)")
+    kinds = [k.value for k in Kind]
+    imp = sub.add_parser(
+        "import",
+        help="import a CSV file (Bitrix24's export or import template): creates, never updates",
+    )
+    imp.add_argument("--type", required=True, choices=kinds, dest="kind")
+    imp.add_argument("file", help="the CSV file (UTF-8 with or without BOM, or windows-1251)")
+    imp.add_argument(
+        "--duplicates",
+        choices=[d.value for d in Duplicates],
+        default=Duplicates.SKIP.value,
+        help="a row like an existing element (name, phone, e-mail): skip it (default) or "
+        "create it and report it",
+    )
+    imp.add_argument(
+        "--rejected",
+        default=None,
+        metavar="FILE",
+        help="write the rejected rows with their reasons here (default: FILE.rejected.csv)",
+    )
+    exp = sub.add_parser("export", help="export a list as CSV (Bitrix24's columns)")
+    exp.add_argument("--type", required=True, choices=kinds, dest="kind")
+    exp.add_argument("--out", required=True, help="the file to write")
+    exp.add_argument("--lang", choices=SUPPORTED_LOCALES, default=None, help="column language")
+    exp.add_argument("--codes", action="store_true", help="Bitrix24's codes as column names")
+    exp.add_argument("filters", nargs="*", help="stage=… responsible=… source=… closed=Y|N")
     return parser
 
 
@@ -114,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # redacted: the token, its secret part, the webhook secret, database and Redis passwords.
     redact = setup_logging(
         "WARNING"
-        if args.command in ("console", "invite", "source", "currency", "product")
+        if args.command
+        in ("console", "invite", "source", "currency", "product", "import", "export")
         else args.log_level,
         settings_secrets(settings),
     )
@@ -155,6 +186,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _currency(settings, args)
     if args.command == "product":
         return await _product(settings, args)
+    if args.command == "import":
+        return await _import(settings, args)
+    if args.command == "export":
+        return await _export(settings, args)
     if args.command == "console" or settings.telegram.bot_token is None:
         if args.command == "run":
             print("crmbot: BOT_TOKEN is not set, starting the offline console.", file=sys.stderr)
@@ -331,6 +366,102 @@ async def _product(settings: Settings, args: argparse.Namespace) -> int:
                     break
     finally:
         await engine.dispose()
+    return 0
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    """`crmbot import --type contacts FILE`: as the first admin (the responsible of rows that
+    name nobody); prints the report, and exits 2 when the file is refused."""
+    from pathlib import Path
+
+    from bot.exchange import BotLabels, refusal, rejected_csv, report_for_cli
+    from bot.factory import create_runtime
+    from bot.i18n import create_i18n, in_locale
+    from crm.context import Crm
+    from crm.errors import FileRefused
+    from crm.users import actor_of
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+
+    kind = Kind(args.kind)
+    i18n = create_i18n(settings.locale.locales_dir, settings.locale.default_locale)
+    engine = create_engine(settings.database.database_url)
+    try:
+        await migrate.upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            crm = Crm(session, create_runtime(settings))
+            admin = await crm.repos.users.first_admin()
+            if admin is None:
+                print("crmbot: no admin yet: create one with crmbot invite --role admin",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            try:
+                with open(args.file, "rb") as stream:  # noqa: ASYNC230 - read row by row
+                    plan = crm.imports.open(None, kind, stream, Path(args.file).name)
+                    report = await crm.imports.run(
+                        actor_of(admin),
+                        plan,
+                        Duplicates(args.duplicates),
+                        labels=BotLabels(i18n, None),
+                    )
+            except FileRefused as exc:
+                message = in_locale(i18n, "en", functools.partial(refusal, exc))
+                print(f"crmbot: {args.file}: {message}", file=sys.stderr)
+                return 2
+            except OSError as exc:
+                print(f"crmbot: cannot read {args.file}: {type(exc).__name__}", file=sys.stderr)
+                return 2
+    finally:
+        await engine.dispose()
+    print(report_for_cli(report))
+    if report.rejected:
+        target = Path(args.rejected or f"{args.file}.rejected.csv")
+        with i18n.context(), i18n.use_locale("en"):
+            data = rejected_csv(report)
+        await asyncio.to_thread(target.write_bytes, data)
+        print(f"rejected rows with their reasons: {target}")
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    """`crmbot export --type deals --out deals.csv`: everything (the command line holds the
+    database), contacts with the export flag off left out."""
+    from bot.exchange import BotLabels
+    from bot.factory import create_runtime
+    from bot.i18n import create_i18n
+    from crm.context import Crm
+    from crm.errors import InvalidValue
+    from crm.exports import parse_filters
+    from storage import migrate
+    from storage.db import create_engine, create_sessionmaker
+
+    locale = args.lang or settings.locale.default_locale
+    i18n = create_i18n(settings.locale.locales_dir, settings.locale.default_locale)
+    engine = create_engine(settings.database.database_url)
+    try:
+        await migrate.upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            crm = Crm(session, create_runtime(settings))
+            try:
+                with open(args.out, "wb") as stream:  # noqa: ASYNC230 - written page by page
+                    done = await crm.exports.export(
+                        None,
+                        Kind(args.kind),
+                        stream,
+                        locale=locale,
+                        codes=args.codes,
+                        filters=parse_filters(args.filters),
+                        labels=BotLabels(i18n, locale),
+                    )
+            except InvalidValue as exc:
+                print(f"crmbot: invalid {exc.field}: {exc.value!r}", file=sys.stderr)
+                return 2
+            except OSError as exc:
+                print(f"crmbot: cannot write {args.out}: {type(exc).__name__}", file=sys.stderr)
+                return 2
+    finally:
+        await engine.dispose()
+    print(f"{done.elements} {args.kind} exported ({done.rows} lines) to {args.out}")
     return 0
 
 

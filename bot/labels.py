@@ -269,3 +269,16 @@ def dictionary_name(item: DictionaryItem) -> str:
 def entry_name(entry: DictionaryItem | Stage) -> str:
     """A value in /dictionaries: a dictionary's entry or a lead status."""
     return stage_name(entry) if isinstance(entry, Stage) else dictionary_name(entry)
+
+
+def code_label(what: str, code: str, name: str | None) -> str:
+    """The shown name of a stage ("deal_stage", "lead_status"), a pipeline or a dictionary
+    entry given by its code and stored name: what the CSV export writes and import reads."""
+    if what in ("deal_stage", "lead_status"):
+        return _stage_text("deal" if what == "deal_stage" else "lead", code, name)
+    if name:
+        return name
+    if what == "pipeline":
+        return _("General")
+    default = _VALUES.get(what, {}).get(code)  # a dictionary's seeded entry
+    return str(default) if default is not None else code

@@ -138,6 +138,14 @@ class Crm:
         return ProductService(self.repos, self.runtime, self.elements, self.currencies)
 
     @cached_property
+    def imports(self) -> ImportService:
+        return ImportService(self.repos, self.runtime, self.elements, self.products)
+
+    @cached_property
+    def exports(self) -> ExportService:
+        return ExportService(self.repos, self.runtime, self.elements)
+
+    @cached_property
     def roles(self) -> RoleService:
         return RoleService(self.repos, self.runtime)
 
@@ -158,7 +166,9 @@ from crm.dictionaries import DictionaryService  # noqa: E402
 from crm.digests import DigestService  # noqa: E402
 from crm.editing import EditService  # noqa: E402
 from crm.elements import ElementService  # noqa: E402
+from crm.exports import ExportService  # noqa: E402
 from crm.fields import FieldService  # noqa: E402
+from crm.imports import ImportService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
 from crm.merge import MergeService  # noqa: E402
 from crm.products import ProductService  # noqa: E402

@@ -171,3 +171,12 @@ class CannotUndo(CrmError):
         super().__init__(f"cannot undo the merge: {why}")
         self.why = why
         self.code = code
+
+
+class FileRefused(CrmError):
+    """An imported file that is not a CSV the CRM can read: `why` is "not_csv" (XML, a
+    spreadsheet, a binary file), "empty", or "no_header" (no column it recognizes)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"file refused: {why}")
+        self.why = why

@@ -37,6 +37,8 @@ COMMANDS: list[tuple[str, object]] = [
     ("currency", __("currencies and rates; /currency add USD 4.02 (admins)")),
     ("products", __("the product catalog; /product_add, /product_import (admins)")),
     ("deal_product", __("put a product on a deal: /deal_product D7 Licencja 3 10%")),
+    ("import", __("import a CSV file (Bitrix24's too): /import contacts with the file")),
+    ("export", __("export a list as CSV: /export deals, /export contacts")),
     ("mode", __("CRM mode: simple or classic (admins)")),
     ("pipelines", __("pipelines and stages (admins: /pipeline_add, /stage_add, …)")),
     ("roles", __("roles and their rights; /user_role, /department_add (admins)")),

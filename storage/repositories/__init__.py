@@ -9,6 +9,7 @@ from storage.repositories.chats import ChatRepo
 from storage.repositories.currencies import CurrencyRepo
 from storage.repositories.digests import DigestRepo
 from storage.repositories.elements import ElementRepo
+from storage.repositories.exchange import ExchangeRepo
 from storage.repositories.fields import FieldRepo
 from storage.repositories.merges import MergeRepo
 from storage.repositories.pipelines import PipelineRepo
@@ -44,6 +45,7 @@ class Repos:
         self.roles = RoleRepo(session)
         self.fields = FieldRepo(session)
         self.merges = MergeRepo(session)
+        self.exchange = ExchangeRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()
@@ -56,6 +58,7 @@ __all__ = [
     "DepartmentRepo",
     "DigestRepo",
     "ElementRepo",
+    "ExchangeRepo",
     "FieldRepo",
     "InviteRepo",
     "MergeRepo",

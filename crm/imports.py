@@ -1,0 +1,679 @@
+"""CSV import of contacts, companies, leads, deals and products (Bitrix24's rules).
+
+- Import creates; it never updates an existing element. Duplicates (by name, phone and
+  e-mail: the rules of one-line creation, `ElementService.find_duplicates`) are skipped, or
+  created anyway and reported, as the importer chooses.
+- A broken row is rejected with its reason and the file goes on: every row is its own
+  savepoint, and the rows are committed in batches (`BATCH`), never as one transaction.
+- Deals link to an existing contact by its **full name** (two contacts of that name: the row
+  is rejected as ambiguous, not guessed) and to a company by its name; a name nobody has yet
+  makes that contact or company. A contact's company is found by name the same way.
+- The responsible person is an id, `Name [id]` or a name; empty: `default_responsible`
+  (the importing user in chat, the first admin on the command line). The importer's IMPORT
+  level must reach that person, as ADD must for one-line creation.
+- Stage, type and source by code or by shown name (any language); an unknown stage falls back
+  to the pipeline's first stage. Closed is Y/N or yes/no in the file's language.
+- Rows of a deals file with the same ID are one deal with several product rows.
+- Activities are neither imported nor exported (Bitrix24 does neither).
+
+Rights: Operation.IMPORT on the element type (products: the catalog's Right.SETTINGS).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DataError, IntegrityError
+
+from crm.catalog import Catalog, StageInfo
+from crm.codes import ElementRef
+from crm.currencies import currency_code
+from crm.elements import MAX_TITLE, ElementInput, ElementService, _comment, fold, ref_of
+from crm.enums import EntityType, Operation, Right, TimelineKind
+from crm.errors import AccessDenied, CrmError, FileRefused, InvalidValue, NameTaken
+from crm.exchange.columns import (
+    REGISTRY,
+    CodeLabels,
+    ColumnMap,
+    ColumnSet,
+    CustomField,
+    Kind,
+    Labels,
+    Value,
+)
+from crm.exchange.reading import CsvFile, Row
+from crm.exchange.values import (
+    read_day,
+    read_decimal,
+    read_link,
+    read_moment,
+    read_yes_no,
+    split_multi,
+    unneutralize,
+)
+from crm.money import to_minor
+from crm.parsing import normalize_email, normalize_phone
+from crm.permissions import Actor, Owner
+from crm.products import MAX_NAME, ProductService, name_key, read_quantity, row_total
+from storage.models import Company, Contact, Deal, DealProduct, Lead, User
+from storage.repositories import Repos
+
+if TYPE_CHECKING:
+    from crm.context import Runtime
+
+BATCH = 500  # rows per commit
+PROGRESS_EVERY = 50  # rows between two progress calls (the front end throttles further)
+_USER_ID = re.compile(r"^(?:(?P<name>.*?)\s*)?\[\s*(?P<id>\d{1,12})\s*\]$|^(?P<bare>\d{1,12})$")
+
+Progress = Callable[[int], Awaitable[None]]
+
+
+class Duplicates(StrEnum):
+    SKIP = "skip"  # a row whose element exists already is not created (the default)
+    CREATE = "create"  # created anyway, and listed in the report
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    line: int
+    cells: tuple[str, ...]
+    why: str  # "invalid", "required", "ambiguous", "not_allowed", "unknown", "broken"
+    field: str = ""
+    value: str = ""
+
+
+@dataclass(slots=True)
+class ImportReport:
+    kind: Kind
+    header: tuple[str, ...]
+    unknown: list[str]
+    created: int = 0
+    product_rows: int = 0
+    skipped: int = 0  # duplicates not created
+    duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line, existing code)
+    rejected: list[Rejected] = field(default_factory=list)
+    rows: int = 0
+    separator: str = ";"  # the file's: the rejected rows are written back the same way
+
+
+@dataclass(slots=True)
+class Plan:
+    """An opened file and how its columns are read (changeable before the run)."""
+
+    kind: Kind
+    file: CsvFile
+    columns: ColumnSet
+    mapping: ColumnMap
+
+
+@dataclass(slots=True)
+class ReadRow:
+    """One row as it will be imported: values by field (phones and e-mails as lists)."""
+
+    line: int
+    values: dict[str, Any]
+    custom: dict[str, object] = field(default_factory=dict)
+
+
+class _Reject(Exception):
+    def __init__(self, why: str, field_name: str = "", value: str = "") -> None:
+        super().__init__(why)
+        self.why = why
+        self.field = field_name
+        self.value = value
+
+
+def custom_fields(kind: Kind) -> Sequence[CustomField]:
+    """Custom fields of this kind's element type, to be filled from columns of their name.
+
+    The extension point for crm/fields.py (being written): return its fields here and they
+    are read on import and written on export; `ImportService._store_custom` saves them."""
+    return ()
+
+
+def columns_of(kind: Kind) -> ColumnSet:
+    return REGISTRY[kind].extended(custom_fields(kind))
+
+
+def read_cells(mapping: ColumnMap, row: Row, timezone: str, region: str) -> ReadRow:
+    """The row's cells read by the mapping, without the database; _Reject on a bad value."""
+    if row.cells == ["\x00broken"]:
+        raise _Reject("broken")
+    values: dict[str, Any] = {}
+    custom: dict[str, object] = {}
+    for index, text in enumerate(row.cells):
+        if index >= len(mapping.fields):
+            if text.strip():
+                raise _Reject("broken", "columns", str(len(row.cells)))
+            continue
+        column = mapping.fields[index]
+        text = unneutralize(text.strip())
+        if column is None:
+            extra = mapping.custom.get(index)
+            if extra is not None and text:
+                try:
+                    custom[extra.name] = extra.parse(text)
+                except (ValueError, CrmError):
+                    raise _Reject("invalid", extra.name, text[:60]) from None
+            continue
+        if not text:
+            continue
+        try:
+            value = _cell(column.value, column.field, text, timezone, region)
+        except InvalidValue as exc:
+            raise _Reject("invalid", column.field, exc.value or text[:60]) from None
+        if column.value in (Value.PHONES, Value.EMAILS, Value.TELEGRAM):
+            values.setdefault(column.field, []).extend(value)
+        else:
+            values[column.field] = value
+    return ReadRow(row.line, values, custom)
+
+
+def _cell(value: Value, field_name: str, text: str, timezone: str, region: str) -> Any:
+    if value is Value.PHONES:
+        phones = []
+        for part in split_multi(text):
+            phone = normalize_phone(part, region)
+            if phone is None:
+                raise InvalidValue("phone", part[:40])
+            phones.append(phone)
+        return phones
+    if value is Value.EMAILS:
+        emails = []
+        for part in split_multi(text):
+            email = normalize_email(part)
+            if email is None:
+                raise InvalidValue("email", part[:60])
+            emails.append(email)
+        return emails
+    if value is Value.TELEGRAM:
+        return [p.lstrip("@")[:64] for p in split_multi(text)]
+    if value is Value.MONEY:
+        return read_decimal(text, field_name)
+    if value is Value.NUMBER:
+        return read_quantity(text)
+    if value is Value.CURRENCY:
+        return currency_code(text)
+    if value is Value.YES_NO:
+        return read_yes_no(text)
+    if value is Value.MOMENT:
+        return read_moment(text, timezone)
+    if value is Value.DAY:
+        return read_day(text)
+    return text
+
+
+class ImportService:
+    def __init__(
+        self,
+        repos: Repos,
+        runtime: Runtime,
+        elements: ElementService,
+        products: ProductService,
+    ) -> None:
+        self.repos = repos
+        self.runtime = runtime
+        self.elements = elements
+        self.products = products
+
+    # --- rights and opening ------------------------------------------------------------------
+    def require(self, actor: Actor | None, kind: Kind) -> None:
+        """May `actor` import this kind at all (None: the command line, holding the database)."""
+        if actor is None:
+            return
+        entity = kind.entity
+        if entity is None:
+            self.runtime.policy.require_right(actor, Right.SETTINGS)
+        elif self.runtime.policy.level(actor, entity, Operation.IMPORT) == 0:
+            raise AccessDenied(entity=entity, operation=Operation.IMPORT)
+
+    def open(
+        self,
+        actor: Actor | None,
+        kind: Kind,
+        stream: IO[bytes],
+        file_name: str = "",
+        mapping: Sequence[str | None] | None = None,
+    ) -> Plan:
+        """The file opened and its header mapped; FileRefused for XML, a spreadsheet, or a
+        header with no column it knows. `mapping` (fields by column, None: ignored) replaces
+        the recognized one, as the chat's mapping buttons set it."""
+        self.require(actor, kind)
+        file = CsvFile(stream, file_name)
+        columns = columns_of(kind)
+        found = columns.map(file.header)
+        if mapping is not None:
+            for index, name in enumerate(mapping[: len(found.fields)]):
+                chosen = next((c for c in columns.columns if c.code == name), None)
+                found = found.remapped(index, chosen)
+        if not found.recognized():
+            raise FileRefused("no_header")
+        return Plan(kind, file, columns, found)
+
+    def preview(self, plan: Plan, count: int = 3) -> list[ReadRow | Rejected]:
+        """The first rows as they will be read (consumes the plan's file: open it again)."""
+        shown: list[ReadRow | Rejected] = []
+        for row in plan.file.rows():
+            try:
+                shown.append(read_cells(plan.mapping, row, self._timezone, self._region))
+            except _Reject as exc:
+                shown.append(Rejected(row.line, tuple(row.cells), exc.why, exc.field, exc.value))
+            if len(shown) >= count:
+                break
+        return shown
+
+    @property
+    def _timezone(self) -> str:
+        return self.runtime.config.default_timezone
+
+    @property
+    def _region(self) -> str:
+        return {"ru": "RU", "en": "US"}.get(self.runtime.config.default_locale, "PL")
+
+    # --- the run -----------------------------------------------------------------------------
+    async def run(
+        self,
+        actor: Actor,
+        plan: Plan,
+        duplicates: Duplicates = Duplicates.SKIP,
+        *,
+        labels: Labels | None = None,
+        progress: Progress | None = None,
+        batch: int = BATCH,
+    ) -> ImportReport:
+        """Import every row of the plan's file as `actor` (its author; the default
+        responsible when the file names none)."""
+        self.require(actor, plan.kind)
+        run = _Run(self, actor, plan, duplicates, labels or CodeLabels())
+        await run.prepare()
+        pending = 0
+        for row in plan.file.rows():
+            run.report.rows += 1
+            try:
+                async with self.repos.exchange.savepoint():
+                    await run.row(read_cells(plan.mapping, row, self._timezone, self._region))
+            except _Reject as exc:
+                run.reject(row, exc.why, exc.field, exc.value)
+            except InvalidValue as exc:
+                run.reject(row, "invalid", exc.field, exc.value)
+            except AccessDenied:
+                run.reject(row, "not_allowed", "responsible")
+            except NameTaken as exc:
+                run.reject(row, "duplicate", exc.what, exc.name)
+            except CrmError:
+                run.reject(row, "invalid")
+            except (IntegrityError, DataError):  # a value the database refuses (too long…)
+                run.reject(row, "invalid")
+            pending += 1
+            if pending >= batch:
+                await self._commit()
+                pending = 0
+            if progress is not None and run.report.rows % PROGRESS_EVERY == 0:
+                await progress(run.report.rows)
+        await self._commit()
+        if progress is not None:
+            await progress(run.report.rows)
+        return run.report
+
+    async def _commit(self) -> None:
+        await self.repos.commit()
+        # The import's own session: its report says what was done, and a journal holding
+        # every created element of a 100,000-row file would cost memory and time.
+        journal = self.repos.session.sync_session.info.get("crm.effects")
+        if journal is not None:
+            journal.committed.clear()
+
+    async def _store_custom(self, ref: ElementRef, values: dict[str, object]) -> None:
+        """Custom field values of a new element: crm/fields.py will store them here."""
+
+
+class _Run:
+    """One import: what it has resolved and made so far."""
+
+    def __init__(
+        self,
+        service: ImportService,
+        actor: Actor,
+        plan: Plan,
+        duplicates: Duplicates,
+        labels: Labels,
+    ) -> None:
+        self.s = service
+        self.repos = service.repos
+        self.actor = actor
+        self.plan = plan
+        self.duplicates = duplicates
+        self.labels = labels
+        self.report = ImportReport(
+            plan.kind,
+            tuple(plan.file.header),
+            plan.mapping.unknown,
+            separator=plan.file.dialect.separator,
+        )
+        self.users: list[User] = []
+        self.catalog: Catalog | None = None
+        self.deals: dict[str, int] = {}  # the file's deal ID → our deal id
+        self.lookups: dict[tuple[str, str], str | None] = {}
+
+    async def prepare(self) -> None:
+        self.users = [u for u in await self.repos.users.list_active()]
+        self.catalog = await self.s.runtime.catalog.get(self.repos)
+
+    def reject(self, row: Row, why: str, field_name: str = "", value: str = "") -> None:
+        self.report.rejected.append(Rejected(row.line, tuple(row.cells), why, field_name, value))
+
+    # --- resolving -------------------------------------------------------------------------
+    def responsible(self, text: str | None) -> User:
+        entity = self.plan.kind.entity
+        if not text:
+            user = next((u for u in self.users if u.id == self.actor.user_id), None)
+            if user is None:
+                raise _Reject("unknown", "responsible", "")
+            return user
+        match = _USER_ID.match(text.strip())
+        user = None
+        if match is not None:
+            wanted = int(match.group("id") or match.group("bare"))
+            user = next((u for u in self.users if u.id == wanted), None)
+        if user is None:
+            key = " ".join(text.split()).casefold()
+            named = [u for u in self.users if " ".join(u.name.split()).casefold() == key]
+            if len(named) > 1:
+                raise _Reject("ambiguous", "responsible", text[:60])
+            user = named[0] if named else None
+        if user is None:
+            raise _Reject("unknown", "responsible", text[:60])
+        if entity is not None and not self.s.runtime.policy.allows(
+            self.actor, entity, Operation.IMPORT, Owner(user.id, user.department_id)
+        ):
+            raise _Reject("not_allowed", "responsible", text[:60])
+        return user
+
+    def stage(self, what: str, text: str | None, stages: Sequence[StageInfo]) -> StageInfo:
+        """By code or shown name in any language; unknown or empty: the first stage."""
+        if text:
+            key = text.strip().casefold()
+            for stage in stages:
+                known = self.labels.known(what, stage.code, stage.name)
+                if key == stage.code.casefold() or key in (k.casefold() for k in known):
+                    return stage
+        return stages[0]
+
+    def pipeline(self, text: str | None) -> int:
+        assert self.catalog is not None
+        default = self.catalog.default_pipeline.id
+        if not text:
+            return default
+        key = text.strip().casefold()
+        for pipeline in self.catalog.pipelines:
+            known = self.labels.known("pipeline", str(pipeline.id), pipeline.name)
+            if key == str(pipeline.id) or key in (k.casefold() for k in known):
+                return pipeline.id
+        raise _Reject("unknown", "pipeline", text[:60])
+
+    async def dictionary(self, kind: str, text: str | None) -> str | None:
+        """A dictionary entry's code, given its code or shown name; unknown: InvalidValue."""
+        if not text:
+            return None
+        cached = self.lookups.get((kind, text.casefold()))
+        if cached is not None or (kind, text.casefold()) in self.lookups:
+            return cached
+        key = text.strip().casefold()
+        found = None
+        for item in await self.repos.pipelines.dictionary(kind):
+            known = self.labels.known(kind, item.code, item.name)
+            if key == item.code.casefold() or key in (k.casefold() for k in known):
+                found = item.code
+                break
+        if found is None:
+            raise _Reject("unknown", kind, text[:60])
+        self.lookups[(kind, text.casefold())] = found
+        return found
+
+    async def contact(self, text: str) -> Contact | None:
+        """The one existing contact of this full name; a new one when nobody has it."""
+        link = read_link(text)
+        name = " ".join((link.name if link else text).split())
+        if not name:
+            return None
+        key = fold(name)
+        found = [
+            c
+            for c in await self.repos.exchange.contacts_named(key)
+            if fold(c.name) == key or fold(c.first_name, c.last_name) == key
+        ]
+        if len(found) > 1:
+            raise _Reject("ambiguous", "contact", name[:60])
+        if found:
+            return found[0]
+        contact = await self.s.elements._new_contact(self.actor, ElementInput(name=name), name)
+        return contact
+
+    async def company(self, text: str) -> Company | None:
+        link = read_link(text)
+        title = " ".join((link.name if link else text).split())[:MAX_TITLE]
+        if not title:
+            return None
+        found = await self.repos.exchange.companies_titled(fold(title))
+        if len(found) > 1:
+            raise _Reject("ambiguous", "company", title[:60])
+        if found:
+            return found[0]
+        return await self.s.elements._new_company(
+            self.actor, ElementInput(company=title), people=False
+        )
+
+    # --- one row -----------------------------------------------------------------------------
+    async def row(self, read: ReadRow) -> None:
+        v = read.values
+        kind = self.plan.kind
+        if kind is Kind.PRODUCTS:
+            await self.product(read.line, v)
+            return
+        if kind is Kind.DEALS and v.get("id") and str(v["id"]) in self.deals:
+            await self.product_row(self.deals[str(v["id"])], v, required=True)
+            return
+        user = self.responsible(v.get("responsible"))
+        data = self.input(v)
+        entity = kind.entity
+        assert entity is not None
+        if await self.duplicate(read.line, entity, data):
+            return
+        element: Contact | Company | Lead | Deal
+        if kind is Kind.CONTACTS:
+            element = await self.new_contact(v, data)
+        elif kind is Kind.COMPANIES:
+            element = await self.new_company(v, data)
+        elif kind is Kind.LEADS:
+            element = await self.new_lead(v, data)
+        else:
+            element = await self.new_deal(v, data)
+            if v.get("id"):
+                self.deals[str(v["id"])] = element.id
+            if v.get("product"):
+                await self.product_row(element.id, v, required=False)
+        element.responsible_id = user.id
+        if v.get("created_at"):
+            element.created_at = v["created_at"]
+        if read.custom:
+            await self.s._store_custom(ref_of(element), read.custom)
+        telegram = v.get("telegram")
+        if telegram and entity is not EntityType.DEAL:
+            await self.repos.elements.add_communications(
+                entity.value, element.id, "telegram", telegram
+            )
+        self.report.created += 1
+
+    def input(self, v: dict[str, Any]) -> ElementInput:
+        kind = self.plan.kind
+        first, last = v.get("first_name"), v.get("last_name")
+        full = v.get("name") or v.get("contact_name")
+        person = " ".join(p for p in (first, last) if p) or full
+        title = v.get("title") or ""
+        if kind is Kind.CONTACTS and not person:
+            raise _Reject("required", "first_name")
+        if kind in (Kind.COMPANIES, Kind.LEADS, Kind.DEALS) and not title:
+            if kind is not Kind.LEADS or not (person or v.get("company_title")):
+                raise _Reject("required", "title")
+        amount = v.get("amount")
+        return ElementInput(
+            title=title[:MAX_TITLE],
+            name=person[:MAX_TITLE] if person else None,
+            first_name=first,
+            last_name=last,
+            company=v.get("company_title"),
+            phones=tuple(dict.fromkeys(v.get("phones", ()))),
+            emails=tuple(dict.fromkeys(v.get("emails", ()))),
+            amount=amount,
+            currency=(v.get("currency") or self.s.runtime.config.base_currency)
+            if amount is not None
+            else None,
+            comment=v.get("comment"),
+            address=v.get("address"),
+        )
+
+    async def duplicate(self, line: int, entity: EntityType, data: ElementInput) -> bool:
+        if entity is EntityType.DEAL:
+            return False  # Bitrix24 checks deals' duplicates by hand only
+        probe = replace(data, name=data.title) if entity is EntityType.COMPANY else data
+        hits = await self.s.elements.find_duplicates(self.actor, entity, probe)
+        hits = [h for h in hits if h.ref.entity is entity]
+        if not hits:
+            return False
+        self.report.duplicates.append((line, hits[0].ref.code if hits[0].visible else ""))
+        if self.duplicates is Duplicates.SKIP:
+            self.report.skipped += 1
+            return True
+        return False
+
+    async def new_contact(self, v: dict[str, Any], data: ElementInput) -> Contact:
+        company = await self.company(v["company"]) if v.get("company") else None
+        contact = await self.s.elements._new_contact(
+            self.actor, replace(data, source=await self.dictionary("source", v.get("source"))),
+            data.name, company,
+        )  # fmt: skip
+        contact.contact_type = await self.dictionary("contact_type", v.get("contact_type"))
+        if v.get("export_allowed") is False:
+            contact.export_allowed = False
+        return contact
+
+    async def new_company(self, v: dict[str, Any], data: ElementInput) -> Company:
+        company = await self.s.elements._new_company(
+            self.actor,
+            replace(
+                data, company=data.title, name=None,
+                source=await self.dictionary("source", v.get("source")),
+            ),
+        )  # fmt: skip
+        company.company_type = await self.dictionary("company_type", v.get("company_type"))
+        company.industry = await self.dictionary("industry", v.get("industry"))
+        return company
+
+    async def new_lead(self, v: dict[str, Any], data: ElementInput) -> Lead:
+        assert self.catalog is not None
+        lead = await self.s.elements._new_lead(
+            self.actor, replace(data, source=await self.dictionary("source", v.get("source")))
+        )
+        status = self.stage("lead_status", v.get("status"), self.catalog.lead_statuses)
+        lead.status_id = status.id
+        if status.semantic != "process":
+            lead.closed_at = self.s.runtime.clock.now()
+        return lead
+
+    async def new_deal(self, v: dict[str, Any], data: ElementInput) -> Deal:
+        assert self.catalog is not None
+        pipeline = self.pipeline(v.get("pipeline"))
+        stage = self.stage("deal_stage", v.get("stage"), self.catalog.stages[pipeline])
+        contact = await self.contact(v["contact"]) if v.get("contact") else None
+        company = await self.company(v["company"]) if v.get("company") else None
+        now = self.s.runtime.clock.now()
+        closed = v.get("closed")
+        if closed is None:
+            closed = stage.semantic != "process"
+        deal = await self.repos.elements.add(
+            Deal(
+                title=data.title,
+                pipeline_id=pipeline,
+                stage_id=stage.id,
+                contact_id=contact.id if contact else None,
+                company_id=company.id if company else None,
+                comment=_comment(data.comment),
+                search_text=fold(data.title, contact.name if contact else None,
+                                 company.title if company else None),
+                stage_changed_at=now,
+                deal_type=await self.dictionary("deal_type", v.get("deal_type")),
+                closed_at=now if closed else None,
+                amount_minor=to_minor(data.amount) if data.amount is not None else None,
+                currency=data.currency,
+                responsible_id=self.actor.user_id,
+                created_by_id=self.actor.user_id,
+                source=await self.dictionary("source", v.get("source")),
+                created_at=now,
+                updated_at=now,
+            )
+        )  # fmt: skip
+        await self.s.elements.record(
+            self.actor, ref_of(deal), TimelineKind.CREATED, stage=stage.id
+        )
+        return deal
+
+    async def product_row(self, deal_id: int, v: dict[str, Any], *, required: bool) -> None:
+        """A product row of the deal: the catalog's product of that name (its price unless
+        the row gives one), else a row holding the name and the row's price."""
+        name = " ".join(str(v.get("product") or "").split())[:MAX_NAME]
+        if not name:
+            if required:
+                raise _Reject("required", "product")
+            return
+        deal = await self.repos.elements.get(Deal, deal_id)
+        assert deal is not None
+        product = await self.repos.products.by_key(name_key(name))
+        price: Decimal | None = v.get("price")
+        currency = deal.currency or (product.currency if product else None)
+        currency = currency or v.get("currency") or self.s.runtime.config.base_currency
+        if price is None:
+            if product is None or product.currency != currency:
+                raise _Reject("required", "price")
+            price_minor = product.price_minor
+        else:
+            price_minor = to_minor(price)
+        row = DealProduct(
+            deal_id=deal.id,
+            product_id=product.id if product else None,
+            product_name=product.name if product else name,
+            price_minor=price_minor,
+            currency=currency,
+            quantity=v.get("quantity") or Decimal(1),
+        )
+        await self.repos.products.add_row(row)
+        rows = await self.repos.products.rows(deal.id)
+        deal.amount_minor = sum(row_total(r) for r in rows)
+        deal.currency = currency
+        self.report.product_rows += 1
+
+    async def product(self, line: int, v: dict[str, Any]) -> None:
+        name = " ".join(str(v.get("name") or "").split())
+        if not name:
+            raise _Reject("required", "name")
+        if await self.repos.products.by_key(name_key(name)) is not None:
+            self.report.duplicates.append((line, name))
+            self.report.skipped += 1
+            return  # creates only: a known product is a duplicate, never updated
+        price = v.get("price")
+        if price is None:
+            raise _Reject("required", "price")
+        await self.s.products._new(
+            name,
+            price,
+            v.get("currency") or self.s.runtime.config.base_currency,
+            v.get("active_from"),
+            v.get("active_to"),
+            v.get("sku"),
+            v.get("description"),
+        )
+        self.report.created += 1

@@ -1,0 +1,134 @@
+"""SQL of CSV import and export (crm/imports.py, crm/exports.py): name lookups for linking
+rows, keyset pages of a list for export, and the contacts' export flag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+
+from crm.permissions import Scope
+from storage.models import Communication, Company, Contact, Deal, DealProduct, Lead
+from storage.repositories.elements import E, scope_filter
+
+
+class ExchangeRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def savepoint(self) -> AsyncSessionTransaction:
+        """`async with repos.exchange.savepoint():` one imported row: a failing row is rolled
+        back alone, the rows before it stay in the batch."""
+        return self.session.begin_nested()
+
+    async def contacts_named(self, folded: str, limit: int = 20) -> Sequence[Contact]:
+        """Contacts whose folded search text starts with this folded full name (the search
+        text is the folded name, then its search key); the caller compares exactly."""
+        query = (
+            select(Contact)
+            .where(
+                or_(
+                    Contact.search_text == folded,
+                    Contact.search_text.startswith(folded + " ", autoescape=True),
+                )
+            )
+            .order_by(Contact.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).unique().all()
+
+    async def companies_titled(self, folded: str, limit: int = 20) -> Sequence[Company]:
+        query = select(Company).where(Company.search_text == folded).order_by(Company.id)
+        return (await self.session.scalars(query.limit(limit))).unique().all()
+
+    async def page(
+        self,
+        model: type[E],
+        scope: Scope,
+        where: ListFilter,
+        after_id: int,
+        limit: int,
+    ) -> Sequence[E]:
+        """The next `limit` elements after `after_id` (by id) that the scope reaches."""
+        query = select(model).where(model.id > after_id, *where.clauses(model))
+        clause = scope_filter(model, scope)
+        if clause is not None:
+            query = query.where(clause)
+        rows = await self.session.scalars(query.order_by(model.id).limit(limit))
+        return rows.unique().all()
+
+    async def communications_of(
+        self, entity: str, ids: Sequence[int]
+    ) -> dict[int, list[tuple[str, str]]]:
+        if not ids:
+            return {}
+        query = (
+            select(Communication.entity_id, Communication.kind, Communication.value)
+            .where(Communication.entity == entity, Communication.entity_id.in_(list(ids)))
+            .order_by(Communication.id)
+        )
+        found: dict[int, list[tuple[str, str]]] = {}
+        for element_id, kind, value in (await self.session.execute(query)).all():
+            found.setdefault(element_id, []).append((kind, value))
+        return found
+
+    async def deal_rows(self, deal_ids: Sequence[int]) -> dict[int, list[DealProduct]]:
+        if not deal_ids:
+            return {}
+        query = (
+            select(DealProduct)
+            .where(DealProduct.deal_id.in_(list(deal_ids)))
+            .order_by(DealProduct.deal_id, DealProduct.id)
+        )
+        found: dict[int, list[DealProduct]] = {}
+        for row in (await self.session.scalars(query)).unique().all():
+            found.setdefault(row.deal_id, []).append(row)
+        return found
+
+    async def names_of(self, model: type[E], ids: Sequence[int]) -> dict[int, Any]:
+        """The elements with these ids (for link columns), by id."""
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(model).where(model.id.in_(sorted(set(ids)))))
+        return {row.id: row for row in rows.unique().all()}
+
+    async def set_export_allowed(self, ids: Sequence[int], allowed: bool) -> None:
+        if ids:
+            await self.session.execute(
+                update(Contact).where(Contact.id.in_(list(ids))).values(export_allowed=allowed)
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """What `/export deals stage=WON responsible=Anna` keeps (None: no condition)."""
+
+    stage_ids: tuple[int, ...] | None = None
+    pipeline_id: int | None = None
+    responsible_id: int | None = None
+    source: str | None = None
+    closed: bool | None = None
+    exportable_contacts: bool = True  # contacts with the export flag off are left out
+
+    def clauses(self, model: type[E]) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.responsible_id is not None:
+            found.append(model.responsible_id == self.responsible_id)
+        if self.source is not None:
+            found.append(model.source == self.source)
+        if model is Deal:
+            if self.stage_ids is not None:
+                found.append(Deal.stage_id.in_(self.stage_ids))
+            if self.pipeline_id is not None:
+                found.append(Deal.pipeline_id == self.pipeline_id)
+        if model is Lead and self.stage_ids is not None:
+            found.append(Lead.status_id.in_(self.stage_ids))
+        if self.closed is not None and (model is Deal or model is Lead):
+            closed_at = Deal.closed_at if model is Deal else Lead.closed_at
+            found.append(closed_at.is_not(None) if self.closed else closed_at.is_(None))
+        if model is Contact and self.exportable_contacts:
+            found.append(Contact.export_allowed.is_(True))
+        return found

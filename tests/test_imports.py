@@ -1,0 +1,420 @@
+"""CSV import and export in the domain, on files written here from the facts about Bitrix24's
+files (ru headers in windows-1251 and in UTF-8 with a BOM, en headers, the trailing `;`),
+checked through a fresh session: contacts then deals linked by full name, duplicates, an XML
+file refused, broken rows that do not stop the file, formula values, the export flag, an
+export refused without the permission, and the round trip."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import delete, select
+
+from crm.codes import ElementRef
+from crm.context import Crm
+from crm.enums import EntityType, Role
+from crm.errors import AccessDenied, FileRefused, NotFound
+from crm.exchange.columns import Kind
+from crm.imports import Duplicates, ImportReport
+from crm.permissions import Actor
+from crm.users import actor_of
+from storage.models import (
+    Communication,
+    Company,
+    Contact,
+    Deal,
+    DealProduct,
+    Lead,
+    Product,
+    TimelineEntry,
+)
+
+Fresh = Callable[[], AbstractAsyncContextManager[Crm]]
+
+
+def bitrix(rows: list[list[str]], sep: str = ";") -> str:
+    """Bitrix24's export: every field quoted, `"` doubled, every field ends with `sep`."""
+    return "".join(
+        "".join('"' + c.replace('"', '""') + '"' + sep for c in row) + "\n" for row in rows
+    )
+
+
+CONTACTS_RU = [
+    ["ID", "Обращение", "Имя", "Фамилия", "Должность", "Компания", "Рабочий телефон",
+     "Мобильный телефон", "Рабочий e-mail", "Частный e-mail", "Контакт Telegram", "Адрес",
+     "Комментарий", "Источник", "Экспорт", "Дата создания"],
+    ["11", "г-н", "Иван", "Петров", "Директор", "ООО Ромашка", "+7 916 123-45-67",
+     "+7 903 000-11-22, +7 903 000-11-23", "ivan@romashka.ru", "petrov@mail.ru", "ivanpetrov",
+     "Москва, ул. Ленина 1", "Любит звонки", "CALL", "Y", "03.11.2026 14:05:09"],
+    ["12", "", "Ольга", "Сидорова", "", "ООО Ромашка", "", "+7 926 555-44-33", "", "", "", "",
+     "", "", "N", "04.11.2026 09:00:00"],
+    ["13", "", "Анна", "Кузнецова", "", "", "", "", "anna@kuz.ru", "", "", "", "", "", "Да", ""],
+    ["14", "", "Анна", "Кузнецова", "", "", "", "", "anna2@kuz.ru", "", "", "", "", "", "", ""],
+]  # fmt: skip
+
+DEALS_RU = [
+    ["ID", "Название сделки", "Стадия сделки", "Воронка", "Сумма", "Валюта", "Вероятность, %",
+     "Компания", "Контакт", "Сделка закрыта", "Ответственный", "Комментарий", "Товар", "Цена",
+     "Количество"],
+    ["501", "Внедрение CRM", "PREPARATION", "", "", "RUB", "50", "ООО Ромашка",
+     "Иван Петров", "Нет", "", "первая", "Лицензия", "1000", "3"],
+    ["501", "Внедрение CRM", "", "", "", "RUB", "", "", "", "", "", "", "Обучение", "500,50",
+     "2"],
+    ["502", "Поддержка", "Переговоры непонятные", "", "12 000,00", "RUB", "", "[CO]ООО Ромашка",
+     "[C]Ольга Сидорова", "Да", "", "", "", "", ""],
+    ["503", "Спорная", "WON", "", "100", "RUB", "", "", "Анна Кузнецова", "N", "", "", "", "",
+     ""],
+    ["504", "Новому клиенту", "LOSE", "", "", "", "", "ЗАО Новые", "Пётр Новиков", "", "", "",
+     "", "", ""],
+]  # fmt: skip
+
+
+async def person(crm: Crm, role: Role, name: str) -> Actor:
+    return actor_of((await crm.users.create_invite(role, name, None)).user)
+
+
+async def run_import(
+    crm: Crm,
+    actor: Actor,
+    kind: Kind,
+    data: bytes,
+    name: str = "file.csv",
+    duplicates: Duplicates = Duplicates.SKIP,
+) -> ImportReport:
+    plan = crm.imports.open(actor, kind, io.BytesIO(data), name)
+    return await crm.imports.run(actor, plan, duplicates)
+
+
+async def test_contacts_then_deals_linked_by_full_name(crm: Crm, fresh: Fresh) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    contacts = await run_import(crm, admin, Kind.CONTACTS, bitrix(CONTACTS_RU).encode("cp1251"))
+    # Kuznetsova twice: the second is a duplicate by name and skipped by default.
+    assert (contacts.created, contacts.skipped, contacts.rejected) == (3, 1, [])
+    assert contacts.unknown == ["Обращение", "Должность"]
+    deals_file = b"\xef\xbb\xbf" + bitrix(DEALS_RU).encode()
+    deals = await run_import(crm, admin, Kind.DEALS, deals_file)
+    assert deals.created == 4 and deals.product_rows == 2
+    assert [(r.line, r.why, r.field) for r in deals.rejected] == []
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        people = {c.name: c for c in (await session.scalars(select(Contact))).unique().all()}
+        assert set(people) == {"Иван Петров", "Ольга Сидорова", "Анна Кузнецова", "Пётр Новиков"}
+        ivan = people["Иван Петров"]
+        assert (ivan.first_name, ivan.last_name, ivan.source) == ("Иван", "Петров", "CALL")
+        assert ivan.created_at == datetime(2026, 11, 3, 13, 5, 9, tzinfo=UTC)  # Warsaw time
+        assert ivan.comment == "Любит звонки\nМосква, ул. Ленина 1"
+        assert people["Ольга Сидорова"].export_allowed is False
+        phones = (
+            await session.scalars(
+                select(Communication.value)
+                .where(Communication.entity == "contact", Communication.entity_id == ivan.id)
+                .order_by(Communication.id)
+            )
+        ).all()
+        assert list(phones) == ["+79161234567", "+79030001122", "+79030001123",
+                                "ivan@romashka.ru", "petrov@mail.ru", "ivanpetrov"]  # fmt: skip
+        companies = (await session.scalars(select(Company))).unique().all()
+        assert sorted(c.title for c in companies) == ["ЗАО Новые", "ООО Ромашка"]
+        romashka = next(c for c in companies if c.title == "ООО Ромашка")
+        assert ivan.company_id == romashka.id == people["Ольга Сидорова"].company_id
+        found = {d.title: d for d in (await session.scalars(select(Deal))).unique().all()}
+        assert set(found) == {"Внедрение CRM", "Поддержка", "Спорная", "Новому клиенту"}
+        rollout = found["Внедрение CRM"]
+        assert rollout.contact_id == ivan.id and rollout.company_id == romashka.id
+        assert rollout.stage.code == "PREPARATION" and rollout.closed_at is None
+        rows = (await session.scalars(select(DealProduct).order_by(DealProduct.id))).all()
+        assert [(r.product_name, r.price_minor, r.quantity) for r in rows] == [
+            ("Лицензия", 100_000, 3), ("Обучение", 50_050, 2)
+        ]  # fmt: skip
+        assert rollout.amount_minor == 300_000 + 100_100 and rollout.currency == "RUB"
+        support = found["Поддержка"]
+        assert support.stage.code == "NEW"  # an unknown stage: the first one
+        assert support.closed_at is not None and support.amount_minor == 1_200_000
+        assert support.contact_id == people["Ольга Сидорова"].id
+        assert found["Спорная"].contact_id == people["Анна Кузнецова"].id
+        assert found["Спорная"].stage.code == "WON"
+        newcomer = found["Новому клиенту"]
+        assert newcomer.contact_id == people["Пётр Новиков"].id
+        assert newcomer.company.title == "ЗАО Новые"
+        created = (
+            await session.scalars(select(TimelineEntry).where(TimelineEntry.kind == "created"))
+        ).all()
+        assert len(created) == 3 + 4 + 3  # contacts, deals, and the contact/companies made
+
+
+async def test_an_ambiguous_full_name_is_rejected_not_guessed(crm: Crm, fresh: Fresh) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    twins = bitrix([CONTACTS_RU[0], CONTACTS_RU[3], CONTACTS_RU[4]]).encode()
+    assert (
+        await run_import(crm, admin, Kind.CONTACTS, twins, duplicates=Duplicates.CREATE)
+    ).created == 2
+    report = await run_import(crm, admin, Kind.DEALS, bitrix([DEALS_RU[0], DEALS_RU[4]]).encode())
+    assert report.created == 0
+    assert [(r.line, r.why, r.field, r.value) for r in report.rejected] == [
+        (2, "ambiguous", "contact", "Анна Кузнецова")
+    ]
+    async with fresh() as crm2:
+        assert (await crm2.repos.session.scalars(select(Deal))).unique().all() == []
+
+
+async def test_duplicates_skipped_or_created_and_reported(crm: Crm, fresh: Fresh) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    await crm.elements.create(admin, EntityType.CONTACT, _input("Jan Kowalski", "+48 600 100 200"))
+    en = [
+        ["First Name", "Last Name", "Work Phone", "Work E-mail"],
+        ["Janusz", "Nowak", "+48 600 100 200", ""],  # the phone of C1
+        ["jan", "KOWALSKI", "", ""],  # C1's name
+        ["Ewa", "Lis", "", "ewa@lis.pl"],
+    ]
+    skip = await run_import(crm, admin, Kind.CONTACTS, bitrix(en, ",").encode())
+    assert (skip.created, skip.skipped) == (1, 2)
+    assert skip.duplicates == [(2, "C1"), (3, "C1")]
+    again = await run_import(
+        crm, admin, Kind.CONTACTS, bitrix(en, ",").encode(), duplicates=Duplicates.CREATE
+    )
+    assert (again.created, again.skipped) == (3, 0)
+    assert [line for line, _ in again.duplicates] == [2, 3, 4]  # Ewa now exists too
+    async with fresh() as crm2:
+        names = (await crm2.repos.session.scalars(select(Contact.name))).all()
+    assert sorted(names) == sorted(
+        ["Jan Kowalski", "Ewa Lis", "Janusz Nowak", "jan KOWALSKI", "Ewa Lis"]
+    )
+
+
+def _input(name: str, phone: str = "") -> object:
+    from crm.elements import ElementInput
+    from crm.parsing import normalize_phone
+
+    phones = (normalize_phone(phone) or "",) if phone else ()
+    return ElementInput(name=name, phones=tuple(p for p in phones if p))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "why"),
+    [
+        (
+            "kontakty.xml",
+            b'<?xml version="1.0"?>\n<contacts><c name="Jan"/></contacts>',
+            "not_csv",
+        ),
+        ("kontakty.csv", b'<?xml version="1.0"?>\n<contacts/>', "not_csv"),
+        ("kontakty.xlsx", b"PK\x03\x04\x14\x00\x08\x08\x08\x00", "not_csv"),
+        ("kontakty.csv", "Любимый цвет;Рост\nсиний;180\n".encode(), "no_header"),
+        ("kontakty.csv", b"\xef\xbb\xbf\n\n", "empty"),
+    ],
+)
+async def test_files_that_are_not_a_csv_it_knows_are_refused(
+    crm: Crm, fresh: Fresh, name: str, data: bytes, why: str
+) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    with pytest.raises(FileRefused) as refused:
+        crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(data), name)
+    assert refused.value.why == why
+    async with fresh() as crm2:
+        assert (await crm2.repos.session.scalars(select(Contact))).unique().all() == []
+
+
+async def test_broken_rows_are_rejected_and_the_file_goes_on(crm: Crm, fresh: Fresh) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    await crm.users.create_invite(Role.REP, "Anna Nowak", None)
+    rows = [
+        ["Имя", "Фамилия", "Рабочий e-mail", "Дата создания", "Ответственный", "Рабочий телефон"],
+        ["Пётр", "Первый", "p1@x.ru", "01.11.2026 10:00:00", "Anna Nowak", ""],
+        ["", "", "nobody@x.ru", "", "", ""],  # no name
+        ["Пётр", "Второй", "not an e-mail", "", "", ""],
+        ["Пётр", "Третий", "", "31.02.2026", "", ""],
+        ["Пётр", "Четвёртый", "", "", "Nikt Taki", ""],
+        ["Пётр", "Пятый", "", "", "", "12"],
+        ["Пётр", "Шестой", "", "", "Admin [1]", "+48 600 100 201"],
+    ]
+    text = bitrix(rows) + '"Пётр";"Седьмой";"";"";"";"";"лишнее";\n' + '"Пётр";"Восьмой";\n'
+    for batch in (500, 2):  # batches of two commit between the broken rows
+        plan = crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(text.encode("cp1251")))
+        report = await crm.imports.run(admin, plan, Duplicates.CREATE, batch=batch)
+        assert report.created == 3 and report.rows == 9
+        assert [(r.line, r.why, r.field, r.value) for r in report.rejected] == [
+            (3, "required", "first_name", ""),
+            (4, "invalid", "emails", "not an e-mail"),
+            (5, "invalid", "created_at", "31.02.2026"),
+            (6, "unknown", "responsible", "Nikt Taki"),
+            (7, "invalid", "phones", "12"),
+            (9, "broken", "columns", "8"),
+        ]
+    async with fresh() as crm2:
+        found = (await crm2.repos.session.scalars(select(Contact))).unique().all()
+        names = sorted(c.name for c in found)
+        assert names == sorted(["Пётр Первый", "Пётр Шестой", "Пётр Восьмой"] * 2)
+        first = next(c for c in found if c.name == "Пётр Первый")
+        assert first.responsible.name == "Anna Nowak"
+        assert next(c for c in found if c.name == "Пётр Шестой").responsible_id == 1
+
+
+async def test_formula_values_are_neutralized_on_export_and_read_back(
+    crm: Crm, fresh: Fresh
+) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    rows = [
+        ["NAME", "LAST_NAME", "COMMENTS", "PHONE_WORK", "ADDRESS"],
+        ["=HYPERLINK(\"http://evil\";\"x\")", "Nowak", "+1+cmd|' /C calc'!A0", "+48 600 100 200",
+         ""],
+        ["@SUM(A1)", "-Lis", "\tzakładka", "", "=1+1"],
+    ]  # fmt: skip
+    assert (await run_import(crm, admin, Kind.CONTACTS, bitrix(rows).encode())).created == 2
+    out = io.BytesIO()
+    await crm.exports.export(admin, Kind.CONTACTS, out, locale="pl")
+    text = out.getvalue().decode("utf-8-sig")
+    cells = [c for row in csv.reader(io.StringIO(text), delimiter=";") for c in row]
+    assert (
+        len(cells) == 3 * 14
+    )  # 13 columns; every line ends with the separator: one empty cell more
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    assert '"\'=HYPERLINK(""http://evil"";""x"")"' in text
+    assert "'+1+cmd|' /C calc'!A0" in text and "'@SUM(A1)" in text and "'-Lis" in text
+    assert '"(+48) 600 100 200"' in text  # a phone, readable, not a formula
+    # Read back, the values are what was written in the first place.
+    async with fresh() as crm2:
+        await _empty(crm2)
+        admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
+        plan = crm2.imports.open(admin2, Kind.CONTACTS, io.BytesIO(out.getvalue()))
+        assert (await crm2.imports.run(admin2, plan)).created == 2
+    async with fresh() as crm3:
+        found = {
+            c.first_name: c
+            for c in (await crm3.repos.session.scalars(select(Contact))).unique().all()
+        }
+    assert set(found) == {'=HYPERLINK("http://evil";"x")', "@SUM(A1)"}
+    assert found["@SUM(A1)"].last_name == "-Lis"
+    assert found["@SUM(A1)"].comment == "\tzakładka\n=1+1".strip()
+
+
+async def test_the_export_flag_and_the_permission(crm: Crm, fresh: Fresh) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    rep = await person(crm, Role.REP, "Anna")
+    manager = await person(crm, Role.MANAGER, "Marek")
+    for name in ("Jan Kowalski", "Ewa Lis", "Olga Nowak"):
+        await crm.elements.create(admin, EntityType.CONTACT, _input(name))  # type: ignore[arg-type]
+    await crm.elements.create(rep, EntityType.CONTACT, _input("Rep Client"))  # type: ignore[arg-type]
+    refs = [ElementRef(EntityType.CONTACT, 1), ElementRef(EntityType.CONTACT, 3)]
+    await crm.exports.set_export_allowed(admin, refs, False)
+    async with fresh() as crm2:
+        flags = dict(
+            (await crm2.repos.session.execute(select(Contact.name, Contact.export_allowed))).all()
+        )
+    assert flags == {
+        "Jan Kowalski": False,
+        "Ewa Lis": True,
+        "Olga Nowak": False,
+        "Rep Client": True,
+    }
+    out = io.BytesIO()
+    done = await crm.exports.export(admin, Kind.CONTACTS, out, locale="en")
+    text = out.getvalue().decode("utf-8-sig")
+    assert done.elements == 2 and "Ewa" in text and "Rep" in text
+    assert "Kowalski" not in text and "Olga" not in text
+    assert text.splitlines()[0].startswith('"ID","First Name","Last Name","Company"')
+    # A rep may not export (the preset); nor change a flag of a contact that is not theirs.
+    with pytest.raises(AccessDenied):
+        await crm.exports.export(rep, Kind.DEALS, io.BytesIO(), locale="pl")
+    with pytest.raises(NotFound):
+        await crm.exports.set_export_allowed(rep, [ElementRef(EntityType.CONTACT, 2)], False)
+    # A manager without a department exports what they may read: their own (none here).
+    mine = await crm.exports.export(manager, Kind.CONTACTS, io.BytesIO(), locale="ru")
+    assert mine.elements == 0
+
+
+async def _empty(crm: Crm) -> None:
+    session = crm.repos.session
+    for model in (
+        DealProduct,
+        Deal,
+        Lead,
+        Contact,
+        Company,
+        Communication,
+        TimelineEntry,
+        Product,
+    ):
+        await session.execute(delete(model))
+    await session.commit()
+
+
+async def test_the_round_trip(crm: Crm, fresh: Fresh) -> None:
+    admin = await person(crm, Role.ADMIN, "Admin")
+    anna = await person(crm, Role.MANAGER, "Anna Nowak")
+    await run_import(crm, admin, Kind.CONTACTS, bitrix(CONTACTS_RU[:4]).encode("cp1251"))
+    deals = [
+        [*row[:10], "Anna Nowak" if row[0] == "502" else row[10], *row[11:]]
+        for row in DEALS_RU[:4]
+    ]
+    await run_import(crm, admin, Kind.DEALS, bitrix(deals).encode())
+    products = [["Название", "Цена", "Валюта", "Описание"], ["Лицензия", "1000", "RUB", "=год"]]
+    await run_import(crm, admin, Kind.PRODUCTS, bitrix(products).encode())
+    del anna
+
+    async def snapshot(c: Crm) -> dict[str, object]:
+        s = c.repos.session
+        people = (await s.scalars(select(Contact).order_by(Contact.id))).unique().all()
+        firms = (await s.scalars(select(Company).order_by(Company.id))).unique().all()
+        deals_ = (await s.scalars(select(Deal).order_by(Deal.id))).unique().all()
+        rows = (await s.scalars(select(DealProduct).order_by(DealProduct.id))).unique().all()
+        comms = (await s.execute(select(Communication.kind, Communication.value))).all()
+        catalog = (await s.scalars(select(Product))).unique().all()
+        return {
+            "contacts": sorted(
+                (p.name, p.first_name, p.last_name, p.company.title if p.company else None,
+                 p.comment, p.source, p.export_allowed, p.responsible_id,
+                 p.created_at.replace(microsecond=0))
+                for p in people
+            ),
+            "companies": sorted((f.title, f.responsible_id) for f in firms),
+            "deals": sorted(
+                (d.title, d.stage.code, d.pipeline_id, d.amount_minor, d.currency,
+                 d.contact.name if d.contact else None, d.company.title if d.company else None,
+                 d.closed_at is not None, d.comment, d.responsible_id)
+                for d in deals_
+            ),
+            "rows": sorted((r.product_name, r.price_minor, r.currency, r.quantity) for r in rows),
+            "communications": sorted((k, v) for k, v in comms),
+            "products": sorted((p.name, p.price_minor, p.currency, p.description) for p in catalog),
+        }  # fmt: skip
+
+    before = await snapshot(crm)
+    files: dict[Kind, bytes] = {}
+    for kind in (Kind.COMPANIES, Kind.CONTACTS, Kind.DEALS, Kind.PRODUCTS):
+        out = io.BytesIO()
+        await crm.exports.export(admin, kind, out, locale="ru")
+        files[kind] = out.getvalue()
+    assert b"[C]\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd" in files[Kind.DEALS]  # [C]Иван
+    async with fresh() as crm2:
+        await _empty(crm2)
+    for kind, data in files.items():
+        async with fresh() as crm2:
+            admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
+            plan = crm2.imports.open(admin2, kind, io.BytesIO(data))
+            report = await crm2.imports.run(admin2, plan, Duplicates.CREATE)
+            assert report.rejected == [] and report.unknown == [], kind
+    async with fresh() as crm3:
+        after = await snapshot(crm3)
+    # Olga's export flag is off: she is not exported, so not re-imported, and her deal is
+    # linked to a new contact of her name.
+    olga = next(c for c in before["contacts"] if c[0] == "Ольга Сидорова")  # type: ignore[attr-defined]
+    assert olga not in after["contacts"]  # type: ignore[operator]
+    assert [c for c in before["contacts"] if c != olga] == [  # type: ignore[attr-defined]
+        c
+        for c in after["contacts"]
+        if c[0] != "Ольга Сидорова"  # type: ignore[attr-defined]
+    ]
+    for key in ("companies", "deals", "rows", "products"):
+        assert after[key] == before[key], key
+    olga_phone = ("phone", "+79265554433")
+    assert after["communications"] == [
+        c
+        for c in before["communications"]
+        if c != olga_phone  # type: ignore[attr-defined]
+    ]
