@@ -248,17 +248,19 @@ class FieldService:
         self._changed()
         return await self.field(actor, field_id)
 
-    async def values_to_delete(self, actor: Actor, field_id: int) -> int:
-        """How many elements lose a value when the field is deleted (asked before deleting)."""
+    async def _deletable(self, actor: Actor, field_id: int) -> tuple[CustomField, int]:
         row = await self._editable(actor, field_id)
         if row.is_system:
             raise CannotDelete("system")
-        return await self.repos.fields.value_count(field_id)
+        return row, await self.repos.fields.value_count(field_id)
+
+    async def values_to_delete(self, actor: Actor, field_id: int) -> int:
+        """How many elements lose a value when the field is deleted (asked before deleting)."""
+        return (await self._deletable(actor, field_id))[1]
 
     async def delete(self, actor: Actor, field_id: int) -> int:
         """Delete a custom field and every value of it; returns how many values went."""
-        count = await self.values_to_delete(actor, field_id)
-        row = await self._editable(actor, field_id)
+        row, count = await self._deletable(actor, field_id)
         await self.repos.fields.delete(row)  # values, requirements, access rows cascade
         await self.repos.commit()
         self._changed()

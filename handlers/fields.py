@@ -28,7 +28,7 @@ from crm.context import Crm
 from crm.editing import CHOICES, Field
 from crm.enums import EntityType, Right
 from crm.errors import CrmError, InvalidValue
-from crm.field_book import ELEMENT_TYPES, KIND_WORDS, FieldInfo, Reading
+from crm.field_book import KIND_WORDS, FieldInfo, Reading
 from crm.parsing import region_for_locale
 from crm.permissions import Actor
 from handlers.elements import require_code
@@ -252,6 +252,3 @@ def setup() -> Router:
     router.callback_query.register(field_pressed, FieldCb.filter())
     router.message.register(rename_typed, FieldForm.rename, F.text, ~F.text.startswith("/"))
     return router
-
-
-__all__ = ["ELEMENT_TYPES", "reading_for", "set_field", "setup"]
