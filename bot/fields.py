@@ -33,12 +33,17 @@ MAX_VALUE = 300
 
 def fmt_value(kind: FieldKind | str, value: Any, label: str | None = None) -> str:
     """A stored value (crm.field_book.read_value) in the reader's language, HTML-escaped."""
+    return html.quote(plain_value(kind, value, label))
+
+
+def plain_value(kind: FieldKind | str, value: Any, label: str | None = None) -> str:
+    """A stored value in the reader's language, as plain text (a button, a CSV cell)."""
     if value is None or value == "":
         return "—"
     try:
         kind = FieldKind(kind)
     except ValueError:
-        return html.quote(str(value)[:MAX_VALUE])
+        return str(value)[:MAX_VALUE]
     try:
         if kind is FieldKind.NUMBER:
             return fmt_number(Decimal(str(value)))
@@ -49,12 +54,12 @@ def fmt_value(kind: FieldKind | str, value: Any, label: str | None = None) -> st
         if kind is FieldKind.MONEY and isinstance(value, dict):
             return fmt_money(Decimal(str(value["amount"])), str(value["currency"]))
         if kind is FieldKind.LINK:
-            code = "/" + html.quote(str(value))
-            return f"{code} {html.quote(label[:80])}" if label else code
+            code = "/" + str(value)
+            return f"{code} {label[:80]}" if label else code
     except (ValueError, KeyError, InvalidOperation):
         pass  # a value written by another version: shown as stored
     text = str(value)
-    return html.quote(text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…")
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
 def field_lines(fields: Sequence[Shown]) -> list[str]:

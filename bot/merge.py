@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from aiogram import html
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -18,6 +19,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MAX_PICK_BITS, MergeCb, MergeUndoCb
 from bot.cards import code_link, fit, short
+from bot.fields import plain_value
 from bot.fmt import fmt_datetime, fmt_money
 from bot.labels import dictionary_name, entity_name, stage_name
 from crm.codes import PREFIXES
@@ -66,23 +68,23 @@ def field_label(row: CompareRow) -> str:
     return str(name) if name is not None else row.field.key
 
 
-def _plain_text(value: FieldValue) -> str:
+def _plain_text(value: FieldValue, _detail: Any = None) -> str:
     return value.text
 
 
-def _items(value: FieldValue) -> str:
+def _items(value: FieldValue, _detail: Any = None) -> str:
     return ", ".join(value.items)
 
 
-def _element(value: FieldValue) -> str:
+def _element(value: FieldValue, _detail: Any = None) -> str:
     return f"{value.ref.code} {value.text}" if value.ref else value.text
 
 
-def _dictionary(value: FieldValue) -> str:
+def _dictionary(value: FieldValue, _detail: Any = None) -> str:
     return dictionary_name(value.item) if value.item is not None else value.text
 
 
-def _money(value: FieldValue) -> str:
+def _money(value: FieldValue, _detail: Any = None) -> str:
     data = value.value or {}
     amount = from_minor(data.get("amount_minor"))
     if amount is None or not data.get("currency"):
@@ -90,12 +92,16 @@ def _money(value: FieldValue) -> str:
     return fmt_money(amount, str(data["currency"]))
 
 
-def _stage(value: FieldValue) -> str:
+def _stage(value: FieldValue, _detail: Any = None) -> str:
     return stage_name(value.stage) if value.stage is not None else "?"
 
 
-# Plain text of a value, per kind: a custom field of a new kind adds its entry here.
-_SHOWN: dict[ValueKind, Callable[[FieldValue], str]] = {
+def _custom(value: FieldValue, kind: Any = None) -> str:
+    return plain_value(str(kind), value.value, value.text or None)
+
+
+# Plain text of a value, per kind (with the field's `detail`): a new kind adds its entry here.
+_SHOWN: dict[ValueKind, Callable[[FieldValue, Any], str]] = {
     ValueKind.TEXT: _plain_text,
     ValueKind.LIST: _items,
     ValueKind.USER: _plain_text,
@@ -103,11 +109,12 @@ _SHOWN: dict[ValueKind, Callable[[FieldValue], str]] = {
     ValueKind.DICTIONARY: _dictionary,
     ValueKind.MONEY: _money,
     ValueKind.STAGE: _stage,
+    ValueKind.CUSTOM: _custom,
 }
 
 
 def shown(row: CompareRow, value: FieldValue) -> str:
-    return _SHOWN.get(row.field.kind, _plain_text)(value)
+    return _SHOWN.get(row.field.kind, _plain_text)(value, row.field.detail)
 
 
 def _html(row: CompareRow, value: FieldValue, limit: int = 120) -> str:

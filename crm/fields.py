@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from crm.catalog import Catalog
 from crm.codes import ElementRef, entity_named, parse_code
-from crm.elements import ElementService, ref_of
+from crm.elements import ElementService, label_of, ref_of
 from crm.enums import EntityType, FieldKind, Operation, Right, TimelineKind
 from crm.errors import (
     AccessDenied,
@@ -51,11 +51,13 @@ from crm.field_book import (
     search_text,
     sees,
 )
+from crm.merge import FIELDS, MergeContext, MergeField, ValueKind
+from crm.merge import FieldValue as MergeValue
 from crm.permissions import Actor
 from crm.stages import clean_name, require_unique
 from storage.models import Contact, CustomField, Deal, FieldAccess, FieldRequirement, Lead
 from storage.repositories import Repos
-from storage.repositories.elements import Element
+from storage.repositories.elements import MODELS, Element
 
 if TYPE_CHECKING:
     from crm.context import Runtime
@@ -551,3 +553,51 @@ def _options(kind: FieldKind, options: Sequence[str]) -> tuple[str, ...]:
 
 
 __all__ = ["ALL_WORDS", "TO_WORDS", "Audience", "ExportValues", "FieldService", "visibility_parts"]
+
+
+# --- merging duplicates (crm/merge.py) -----------------------------------------------------------
+async def _mergeable(ctx: MergeContext, entity: EntityType) -> list[MergeField]:
+    """The custom fields of `entity` compared side by side: those the person merging may see
+    and that are not hidden (the others keep the survivor's value, else take the merged one's
+    — the pointer move's rule); an undo (no person) gets every custom field back."""
+    book = await ctx.runtime.fields.get(ctx.repos)
+    return [
+        _merge_field(info)
+        for info in book.of(entity)
+        if not info.is_system
+        and (ctx.actor is None or (not info.hidden and sees(ctx.runtime.policy, ctx.actor, info)))
+    ]
+
+
+def _merge_field(info: FieldInfo) -> MergeField:
+    async def read(ctx: MergeContext, element: Any) -> MergeValue:
+        value = (await ctx.repos.fields.values_of(info.entity.value, element.id)).get(info.id)
+        if value is None or value == "":
+            return MergeValue(None)
+        label = ""
+        target = parse_code(str(value)) if info.kind is FieldKind.LINK else None
+        if target is not None:
+            linked = await ctx.repos.elements.get(MODELS[target.entity.value], target.id)
+            label = label_of(linked) if linked is not None else ""
+        return MergeValue(value, text=label)
+
+    async def write(ctx: MergeContext, element: Any, value: Any) -> None:
+        if value is None or value == "":
+            await ctx.repos.fields.clear_value(info.id, element.id)
+        else:
+            await ctx.repos.fields.set_value(
+                info.id, info.entity.value, element.id, value, search_text(info, value)
+            )
+
+    return MergeField(
+        f"field:{info.id}",
+        ValueKind.CUSTOM,
+        frozenset({info.entity}),
+        read,
+        write,
+        name=_own_name(info),
+        detail=info.kind,
+    )
+
+
+FIELDS.provide(_mergeable)

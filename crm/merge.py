@@ -67,6 +67,7 @@ class ValueKind(StrEnum):
     DICTIONARY = "dictionary"  # `item` (localized by the front end), else the code in `text`
     MONEY = "money"  # value {"amount_minor", "currency"}
     STAGE = "stage"  # `stage`
+    CUSTOM = "custom"  # a custom field's stored value; MergeField.detail is its FieldKind
 
 
 class Side(StrEnum):
@@ -103,6 +104,9 @@ class FieldValue:
 class MergeContext:
     repos: Repos
     runtime: Runtime
+    # Who compares or merges: providers leave out the fields this person may not see (their
+    # values follow the default rule). None (an undo): every field, so that all come back.
+    actor: Actor | None = None
 
 
 Reader = Callable[[MergeContext, Any], Awaitable[FieldValue]]
@@ -121,6 +125,7 @@ class MergeField:
     write: Writer
     united: bool = False  # both elements' values are kept: nothing to choose
     name: str | None = None
+    detail: Any = None  # what the front end needs besides `kind` (a custom field's FieldKind)
 
 
 Provider = Callable[[MergeContext, EntityType], Awaitable[Sequence[MergeField]]]
@@ -405,6 +410,7 @@ class UndoOutcome:
     same_id: bool
     kept_fields: tuple[str, ...]  # changed on the survivor since the merge: left as they are
     missing: int  # rows moved by the merge that are gone since
+    kept_names: Mapping[str, str] = field(default_factory=dict)  # custom ones the actor sees
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,11 +453,12 @@ class MergeService:
 
     async def compare(self, actor: Actor, survivor: ElementRef, merged: ElementRef) -> MergePlan:
         first, second = await self.authorize(actor, survivor, merged)
-        return await self._plan(first, second)
+        return await self._plan(actor, first, second)
 
-    async def _plan(self, first: Element, second: Element) -> MergePlan:
+    async def _plan(self, actor: Actor, first: Element, second: Element) -> MergePlan:
         rows = []
-        for merge_field in await FIELDS.of(self.ctx, ref_of(first).entity):
+        seen_by = MergeContext(self.repos, self.runtime, actor)
+        for merge_field in await FIELDS.of(seen_by, ref_of(first).entity):
             rows.append(
                 CompareRow(
                     merge_field,
@@ -476,7 +483,7 @@ class MergeService:
         model = MODELS[survivor.entity.value]
         await self.repos.merges.lock(model, sorted({survivor.id, merged.id}))
         first, second = await self.authorize(actor, survivor, merged)
-        plan = await self._plan(first, second)
+        plan = await self._plan(actor, first, second)
         entity = survivor.entity.value
         if isinstance(first, Deal):
             currencies = {
@@ -612,6 +619,10 @@ class MergeService:
         await self.repos.session.refresh(restored)
         before, after = record.moved.get("before", {}), record.moved.get("after", {})
         kept: list[str] = []
+        kept_names: dict[str, str] = {}
+        shown = {
+            f.key for f in await FIELDS.of(MergeContext(self.repos, self.runtime, actor), entity)
+        }
         for merge_field in await FIELDS.of(self.ctx, entity):
             if merge_field.key not in before:
                 continue
@@ -626,6 +637,8 @@ class MergeService:
             elif current != new:
                 if old != new:
                     kept.append(merge_field.key)  # changed since the merge: left as it is
+                    if merge_field.name and merge_field.key in shown:
+                        kept_names[merge_field.key] = merge_field.name
             elif old != new:
                 await merge_field.write(self.ctx, survivor, old)
         refold(survivor)
@@ -652,6 +665,7 @@ class MergeService:
             same_id=restored.id == record.merged_id,
             kept_fields=tuple(kept),
             missing=missing,
+            kept_names=kept_names,
         )
 
     # --- the duplicate warning's "Merge into" -------------------------------------------------

@@ -104,7 +104,7 @@ async def undo(message: Replier, crm: Crm, actor: Actor, user: User, merge_id: i
     outcome = await crm.merge.undo(actor, merge_id)
     card = await crm.elements.card(actor, outcome.restored)
     text, markup = render_card(card, crm.users.timezone_of(user))
-    report = undo_report(outcome, field_names(outcome.kept_fields))
+    report = undo_report(outcome, {**field_names(outcome.kept_fields), **outcome.kept_names})
     await message.answer(report + "\n\n" + text, reply_markup=markup)
 
 

@@ -32,6 +32,7 @@ from tests.harness import FakeClock, Harness, TgUser, texts
 
 Fresh = Callable[[], AbstractAsyncContextManager[Crm]]
 NBSP = "\u00a0"
+NNBSP = "\u202f"
 REP_PRESET = 3
 CONTACT_DELETE = 1 * 8 + 3  # RoleCb's cell: entity index * 8 + operation index
 
@@ -352,3 +353,63 @@ async def test_merge_into_from_the_duplicate_warning_adds_what_was_typed(
             ["+48601234567", "+48602000111"],
             ["jan.prywatny@gmail.com"],
         )
+
+
+CUSTOM = {
+    "pl": {
+        "add_date": "/field_add kontakt data Klient od",
+        "add_list": "/field_add kontakt lista Segment: VIP, Hurt",
+        "set_date": "/set C2 klient od 01.03.2026",
+        "set_c1": "/set C1 Segment VIP",
+        "set_c2": "/set C2 segment hurt",
+        "rows": [
+            "<b>Segment</b>",
+            "✅ C1: VIP",
+            "▫️ C2: Hurt",
+            "<b>Klient od</b>: 1 mar 2026 (C2)",
+        ],
+        "card": ["Segment: Hurt", "Klient od: 1 mar 2026"],
+    },
+    "ru": {
+        "add_date": "/field_add контакт дата Клиент с",
+        "add_list": "/field_add контакт список Сегмент: VIP, Опт",
+        "set_date": "/set C2 клиент с 01.03.2026",
+        "set_c1": "/set C1 Сегмент VIP",
+        "set_c2": "/set C2 сегмент опт",
+        "rows": [
+            "<b>Сегмент</b>",
+            "✅ C1: VIP",
+            "▫️ C2: Опт",
+            f"<b>Клиент с</b>: 1 мар. 2026{NNBSP}г. (C2)",
+        ],
+        "card": ["Сегмент: Опт", f"Клиент с: 1 мар. 2026{NNBSP}г."],
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_custom_fields_are_compared_and_picked(
+    harness: Harness, fresh: Fresh, lang: str
+) -> None:
+    """A custom field is a row of the comparison by its own name, its value in the reader's
+    language; the merged one's value fills an empty field and a picked one wins."""
+    t, c = LANGS[lang], CUSTOM[lang]
+    boss = await harness.member(Role.ADMIN, t["boss"], language_code=lang)
+    for line in (c["add_date"], c["add_list"]):
+        await boss.send(line)
+    await two_contacts(boss, lang)
+    for line in (c["set_date"], c["set_c1"], c["set_c2"]):
+        await boss.send(line)
+    screen = last_text(await boss.send("/merge C1 C2"))
+    lines = screen.text.splitlines()
+    start = lines.index(c["rows"][0])
+    assert lines[start : start + 3] == c["rows"][:3]
+    assert c["rows"][3] in lines  # the survivor has none: nothing to choose
+    picked = last_text(await boss.press(c["rows"][2].split(": ", 1)[1], screen))
+    report = last_text(await boss.press(t["merge"], picked))
+    for line in c["card"]:
+        assert line in report.text.splitlines(), report.text
+    async with fresh() as crm:
+        values = await crm.repos.fields.values_of("contact", 1)
+        assert sorted(map(str, values.values())) == ["2026-03-01", c["rows"][2].split(": ")[1]]
+        assert await crm.repos.fields.values_of("contact", 2) == {}

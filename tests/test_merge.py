@@ -16,8 +16,9 @@ from crm.codes import ElementRef
 from crm.context import Crm
 from crm.editing import Field
 from crm.elements import ElementInput
-from crm.enums import EntityType, Level, Operation, Right, Role
+from crm.enums import EntityType, FieldKind, Level, Operation, Right, Role
 from crm.errors import AccessDenied, CannotMerge, CannotUndo, NotFound
+from crm.field_book import Reading
 from crm.merge import FIELDS, FieldValue, MergeContext, MergeField, Side, ValueKind
 from crm.permissions import DEFAULT_POLICIES, Actor, RoleBook, RolePolicy
 from crm.users import actor_of
@@ -328,7 +329,7 @@ async def test_who_may_merge(crm: Crm, fresh: Fresh) -> None:
 
 
 async def test_a_custom_field_provider_is_compared_and_merged(crm: Crm, fresh: Fresh) -> None:
-    """What crm/fields.py will do: one MergeField per custom field, known at run time."""
+    """The registry's extension point: fields known at run time are compared and merged."""
     admin = await person(crm, Role.ADMIN, "Admin")
     await crm.elements.create(admin, C, ElementInput(name="Jan Kowalski"))
     await crm.elements.create(
@@ -355,6 +356,56 @@ async def test_a_custom_field_provider_is_compared_and_merged(crm: Crm, fresh: F
         assert store[1] == "Hurt"
     finally:
         FIELDS.withdraw(provider)
+
+
+async def test_custom_field_values_are_chosen_merged_and_undone(crm: Crm, fresh: Fresh) -> None:
+    """Custom fields are rows of the comparison: the merged one's value fills an empty field,
+    a differing one is chosen, a restricted field is not offered to who may not see it (the
+    survivor's value stays, the merged one's is kept for the undo), and the undo gives every
+    value back to its element."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    anna = actor_of((await crm.users.create_invite(Role.REP, "Anna", "Sprzedaż")).user)
+    reading = Reading("pl", "Europe/Warsaw", "PLN", crm.runtime.clock.now())
+    segment = await crm.fields.add(admin, C, FieldKind.LIST, "Segment", ["VIP", "Hurt", "Detal"])
+    since = await crm.fields.add(admin, C, FieldKind.DATE, "Klient od")
+    margin = await crm.fields.add(admin, C, FieldKind.STRING, "Marża")
+    await crm.elements.create(anna, C, ElementInput(name="Jan Kowalski"))
+    await crm.elements.create(anna, C, ElementInput(name="Jan Kowalski"))
+    for element, field_id, text in (
+        (1, segment.id, "VIP"),
+        (2, segment.id, "Hurt"),
+        (2, since.id, "2026-03-01"),
+        (1, margin.id, "12%"),
+        (2, margin.id, "30%"),
+    ):
+        await crm.fields.set_value(admin, ref(C, element), field_id, text, reading)
+    await crm.fields.restrict(admin, margin.id, [admin.user_id], [])
+    admin_rows = {r.field.key for r in (await crm.merge.compare(admin, ref(C, 1), ref(C, 2))).rows}
+    assert f"field:{margin.id}" in admin_rows
+    plan = await crm.merge.compare(anna, ref(C, 1), ref(C, 2))
+    rows = {row.field.key: row for row in plan.rows}
+    assert f"field:{margin.id}" not in rows  # Anna does not see it
+    chosen, filled = rows[f"field:{segment.id}"], rows[f"field:{since.id}"]
+    assert chosen.field.name == "Segment" and chosen.choosable
+    assert (chosen.survivor.value, chosen.merged.value) == ("VIP", "Hurt")
+    assert not filled.choosable and filled.default is Side.MERGED
+    picks = {f"field:{segment.id}": Side.MERGED}
+    outcome = await crm.merge.merge(anna, ref(C, 1), ref(C, 2), picks)
+    async with fresh() as crm2:
+        kept = await crm2.repos.fields.values_of("contact", 1)
+        assert kept == {segment.id: "Hurt", since.id: "2026-03-01", margin.id: "12%"}
+        assert await crm2.repos.fields.values_of("contact", 2) == {}
+    await crm.merge.undo(anna, outcome.merge_id)
+    async with fresh() as crm2:
+        assert await crm2.repos.fields.values_of("contact", 1) == {
+            segment.id: "VIP",
+            margin.id: "12%",
+        }
+        assert await crm2.repos.fields.values_of("contact", 2) == {
+            segment.id: "Hurt",
+            since.id: "2026-03-01",
+            margin.id: "30%",
+        }
 
 
 def test_every_column_referring_to_an_element_is_moved_by_a_merge() -> None:
