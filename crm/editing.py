@@ -12,10 +12,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from crm import names
 from crm.codes import ElementRef
 from crm.dictionary_kinds import KINDS
-from crm.elements import MAX_TITLE, ElementService, _split_name, fold, ref_of
+from crm.elements import MAX_TITLE, ElementService, _split_name, ref_of, refold
 from crm.enums import EntityType, Operation, TimelineKind
 from crm.errors import AmountFromProducts, InvalidValue, NotFound
 from crm.money import to_minor
@@ -120,15 +119,7 @@ class EditService:
             if not text or not isinstance(element, Deal | Lead | Company):
                 raise InvalidValue("title", text[:64])
             old, element.title = element.title, text[:MAX_TITLE]
-            if isinstance(element, Lead):
-                element.search_text = fold(
-                    element.title, element.contact_name, element.company_title
-                )
-            elif isinstance(element, Deal):
-                client = element.contact.name if element.contact else None
-                element.search_text = fold(element.title, client)
-            else:
-                element.search_text = fold(element.title)
+            refold(element)
             return old, element.title
         if field is Field.NAME:
             if not text or not any(c.isalpha() for c in text):
@@ -138,14 +129,14 @@ class EditService:
                 old, element.name = element.name, name
                 first, last = _split_name(name)
                 element.first_name, element.last_name = first, last
-                element.search_text = fold(name, names.search_key(name))
+                refold(element)
                 # A deal is found by its client's name too: its search text follows.
                 for deal in await self.repos.elements.deals_with_contact(element.id):
-                    deal.search_text = fold(deal.title, name)
+                    refold(deal, client=name)
                 return old, name
             if isinstance(element, Lead):
                 old_name, element.contact_name = element.contact_name, name
-                element.search_text = fold(element.title, name, names.search_key(name))
+                refold(element)
                 return old_name, name
             raise InvalidValue("name", text[:64])
         if field is Field.PHONE:

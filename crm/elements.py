@@ -53,6 +53,30 @@ def fold(*parts: str | None) -> str:
     return " ".join(p for p in parts if p).casefold()[:600]
 
 
+def refold(element: Element, *, client: str | None = None, company: str | None = None) -> None:
+    """The element's search text, one rule per type, wherever its names change: a contact by
+    its name (and its transliteration key), a lead by its title, person and company, a company
+    by its title, a deal by its title and its client's and company's names (`client` and
+    `company` when the relationships are not loaded yet, as at creation)."""
+    if isinstance(element, Contact):
+        element.search_text = fold(element.name, names.search_key(element.name))
+    elif isinstance(element, Lead):
+        element.search_text = fold(
+            element.title,
+            element.contact_name,
+            element.company_title,
+            names.search_key(element.contact_name or ""),
+        )
+    elif isinstance(element, Deal):
+        element.search_text = fold(
+            element.title,
+            client or (element.contact.name if element.contact else None),
+            company or (element.company.title if element.company else None),
+        )
+    elif isinstance(element, Company):
+        element.search_text = fold(element.title)
+
+
 def label_of(element: Element) -> str:
     if isinstance(element, Contact):
         return element.name

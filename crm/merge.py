@@ -36,15 +36,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from crm import names
 from crm.catalog import StageInfo
 from crm.codes import ElementRef
-from crm.elements import ElementInput, fold, label_of, ref_of
+from crm.elements import ElementInput, label_of, ref_of, refold
 from crm.enums import EntityType, Operation, Right, TimelineKind
 from crm.errors import AccessDenied, CannotMerge, CannotUndo, InvalidValue, NotFound
 from crm.permissions import Actor, Owner
 from crm.products import row_total
-from storage.models import Company, Contact, Deal, DictionaryItem, Lead, MergeRecord
+from storage.models import Deal, DictionaryItem, MergeRecord
 from storage.repositories import Repos
 from storage.repositories.elements import MODELS, Element
 from storage.repositories.merges import row_data
@@ -714,24 +713,6 @@ def _rest(element: Element, data: ElementInput) -> str | None:
     if data.name and title.casefold() == data.name.casefold():
         return None
     return title
-
-
-def refold(element: Element) -> None:
-    """The element's search text after its names changed (as crm/editing.py keeps it)."""
-    if isinstance(element, Contact):
-        element.search_text = fold(element.name, names.search_key(element.name))
-    elif isinstance(element, Lead):
-        element.search_text = fold(
-            element.title,
-            element.contact_name,
-            element.company_title,
-            names.search_key(element.contact_name or ""),
-        )
-    elif isinstance(element, Deal):
-        client = element.contact.name if element.contact else None
-        element.search_text = fold(element.title, client)
-    elif isinstance(element, Company):
-        element.search_text = fold(element.title)
 
 
 def _entity(element: Element) -> str:

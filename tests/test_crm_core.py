@@ -11,6 +11,7 @@ import pytest
 from crm.codes import ElementRef, parse_code
 from crm.context import Crm
 from crm.conversion import ConversionOptions
+from crm.editing import Field
 from crm.elements import ElementInput
 from crm.enums import EntityType, Role
 from crm.errors import (
@@ -489,3 +490,22 @@ async def test_an_old_exact_duplicate_is_found_among_many_similar(crm: Crm) -> N
         await crm.elements.create(rep, EntityType.CONTACT, ElementInput(name=f"Adam{i} Nowak"))
     hits = await crm.elements.find_duplicates(rep, EntityType.CONTACT, line("Jan Nowak"))
     assert original in [h.ref for h in hits]
+
+
+async def test_a_deal_is_found_by_its_client_and_company_after_every_edit(
+    crm: Crm, fresh: Callable[[], AbstractAsyncContextManager[Crm]]
+) -> None:
+    """One rule for a deal's search text (title, client, company) at creation and after a
+    title or client rename: editing the title does not lose the company."""
+    rep = await person(crm, Role.REP, "Anna")
+    data = ElementInput(title="Okna PCV", name="Jan Kowalski", company="Budmax")
+    ref = (await crm.elements.create(rep, EntityType.DEAL, data)).primary
+    await crm.edits.edit(rep, ref, Field.TITLE, "Drzwi antywłamaniowe", region="PL")
+    contact = ElementRef(EntityType.CONTACT, 1)
+    await crm.edits.edit(rep, contact, Field.NAME, "Jan Nowak", region="PL")
+    async with fresh() as crm2:
+        deal = await crm2.repos.session.get(Deal, ref.id)
+        assert deal is not None and deal.search_text == "drzwi antywłamaniowe jan nowak budmax"
+        for query in ("budmax", "Nowak", "drzwi"):
+            found = await crm2.search.find(rep, query)
+            assert ref in [ElementRef(EntityType.DEAL, e.id) for e in found if isinstance(e, Deal)]
