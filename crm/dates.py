@@ -320,7 +320,7 @@ _RU = _Lang(
     weekday_abbreviations={"пн": 0, "вт": 1, "ср": 2, "чт": 3, "пт": 4, "сб": 5, "вс": 6},
     months={
         **dict.fromkeys(("января", "январь", "янв"), 1),
-        **dict.fromkeys(("февраля", "февраль", "фев"), 2),
+        **dict.fromkeys(("февраля", "февраль", "фев", "февр"), 2),
         **dict.fromkeys(("марта", "март", "мар"), 3),
         **dict.fromkeys(("апреля", "апрель", "апр"), 4),
         **dict.fromkeys(("мая", "май"), 5),
@@ -329,7 +329,7 @@ _RU = _Lang(
         **dict.fromkeys(("августа", "август", "авг"), 8),
         **dict.fromkeys(("сентября", "сентябрь", "сен", "сент"), 9),
         **dict.fromkeys(("октября", "октябрь", "окт"), 10),
-        **dict.fromkeys(("ноября", "ноябрь", "ноя"), 11),
+        **dict.fromkeys(("ноября", "ноябрь", "ноя", "нояб"), 11),
         **dict.fromkeys(("декабря", "декабрь", "дек"), 12),
     },
     year_suffixes=frozenset({"г", "года", "год"}),
@@ -639,10 +639,14 @@ def _clock(hour: int, minute: int) -> time | None:
 class _Reader:
     """Reads one deadline phrase from the start of the words, greedily and without guessing."""
 
-    def __init__(self, tokens: Sequence[_Token], vocab: _Lang, this_year: int) -> None:
+    def __init__(
+        self, tokens: Sequence[_Token], vocab: _Lang, this_year: int, years: range | None = None
+    ) -> None:
         self.words = [token.norm for token in tokens]
         self.v = vocab
-        self.years = range(this_year - 1, this_year + 11)
+        # A deadline's year is near (so that "1 grudnia 1500 zł" keeps its amount); a date
+        # field's (a birthday, a contract signed years ago) may be any `years` given.
+        self.years = years if years is not None else range(this_year - 1, this_year + 11)
 
     def word(self, pos: int) -> str:
         return self.words[pos] if pos < len(self.words) else ""
@@ -1064,6 +1068,7 @@ def _parse(
     locale: str,
     default_time: time,
     whole: bool,
+    years: range | None = None,
 ) -> tuple[datetime, bool, list[_Token], int] | None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -1074,7 +1079,7 @@ def _parse(
         return None
     if whole and (len(tokens) == MAX_WORDS or tokens[-1].end < len(text.rstrip())):
         return None  # more words than any date has, or a blob the tokenizer stopped at
-    phrase = _Reader(tokens, _vocabulary(locale), now.astimezone(zone).year).read()
+    phrase = _Reader(tokens, _vocabulary(locale), now.astimezone(zone).year, years).read()
     if phrase is not None and (not whole or phrase.end == len(tokens)):
         resolved = _resolve(phrase, now, zone, default_time)
         if resolved is None:
@@ -1140,8 +1145,10 @@ def parse_when(
     timezone: str,
     locale: str,
     default_time: time = time(9, 0),
+    years: range | None = None,
 ) -> datetime | None:
-    """Read the whole text as a date/time (e.g. a reply to "when?"); None if any is left."""
+    """Read the whole text as a date/time (e.g. a reply to "when?"); None if any is left.
+    `years`: the years a written year may be (default: last year to ten years ahead)."""
     found = _parse(
         text,
         now=now,
@@ -1149,6 +1156,7 @@ def parse_when(
         locale=locale,
         default_time=default_time,
         whole=True,
+        years=years,
     )
     return None if found is None else found[0]
 

@@ -72,6 +72,7 @@ CODE_PREFIX = "UF_CRM_"
 MAX_TEXT = 1000
 MAX_OPTIONS = 50
 MAX_NUMBER = Decimal("1e15")
+FIELD_YEARS = range(1800, 2201)  # a date field's year: birthdays and contracts long past too
 # Field types as `/field_add` reads them, in the three languages.
 KIND_WORDS: dict[str, FieldKind] = {
     word: kind
@@ -245,7 +246,7 @@ def read_value(info: FieldInfo, text: str, reading: Reading) -> Any:
     if kind is FieldKind.STRING:
         return text[:MAX_TEXT]
     if kind is FieldKind.NUMBER:
-        return str(_number(text))
+        return format(_number(text), "f")  # 1000000, never 1E+6
     if kind is FieldKind.DATE:
         return _day(text, reading).isoformat()
     if kind is FieldKind.BOOL:
@@ -303,7 +304,13 @@ def _day(text: str, reading: Reading) -> date:
         return date.fromisoformat(text)
     except ValueError:
         pass
-    at = parse_when(text, now=reading.now, timezone=reading.timezone, locale=reading.locale)
+    at = parse_when(
+        text,
+        now=reading.now,
+        timezone=reading.timezone,
+        locale=reading.locale,
+        years=FIELD_YEARS,
+    )
     if at is None:
         raise InvalidValue(FieldKind.DATE.value, text[:64])
     return at.astimezone(ZoneInfo(reading.timezone)).date()
