@@ -157,9 +157,14 @@ def field_visible_usage() -> str:
 
 
 def render_field_menu(
-    info: FieldInfo, catalog: Catalog, audience: Audience | None = None
+    info: FieldInfo,
+    catalog: Catalog,
+    audience: Audience | None = None,
+    section: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     text = f"<b>{html.quote(field_label(info))}</b> — {field_marks(info, catalog)}"
+    if section is not None:
+        text += "\n" + _("Section: {name}").format(name=html.quote(section))
     if audience is not None:
         text += "\n" + audience_line(info, audience)
     kb = InlineKeyboardBuilder()
@@ -173,8 +178,9 @@ def render_field_menu(
         kb.button(text=_("Delete"), callback_data=FieldCb(action="delete", id=info.id))
     if info.code != HEADLINE[info.entity] or not info.is_system:  # the headline stays on top
         kb.button(text=_("Section"), callback_data=FieldCb(action="sect", id=info.id))
-        kb.button(text="▲", callback_data=FieldCb(action="up", id=info.id))
-        kb.button(text="▼", callback_data=FieldCb(action="dn", id=info.id))
+        if not info.hidden:  # ▲ ▼: its place in the common view, among what cards show
+            kb.button(text="▲", callback_data=FieldCb(action="up", id=info.id))
+            kb.button(text="▼", callback_data=FieldCb(action="dn", id=info.id))
     kb.button(text=_("« Fields"), callback_data=FieldCb(action="list", id=info.id))
     kb.adjust(2)
     return text, kb.as_markup()

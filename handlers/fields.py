@@ -153,7 +153,9 @@ async def field_visible_command(
 async def field_menu(crm: Crm, actor: Actor, info: FieldInfo) -> tuple[str, InlineKeyboardMarkup]:
     """A field's menu, with who sees it."""
     audience = await crm.fields.audience(actor, info)
-    return render_field_menu(info, await crm.fields.catalog(), audience)
+    sections = await crm.layouts.sections(actor, info.entity)
+    section = next((s.name for s in sections if s.id == info.section_id), None)
+    return render_field_menu(info, await crm.fields.catalog(), audience, section)
 
 
 async def set_command(
