@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from crm.context import Crm
 from crm.enums import Right, Role
-from storage.models import CardView, CustomField, FieldSection, FieldValue
+from storage.models import CardView, CustomField, Deal, FieldSection, FieldValue
 from tests.fakeapi import Call
 from tests.harness import Harness, TgUser, texts
 from tests.test_e2e_roles import new_role
@@ -395,3 +395,34 @@ async def test_common_department_and_my_views(harness: Harness, fresh: Fresh, la
     assert has(lines["marek"], shown[0]) and not has(lines["marek"], shown[2])
     async with fresh() as crm:
         assert len((await crm.repos.session.scalars(select(CardView))).all()) == 2
+
+
+HIDING = {
+    "pl": ("kwota", "Ukryj", "Pokazuj na kartach", "Kwota: 5"),
+    "ru": ("сумма", "Скрыть", "Показывать в карточках", "Сумма: 5"),
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_a_hidden_system_field_leaves_every_card_and_keeps_its_value(
+    harness: Harness, fresh: Fresh, lang: str
+) -> None:
+    t = T[lang]
+    field, hide, show, amount = HIDING[lang]
+    admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
+    rep = await harness.member(Role.REP, t["ola"], language_code=lang)
+    await rep.send(t["deal"])
+    before = await card(rep)
+    assert has(before, amount)
+    listing = last(await admin.send(t["view"].replace("/view", "/fields")))
+    menu = last(await admin.press(field, listing))
+    await admin.press(hide, menu)
+    after = await card(rep)
+    assert not has(after, amount)
+    # Nothing else on the card moved: the same lines, less the amount's.
+    assert [line for line in before if not line.startswith(amount)] == after
+    async with fresh() as crm:
+        deal = await crm.repos.session.scalar(select(Deal))
+        assert deal is not None and deal.amount_minor == 500_000
+    await admin.press(show, last(await admin.press(field, listing)))
+    assert await card(rep) == before
