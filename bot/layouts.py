@@ -128,7 +128,7 @@ def render_view(
             if line.section is not None:
                 lines.append(f"<b>{html.quote(line.section.name)}</b>")
         mark = "✅" if line.shown else "➖"
-        lines.append(f"{mark} {html.quote(field_label(line.field))}")
+        lines.append(f"{mark} {html.quote(_capital(field_label(line.field)))}")
     lines += [
         "",
         _(
@@ -156,7 +156,7 @@ def render_view(
         mark = "✅" if line.shown else "➖"
         kb.button(text="▲", callback_data=cb("up", fid))
         kb.button(
-            text=f"{mark} {field_label(line.field)[:30]}",
+            text=f"{mark} {_capital(field_label(line.field))[:30]}",
             callback_data=cb("tog", fid),
         )
         kb.button(text="▼", callback_data=cb("dn", fid))
@@ -175,6 +175,11 @@ def render_view(
         sizes.append(1)
     kb.adjust(*sizes)
     return "\n".join(lines), kb.as_markup()
+
+
+def _capital(label: str) -> str:
+    """`kwota` → `Kwota`: a system field's name starts a line here."""
+    return label[:1].upper() + label[1:]
 
 
 def view_usage() -> str:

@@ -3,7 +3,7 @@
 - A **section** is a titled group of fields of one element type; sections are made, renamed,
   moved up and down and deleted by whoever holds `Right.SETTINGS`. Deleting one never deletes
   a field: its fields lose the section and are hidden (their values stay), to be shown again
-  or put into another section from the field's menu.
+  or put into another section (which shows it) from the field's menu.
 - A **view** says which fields a card shows and in which order (`crm.field_book.view_order`):
   the *common view* (the admin's, for everybody), a *department's view* (for its people and
   the departments below it, unless a nearer one has its own), and *my view* — a user's own,
@@ -159,7 +159,8 @@ class LayoutService:
         return info, len(fields)
 
     async def set_section(self, actor: Actor, field_id: int, section_id: int | None) -> FieldInfo:
-        """Put a field into a section of its type (None: out of any)."""
+        """Put a field into a section of its type (None: out of any). A hidden field put into
+        a section is shown again there (how the fields of a deleted section come back)."""
         self._settings(actor)
         book = await self.book()
         info = book.get(field_id)
@@ -173,6 +174,8 @@ class LayoutService:
         if row is None:
             raise NotFound("field", field_id)
         row.section_id = section_id
+        if section_id is not None:
+            row.hidden = False
         await self.repos.commit()
         self._changed()
         found = (await self.book()).get(field_id)

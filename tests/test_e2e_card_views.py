@@ -299,6 +299,30 @@ async def test_sections_group_fields_and_deleting_one_hides_its_fields(
     await admin.press(menu.buttons[1]["text"], menu)  # "Show on cards"
     lines = await card(rep)
     assert at(lines, t["lines"][0]) < at(lines, f"<b>{t['finance']}</b>")
+    # Put into another section, the other one is back too, there.
+    menu = await field_menu(admin, t, t["names"][1])
+    await admin.press(t["finance"], last(await admin.press(t["section_button"], menu)))
+    lines = await card(rep)
+    assert at(lines, f"<b>{t['finance']}</b>") < at(lines, t["lines"][1])
+    async with fresh() as crm:
+        row = await crm.repos.session.scalar(
+            select(CustomField).where(CustomField.name == t["names"][1])
+        )
+        assert row is not None and not row.hidden and row.section_id is not None
+
+    # The common view lists fields by section; ▲ ▼ move a field within its section only.
+    screen = last(await admin.send(t["view"]))
+    listed = screen.text.splitlines()
+    heading = listed.index(f"<b>{t['finance']}</b>")
+    assert listed[heading + 1 : heading + 3] == [f"✅ {t['names'][1]}", f"✅ {t['names'][2]}"]
+    before = await card(rep)
+    await press_beside(admin, screen, f"✅ {t['names'][1]}", -1)  # ▲: first in its section
+    assert await card(rep) == before
+    await press_beside(admin, screen, f"✅ {t['names'][1]}", 1)  # ▼
+    lines = await card(rep)
+    assert (
+        at(lines, f"<b>{t['finance']}</b>") < at(lines, t["lines"][2]) < at(lines, t["lines"][1])
+    )
 
 
 def toggle(screen: Call, name: str) -> str:
