@@ -1,6 +1,8 @@
 """The definitions of fields (`FieldBook`, a snapshot kept in memory), who sees them, and how a
 typed value is read. The service that changes fields and values is crm/fields.py; this module
 sits below crm/elements.py, so that a card gathers its fields under the card's own access check.
+How a card arranges its fields (sections, the view a reader follows: `view_for`, `card_layout`)
+is decided here too, from the same snapshot; crm/layouts.py changes sections and views.
 """
 
 from __future__ import annotations
