@@ -226,3 +226,32 @@ class ImportCb(CallbackData, prefix="im"):
     action: str  # "kind", "cols", "col", "set", "dup", "go", "back"
     index: Annotated[int, Field(ge=0, le=500)] = 0  # a kind, or the file's column
     value: Annotated[int, Field(ge=0, le=500)] = 0  # a registry column + 1; 0: not imported
+
+
+class SectionCb(CallbackData, prefix="sc"):
+    """/sections: `list` (the type's sections; `id` one of them), `ren` (ask its new name),
+    `up` / `dn` (move it), `del` (asks), `drop` (deletes: its fields are hidden, kept)."""
+
+    action: str
+    id: Id
+
+
+class FieldSectionCb(CallbackData, prefix="fs"):
+    """A field's menu, "Section": put field `id` into section `section` (0: out of any)."""
+
+    id: Id
+    section: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+
+
+class ViewCb(CallbackData, prefix="vw"):
+    """/view and /my_view: `pg` (a page of the screen), `up` / `dn` (move `field`), `tog`
+    (show or hide it), `rst` (reset the view). `entity` is the element type (deal, lead…);
+    `dept` the department whose view it is (0: none); `mine` the presser's own view (whose,
+    the server decides: the presser's, never an id from here)."""
+
+    action: str
+    entity: str
+    dept: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+    mine: bool = False
+    field: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
+    page: Page = 0

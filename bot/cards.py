@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from aiogram import html
@@ -31,9 +32,11 @@ from bot.labels import (
 )
 from crm.catalog import StageInfo
 from crm.codes import PREFIXES, ElementRef
+from crm.dictionary_kinds import KINDS
 from crm.editing import CHOICES, Field
 from crm.elements import Card, DuplicateHit, Link, label_of, ref_of
 from crm.enums import EntityType, LinkKind, TimelineKind
+from crm.field_book import Block
 from crm.money import from_minor
 from crm.products import row_total
 from crm.search import Page
@@ -73,74 +76,208 @@ def stage_line(stage: StageInfo, stages: Sequence[StageInfo]) -> str:
     return f"{mark} {html.quote(stage_name(stage))}"
 
 
+def _stage_status(card: Card) -> list[str]:
+    if card.stage is None or not isinstance(card.element, Deal | Lead):
+        return []
+    template = _("Stage: {stage}") if isinstance(card.element, Deal) else _("Status: {stage}")
+    return [template.format(stage=stage_line(card.stage, card.stages))]
+
+
+def _pipeline_line(card: Card) -> list[str]:
+    if not isinstance(card.element, Deal) or card.pipeline is None or card.pipeline.is_default:
+        return []
+    return [_("Pipeline: {name}").format(name=html.quote(pipeline_name(card.pipeline)))]
+
+
+def _reason(card: Card) -> list[str]:
+    element = card.element
+    if not isinstance(element, Deal) or not element.failure_reason:
+        return []
+    return [_("Reason: {reason}").format(reason=html.quote(short(element.failure_reason, 300)))]
+
+
+def _converted_line(card: Card) -> list[str]:
+    element = card.element
+    if not isinstance(element, Lead) or not element.deal_id:
+        return []
+    code = code_link(ElementRef(EntityType.DEAL, element.deal_id))
+    return [_("Converted into: {code}").format(code=code)]
+
+
+def _responsible(card: Card) -> list[str]:
+    name = card.names.get(card.element.responsible_id or 0, _("nobody"))
+    return [_("Responsible: {name}").format(name=html.quote(name))]
+
+
+def _person(card: Card) -> list[str]:
+    element = card.element
+    if not isinstance(element, Lead) or not element.contact_name:
+        return []
+    return [_("Person: {name}").format(name=html.quote(element.contact_name))]
+
+
+def _amount(card: Card) -> list[str]:
+    element = card.element
+    if not isinstance(element, Deal | Lead) or not (money := money_of(element)):
+        return []
+    if card.product_rows:
+        return [
+            _(
+                "Amount: {amount} (the sum of {n} product row)",
+                "Amount: {amount} (the sum of {n} product rows)",
+                len(card.product_rows),
+            ).format(amount=money, n=len(card.product_rows))
+        ]
+    return [_("Amount: {amount}").format(amount=money)]
+
+
+def _contact(card: Card) -> list[str]:
+    element = card.element
+    if not isinstance(element, Deal) or element.contact is None:
+        return []
+    contact = element.contact
+    return [client_line(_("Contact: {code} {name}"), card, ref_of(contact), contact.name)]
+
+
+def _company(card: Card) -> list[str]:
+    element = card.element
+    if not isinstance(element, Deal | Contact) or element.company is None:
+        return []
+    company = element.company
+    return [client_line(_("Company: {code} {name}"), card, ref_of(company), company.title)]
+
+
+# Telegram makes phones and e-mails in a message tappable: call or mail from the card.
+def _phones(card: Card) -> list[str]:
+    return [_("Phone: {phone}").format(phone=html.quote(p)) for p in card.phones]
+
+
+def _emails(card: Card) -> list[str]:
+    return [_("E-mail: {email}").format(email=html.quote(e)) for e in card.emails]
+
+
+def _client_reach(card: Card) -> list[str]:
+    """A deal's client's phones and e-mails (its contact's, else its company's)."""
+    return [_("Phone: {phone}").format(phone=html.quote(p)) for p in card.client_phones] + [
+        _("E-mail: {email}").format(email=html.quote(e)) for e in card.client_emails
+    ]
+
+
+def _source(card: Card) -> list[str]:
+    if card.source is None:
+        return []
+    return [_("Source: {source}").format(source=html.quote(dictionary_name(card.source)))]
+
+
+def _choices(card: Card, kinds: frozenset[str] | None = None) -> list[str]:
+    """Contact type, salutation, industry, … (`kinds` None: all the card holds)."""
+    return [
+        _("{field}: {value}").format(
+            field=field_name(Field(choice.kind)).capitalize(),
+            value=html.quote(dictionary_name(choice.item) if choice.item else choice.code),
+        )
+        for choice in card.values
+        if kinds is None or choice.kind in kinds
+    ]
+
+
+def _comment(card: Card) -> list[str]:
+    if not card.element.comment:
+        return []
+    return [_("Comment: {text}").format(text=html.quote(short(card.element.comment, 500)))]
+
+
+CHOICE_KINDS = tuple(k for k in KINDS if k != "source")
+Lines = Callable[[Card], list[str]]
+# The fixed lines under a card's headline, in order: no section or view moves them.
+SYSTEM_LINES: tuple[tuple[str, Lines], ...] = (
+    ("stage", _stage_status),
+    ("pipeline", _pipeline_line),
+    ("reason", _reason),
+    ("converted", _converted_line),
+    ("responsible", _responsible),
+)
+# A system field's lines (crm.field_book.CARD_ORDER names them), the headline's excepted.
+FIELD_LINES: dict[str, Lines] = {
+    "name": _person,
+    "amount": _amount,
+    "contact": _contact,
+    "company": _company,
+    "phone": _phones,
+    "email": _emails,
+    "source": _source,
+    "comment": _comment,
+    **{kind: partial(_choices, kinds=frozenset({kind})) for kind in CHOICE_KINDS},
+}
+_PINNED = dict(SYSTEM_LINES)
+# The card before sections and views existed, as it stays while a type has neither: (kind,
+# key) with kind "pin" (SYSTEM_LINES), "field" (FIELD_LINES, unless hidden) or "reach".
+CLASSIC: tuple[tuple[str, str], ...] = (
+    ("pin", "stage"),
+    ("pin", "pipeline"),
+    ("pin", "reason"),
+    ("field", "name"),
+    ("field", "amount"),
+    ("field", "contact"),
+    ("field", "company"),
+    ("pin", "converted"),
+    ("field", "phone"),
+    ("reach", "phone"),
+    ("field", "email"),
+    ("reach", "email"),
+    ("field", "source"),
+    ("field", "choices"),
+    ("pin", "responsible"),
+    ("field", "comment"),
+)
+
+
+def _classic_lines(card: Card) -> list[str]:
+    lines: list[str] = []
+    for kind, key in CLASSIC:
+        if kind == "pin":
+            lines += _PINNED[key](card)
+        elif kind == "reach":
+            template = _("Phone: {phone}") if key == "phone" else _("E-mail: {email}")
+            values = card.client_phones if key == "phone" else card.client_emails
+            lines += [template.format(**{key: html.quote(v)}) for v in values]
+        elif key == "choices":
+            shown = frozenset(c.kind for c in card.values) - card.hidden_system
+            lines += _choices(card, shown)
+        elif key not in card.hidden_system:
+            lines += FIELD_LINES[key](card)
+    return lines + field_lines(card.fields)
+
+
+def _arranged_lines(card: Card, blocks: Sequence[Block]) -> list[str]:
+    """The fixed lines, then each block: its section's title and its fields' lines."""
+    lines = [line for _key, render in SYSTEM_LINES for line in render(card)]
+    custom = {s.field.id: s for s in card.fields}
+    codes = {f.code for b in blocks for f in b.fields if f.is_system}
+    reach_after = "contact" if "contact" in codes else "company"
+    for block in blocks:
+        body: list[str] = []
+        for info in block.fields:
+            if not info.is_system:
+                shown = custom.get(info.id)
+                body += field_lines([shown]) if shown is not None else []
+                continue
+            body += FIELD_LINES[info.code](card) if info.code in FIELD_LINES else []
+            if info.code == reach_after and isinstance(card.element, Deal):
+                body += _client_reach(card)
+        if block.section is not None and body:
+            body = ["", f"<b>{html.quote(block.section.name)}</b>", *body]
+        lines += body
+    return lines
+
+
 def render_card(card: Card, timezone: str) -> tuple[str, InlineKeyboardMarkup]:
-    element, ref = card.element, card.ref
-    title = html.quote(short(label_of(element), 200)) or "—"
-    lines = [f"<b>{ref.code}</b> · {entity_name(ref.entity)} · {title}"]
-    if isinstance(element, Deal):
-        if card.stage is not None:
-            lines.append(_("Stage: {stage}").format(stage=stage_line(card.stage, card.stages)))
-        if card.pipeline is not None and not card.pipeline.is_default:
-            lines.append(
-                _("Pipeline: {name}").format(name=html.quote(pipeline_name(card.pipeline)))
-            )
-        if element.failure_reason:
-            lines.append(
-                _("Reason: {reason}").format(reason=html.quote(short(element.failure_reason, 300)))
-            )
-    if isinstance(element, Lead):
-        if card.stage is not None:
-            lines.append(_("Status: {stage}").format(stage=stage_line(card.stage, card.stages)))
-        if element.contact_name:
-            lines.append(_("Person: {name}").format(name=html.quote(element.contact_name)))
-    if isinstance(element, Deal | Lead) and (money := money_of(element)):
-        if card.product_rows:
-            lines.append(
-                _(
-                    "Amount: {amount} (the sum of {n} product row)",
-                    "Amount: {amount} (the sum of {n} product rows)",
-                    len(card.product_rows),
-                ).format(amount=money, n=len(card.product_rows))
-            )
-        else:
-            lines.append(_("Amount: {amount}").format(amount=money))
-    if isinstance(element, Deal) and element.contact is not None:
-        lines.append(
-            client_line(
-                _("Contact: {code} {name}"), card, ref_of(element.contact), element.contact.name
-            )
-        )
-    if isinstance(element, Deal | Contact) and element.company is not None:
-        lines.append(
-            client_line(
-                _("Company: {code} {name}"), card, ref_of(element.company), element.company.title
-            )
-        )
-    if isinstance(element, Lead) and element.deal_id:
-        lines.append(
-            _("Converted into: {code}").format(
-                code=code_link(ElementRef(EntityType.DEAL, element.deal_id))
-            )
-        )
-    # Telegram makes phones and e-mails in a message tappable: call or mail from the card.
-    for phone in [*card.phones, *card.client_phones]:
-        lines.append(_("Phone: {phone}").format(phone=html.quote(phone)))
-    for email in [*card.emails, *card.client_emails]:
-        lines.append(_("E-mail: {email}").format(email=html.quote(email)))
-    if card.source is not None:
-        lines.append(_("Source: {source}").format(source=html.quote(dictionary_name(card.source))))
-    for choice in card.values:  # contact type, salutation, industry, …
-        lines.append(
-            _("{field}: {value}").format(
-                field=field_name(Field(choice.kind)).capitalize(),
-                value=html.quote(dictionary_name(choice.item) if choice.item else choice.code),
-            )
-        )
-    responsible = card.names.get(element.responsible_id or 0, _("nobody"))
-    lines.append(_("Responsible: {name}").format(name=html.quote(responsible)))
-    if element.comment:
-        lines.append(_("Comment: {text}").format(text=html.quote(short(element.comment, 500))))
-    lines += field_lines(card.fields)
+    title = html.quote(short(label_of(card.element), 200)) or "—"
+    lines = [f"<b>{card.ref.code}</b> · {entity_name(card.ref.entity)} · {title}"]
+    if card.layout is None:
+        lines += _classic_lines(card)
+    else:
+        lines += _arranged_lines(card, card.layout)
     if card.product_rows:
         lines += ["", _("<b>Products</b>")] + [product_row_line(r) for r in card.product_rows]
     if card.links:

@@ -25,7 +25,7 @@ from crm.errors import (
     NameTaken,
     UnknownName,
 )
-from crm.field_book import FieldInfo, Shown
+from crm.field_book import HEADLINE, FieldInfo, Shown
 from crm.fields import MAX_AUDIENCE, Audience
 
 MAX_VALUE = 300
@@ -162,9 +162,14 @@ def field_visible_usage() -> str:
 
 
 def render_field_menu(
-    info: FieldInfo, catalog: Catalog, audience: Audience | None = None
+    info: FieldInfo,
+    catalog: Catalog,
+    audience: Audience | None = None,
+    section: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     text = f"<b>{html.quote(field_label(info))}</b> — {field_marks(info, catalog)}"
+    if section is not None:
+        text += "\n" + _("Section: {name}").format(name=html.quote(section))
     if audience is not None:
         text += "\n" + audience_line(info, audience)
     kb = InlineKeyboardBuilder()
@@ -176,6 +181,11 @@ def render_field_menu(
         kb.button(text=_("Hide"), callback_data=FieldCb(action="hide", id=info.id))
     if not info.is_system:
         kb.button(text=_("Delete"), callback_data=FieldCb(action="delete", id=info.id))
+    if info.code != HEADLINE[info.entity] or not info.is_system:  # the headline stays on top
+        kb.button(text=_("Section"), callback_data=FieldCb(action="sect", id=info.id))
+        if not info.hidden:  # ▲ ▼: its place in the common view, among what cards show
+            kb.button(text="▲", callback_data=FieldCb(action="up", id=info.id))
+            kb.button(text="▼", callback_data=FieldCb(action="dn", id=info.id))
     kb.button(text=_("« Fields"), callback_data=FieldCb(action="list", id=info.id))
     kb.adjust(2)
     return text, kb.as_markup()

@@ -82,6 +82,10 @@ class Crm:
         return FieldService(self.repos, self.runtime, self.elements)
 
     @cached_property
+    def layouts(self) -> LayoutService:
+        return LayoutService(self.repos, self.runtime)
+
+    @cached_property
     def conversion(self) -> ConversionService:
         return ConversionService(self.repos, self.runtime, self.elements)
 
@@ -170,6 +174,7 @@ from crm.exports import ExportService  # noqa: E402
 from crm.fields import FieldService  # noqa: E402
 from crm.imports import ImportService  # noqa: E402
 from crm.inbound import InboundService  # noqa: E402
+from crm.layouts import LayoutService  # noqa: E402
 from crm.merge import MergeService  # noqa: E402
 from crm.products import ProductService  # noqa: E402
 from crm.relay import RelayService  # noqa: E402

@@ -17,9 +17,16 @@ from crm.catalog import PipelineInfo, StageInfo
 from crm.codes import ElementRef, parse_code
 from crm.dictionary_kinds import kinds_of
 from crm.effects import Effect, note
-from crm.enums import WORK_KINDS, EntityType, FieldKind, LinkKind, Operation, TimelineKind
+from crm.enums import WORK_KINDS, EntityType, FieldKind, LinkKind, Operation, Right, TimelineKind
 from crm.errors import AccessDenied, InvalidValue, NotFound
-from crm.field_book import Shown, sees
+from crm.field_book import (
+    Block,
+    Shown,
+    card_layout,
+    department_chain,
+    sees,
+    view_for,
+)
 from crm.modes import CrmMode
 from crm.money import to_minor
 from crm.parsing import ParsedLine
@@ -183,6 +190,10 @@ class Card:
     links: Sequence[Link] = ()  # elements made from this one's card, or it from theirs
     can_create_deal: bool = False  # the actor may add deals (a lead's or deal's card offers it)
     fields: Sequence[Shown] = ()  # custom fields the reader may see, in the card's order
+    # The sections and the view the reader's card follows (crm.field_book.card_layout); None:
+    # neither exists for the type, the card keeps its default layout.
+    layout: tuple[Block, ...] | None = None
+    hidden_system: frozenset[str] = frozenset()  # codes of system fields hidden from cards
     seen_fields: frozenset[int] = frozenset()  # every field id the reader may see (history)
     values: Sequence[Choice] = ()  # the dictionary values it holds besides its source
     # Every entry of the dictionaries it holds, by (kind, code): names for its history.
@@ -714,10 +725,13 @@ class ElementService:
                 phones_, emails_ = await self.communications(ref_of(client))
                 client_phones += [p for p in phones_ if p not in client_phones]
                 client_emails += [e for e in emails_ if e not in client_emails]
+        layout, hidden_system = await self.layout(actor, ref.entity)
         return Card(
             ref=ref,
             element=element,
             fields=fields,
+            layout=layout,
+            hidden_system=hidden_system,
             seen_fields=seen_fields,
             phones=phones,
             emails=emails,
@@ -770,6 +784,20 @@ class ElementService:
                     label = await self.link_label(actor, str(value))
                 shown.append(Shown(info, value, label))
         return shown, frozenset(f.id for f in seen)
+
+    async def layout(
+        self, actor: Actor, entity: EntityType
+    ) -> tuple[tuple[Block, ...] | None, frozenset[str]]:
+        """The blocks the reader's card of this type shows (None: the default layout) and the
+        system fields hidden from every card."""
+        book = await self.runtime.fields.get(self.repos)
+        policy = self.runtime.policy
+        chain = department_chain(policy.book.parents, actor.department_id)
+        own = policy.has_right(actor, Right.MY_VIEW)
+        view = view_for(book, entity, actor.user_id, chain, own=own)
+        blocks = card_layout(book, entity, view, lambda f: sees(policy, actor, f))
+        hidden = frozenset(f.code for f in book.of(entity) if f.is_system and f.hidden)
+        return blocks, hidden
 
     async def seen_fields(self, actor: Actor, element: Element) -> frozenset[int]:
         """The ids of every field of the element's type the reader may see."""

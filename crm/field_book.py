@@ -1,10 +1,13 @@
 """The definitions of fields (`FieldBook`, a snapshot kept in memory), who sees them, and how a
 typed value is read. The service that changes fields and values is crm/fields.py; this module
 sits below crm/elements.py, so that a card gathers its fields under the card's own access check.
+How a card arranges its fields (sections, the view a reader follows: `view_for`, `card_layout`)
+is decided here too, from the same snapshot; crm/layouts.py changes sections and views.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -325,3 +328,149 @@ def sees(policy: AccessPolicy, actor: Actor, info: FieldInfo) -> bool:
     ):
         return True
     return policy.has_right(actor, Right.SETTINGS)
+
+
+# --- sections and card views -----------------------------------------------------------------
+# The system field each card shows as its headline (not arranged by sections or views).
+HEADLINE: dict[EntityType, str] = {
+    EntityType.LEAD: "title",
+    EntityType.CONTACT: "name",
+    EntityType.COMPANY: "title",
+    EntityType.DEAL: "title",
+}
+# The system fields in the order cards have always shown them: every card's default order
+# (custom fields follow in the order they were made).
+CARD_ORDER: dict[EntityType, tuple[str, ...]] = {
+    EntityType.LEAD: ("name", "amount", "phone", "email", "source", "comment"),
+    EntityType.CONTACT: (
+        "company",
+        "phone",
+        "email",
+        "source",
+        "contact_type",
+        "salutation",
+        "comment",
+    ),
+    EntityType.COMPANY: (
+        "phone",
+        "email",
+        "source",
+        "company_type",
+        "industry",
+        "employees",
+        "comment",
+    ),
+    EntityType.DEAL: ("amount", "contact", "company", "source", "deal_type", "comment"),
+}
+MAX_SECTIONS = 20  # four buttons each on /sections: within Telegram's 100
+
+
+@dataclass(frozen=True, slots=True)
+class ViewScope:
+    """Whose card view: everybody's (the common view), a department's, or one user's."""
+
+    user_id: int | None = None
+    department_id: int | None = None
+
+    @property
+    def common(self) -> bool:
+        return self.user_id is None and self.department_id is None
+
+    def holds(self, view: ViewInfo) -> bool:
+        return view.user_id == self.user_id and view.department_id == self.department_id
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A part of a card: a section's fields in order (`section` None: the fields without one,
+    shown first, untitled)."""
+
+    section: SectionInfo | None
+    fields: tuple[FieldInfo, ...]
+
+
+def sections_of(book: FieldBook, entity: EntityType) -> tuple[SectionInfo, ...]:
+    return tuple(
+        sorted((s for s in book.sections if s.entity is entity), key=lambda s: (s.sort, s.id))
+    )
+
+
+def arrangeable(book: FieldBook, entity: EntityType) -> tuple[FieldInfo, ...]:
+    """The fields a card of this type arranges, in the default order: the system ones as cards
+    always showed them, then the custom ones (the headline is not among them)."""
+    rank = {code: i for i, code in enumerate(CARD_ORDER[entity])}
+    system = sorted(
+        (f for f in book.of(entity) if f.is_system and f.code in rank), key=lambda f: rank[f.code]
+    )
+    custom = sorted((f for f in book.of(entity) if not f.is_system), key=lambda f: (f.sort, f.id))
+    return (*system, *custom)
+
+
+def department_chain(parents: Mapping[int, int | None], department_id: int | None) -> list[int]:
+    """A department, its parent, the parent's parent… (nearest first)."""
+    chain: list[int] = []
+    while department_id is not None and department_id not in chain:
+        chain.append(department_id)
+        department_id = parents.get(department_id)
+    return chain
+
+
+def view_for(
+    book: FieldBook,
+    entity: EntityType,
+    user_id: int | None,
+    department_chain: Sequence[int],
+    *,
+    own: bool,
+) -> ViewInfo | None:
+    """The view a reader's cards follow: their own (`own`: they hold Right.MY_VIEW), else the
+    nearest of their departments', else the common one; None: the default."""
+    views = [v for v in book.views if v.entity is entity]
+    if own and user_id is not None:
+        mine = next((v for v in views if v.user_id == user_id), None)
+        if mine is not None:
+            return mine
+    for department_id in department_chain:
+        found = next((v for v in views if v.department_id == department_id), None)
+        if found is not None:
+            return found
+    return next((v for v in views if v.user_id is None and v.department_id is None), None)
+
+
+def view_order(
+    book: FieldBook, entity: EntityType, view: ViewInfo | None
+) -> list[tuple[FieldInfo, bool]]:
+    """Every arrangeable field with whether the view shows it, in the view's order: a layout
+    lists field ids (a negative id: left out); fields it does not name (newer ones) follow in
+    the default order, shown."""
+    fields = arrangeable(book, entity)
+    by_id = {f.id: f for f in fields}
+    order: list[tuple[FieldInfo, bool]] = []
+    seen: set[int] = set()
+    for entry in view.layout if view is not None else ():
+        info = by_id.get(abs(entry))
+        if info is not None and info.id not in seen:
+            seen.add(info.id)
+            order.append((info, entry > 0))
+    order += [(f, True) for f in fields if f.id not in seen]
+    return order
+
+
+def card_layout(
+    book: FieldBook,
+    entity: EntityType,
+    view: ViewInfo | None,
+    visible: Callable[[FieldInfo], bool],
+) -> tuple[Block, ...] | None:
+    """The blocks of a card: the fields without a section, then each section in order, each
+    with the fields the view shows, in its order; never a hidden field nor one `visible`
+    refuses. None when the type has neither sections nor a view: the card keeps the default
+    layout it has always had."""
+    sections = sections_of(book, entity)
+    if view is None and not sections:
+        return None
+    known = {s.id for s in sections}
+    shown = [f for f, on in view_order(book, entity, view) if on and not f.hidden and visible(f)]
+    blocks = [Block(None, tuple(f for f in shown if f.section_id not in known))]
+    blocks += [Block(s, tuple(f for f in shown if f.section_id == s.id)) for s in sections]
+    return tuple(b for b in blocks if b.fields)

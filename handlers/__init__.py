@@ -20,6 +20,7 @@ def get_routers() -> list[Router]:
         fallback,
         fields,
         help,
+        layouts,
         lists,
         merge,
         mode,
@@ -61,6 +62,7 @@ def get_routers() -> list[Router]:
         exchange,
         configure,
         fields,
+        layouts,
         dictionaries,
         roles,
         fallback,  # last: whatever nobody else took

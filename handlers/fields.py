@@ -22,13 +22,14 @@ from bot.fields import (
     visibility_saved,
 )
 from bot.labels import entity_name, field_label, kind_name
+from bot.layouts import render_section_choice
 from bot.pressed import Replier, pressed
 from crm.codes import ElementRef, entity_named
 from crm.context import Crm
 from crm.editing import CHOICES, Field
 from crm.enums import EntityType, Right
 from crm.errors import CrmError, InvalidValue
-from crm.field_book import KIND_WORDS, FieldInfo, Reading
+from crm.field_book import KIND_WORDS, FieldInfo, Reading, ViewScope
 from crm.parsing import region_for_locale
 from crm.permissions import Actor
 from handlers.elements import require_code
@@ -152,7 +153,9 @@ async def field_visible_command(
 async def field_menu(crm: Crm, actor: Actor, info: FieldInfo) -> tuple[str, InlineKeyboardMarkup]:
     """A field's menu, with who sees it."""
     audience = await crm.fields.audience(actor, info)
-    return render_field_menu(info, await crm.fields.catalog(), audience)
+    sections = await crm.layouts.sections(actor, info.entity)
+    section = next((s.name for s in sections if s.id == info.section_id), None)
+    return render_field_menu(info, await crm.fields.catalog(), audience, section)
 
 
 async def set_command(
@@ -198,6 +201,15 @@ async def field_pressed(
         return
     if action in ("hide", "show"):
         info = await crm.fields.set_hidden(actor, info.id, action == "hide")
+    elif action == "sect":
+        text, markup = render_section_choice(info, await crm.layouts.sections(actor, info.entity))
+        await query.answer()
+        await pressed(query).answer(text, reply_markup=markup)
+        return
+    elif action in ("up", "dn"):  # in the common view: the order for everybody
+        await crm.layouts.move(
+            actor, info.entity, ViewScope(), info.id, -1 if action == "up" else 1
+        )
     elif action == "rename":
         await state.set_state(FieldForm.rename)
         await state.update_data(field_id=info.id)

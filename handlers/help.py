@@ -39,10 +39,12 @@ COMMANDS: list[tuple[str, object]] = [
     ("deal_product", __("put a product on a deal: /deal_product D7 Licencja 3 10%")),
     ("import", __("import a CSV file (Bitrix24's too): /import contacts with the file")),
     ("export", __("export a list as CSV: /export deals, /export contacts")),
+    ("my_view", __("arrange my own card: /my_view deal (with the “my card view” right)")),
     ("mode", __("CRM mode: simple or classic (admins)")),
     ("pipelines", __("pipelines and stages (admins: /pipeline_add, /stage_add, …)")),
     ("roles", __("roles and their rights; /user_role, /department_add (admins)")),
     ("sources", __("client sources; /source_add, /source_delete (admins)")),
+    ("view", __("card views and sections: /view deal, /sections deal (admins)")),
     (
         "dictionaries",
         __("lists of values: contact and company types, industries, lead statuses… (admins)"),

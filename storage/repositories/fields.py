@@ -42,14 +42,37 @@ class FieldRepo:
     async def views(self) -> Sequence[CardView]:
         return (await self.session.scalars(select(CardView))).all()
 
+    async def section(self, section_id: int) -> FieldSection | None:
+        return await self.session.get(FieldSection, section_id)
+
+    async def in_section(self, section_id: int) -> Sequence[CustomField]:
+        query = select(CustomField).where(CustomField.section_id == section_id)
+        return (await self.session.scalars(query)).all()
+
+    async def view(
+        self, entity: str, user_id: int | None, department_id: int | None
+    ) -> CardView | None:
+        """The stored view of one scope (NULLs compared as such: the unique constraint does
+        not tell two common views apart, so this query is the one way to find one)."""
+        query = select(CardView).where(
+            CardView.entity == entity,
+            CardView.user_id.is_(None) if user_id is None else CardView.user_id == user_id,
+            CardView.department_id.is_(None)
+            if department_id is None
+            else CardView.department_id == department_id,
+        )
+        return (await self.session.scalars(query.order_by(CardView.id))).first()
+
     async def field(self, field_id: int) -> CustomField | None:
         return await self.session.get(CustomField, field_id)
 
-    async def add(self, row: CustomField | FieldSection | FieldRequirement | FieldAccess) -> None:
+    async def add(
+        self, row: CustomField | FieldSection | FieldRequirement | FieldAccess | CardView
+    ) -> None:
         self.session.add(row)
         await self.session.flush()
 
-    async def delete(self, row: CustomField | FieldSection) -> None:
+    async def delete(self, row: CustomField | FieldSection | CardView) -> None:
         await self.session.delete(row)
         await self.session.flush()
 
