@@ -14,6 +14,10 @@
 - Stage, type and source by code or by shown name (any language); an unknown stage falls back
   to the pipeline's first stage. Closed is Y/N or yes/no in the file's language.
 - Rows of a deals file with the same ID are one deal with several product rows.
+- A column named as a custom field (or by its code, `UF_CRM_7`) fills it, read by the
+  field's type (crm/field_columns.py); a value that does not read rejects the row. Only the
+  fields the importer sees and may fill (not hidden from cards) are columns: the others are
+  reported as not imported. A link names one element the importer may read.
 - Activities are neither imported nor exported (Bitrix24 does neither).
 
 Rights: Operation.IMPORT on the element type (products: the catalog's Right.SETTINGS).
@@ -31,14 +35,15 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy.exc import DataError, IntegrityError
 
 from crm.catalog import Catalog, StageInfo
-from crm.codes import ElementRef
+from crm.codes import ElementRef, parse_code
 from crm.currencies import currency_code
 from crm.elements import MAX_TITLE, ElementInput, ElementService, _comment, fold, ref_of
-from crm.enums import EntityType, Operation, Right, TimelineKind
-from crm.errors import AccessDenied, CrmError, FileRefused, InvalidValue, NameTaken
+from crm.enums import EntityType, FieldKind, Operation, Right, Role, TimelineKind
+from crm.errors import AccessDenied, CrmError, FileRefused, InvalidValue, NameTaken, NotFound
 from crm.exchange.columns import (
     REGISTRY,
     CodeLabels,
+    Column,
     ColumnMap,
     ColumnSet,
     CustomField,
@@ -56,12 +61,15 @@ from crm.exchange.values import (
     split_multi,
     unneutralize,
 )
+from crm.field_book import Reading, search_text, sees
+from crm.field_columns import FieldColumn, LinkName
 from crm.money import to_minor
 from crm.parsing import normalize_email, normalize_phone
 from crm.permissions import Actor, Owner
 from crm.products import MAX_NAME, ProductService, name_key, read_quantity, row_total
 from storage.models import Company, Contact, Deal, DealProduct, Lead, User
 from storage.repositories import Repos
+from storage.repositories.elements import Element
 
 if TYPE_CHECKING:
     from crm.context import Runtime
@@ -71,6 +79,7 @@ PROGRESS_EVERY = 50  # rows between two progress calls (the front end throttles 
 _USER_ID = re.compile(r"^(?:(?P<name>.*?)\s*)?\[\s*(?P<id>\d{1,12})\s*\]$|^(?P<bare>\d{1,12})$")
 
 Progress = Callable[[int], Awaitable[None]]
+SYSTEM = Actor(0, Role.ADMIN, system=True)  # the command line: sees every field
 
 
 class Duplicates(StrEnum):
@@ -117,7 +126,7 @@ class ReadRow:
 
     line: int
     values: dict[str, Any]
-    custom: dict[str, object] = field(default_factory=dict)
+    custom: dict[str, object] = field(default_factory=dict)  # field code → parsed value
 
 
 class _Reject(Exception):
@@ -128,16 +137,9 @@ class _Reject(Exception):
         self.value = value
 
 
-def custom_fields(kind: Kind) -> Sequence[CustomField]:
-    """Custom fields of this kind's element type, to be filled from columns of their name.
-
-    The extension point for crm/fields.py (being written): return its fields here and they
-    are read on import and written on export; `ImportService._store_custom` saves them."""
-    return ()
-
-
-def columns_of(kind: Kind) -> ColumnSet:
-    return REGISTRY[kind].extended(custom_fields(kind))
+def columns_of(kind: Kind, custom: Sequence[CustomField] = ()) -> ColumnSet:
+    """The kind's columns, with these custom fields as columns of their name (or code)."""
+    return REGISTRY[kind].extended(custom)
 
 
 def read_cells(mapping: ColumnMap, row: Row, timezone: str, region: str) -> ReadRow:
@@ -157,7 +159,7 @@ def read_cells(mapping: ColumnMap, row: Row, timezone: str, region: str) -> Read
             extra = mapping.custom.get(index)
             if extra is not None and text:
                 try:
-                    custom[extra.name] = extra.parse(text)
+                    custom[extra.code] = extra.parse(text)
                 except (ValueError, CrmError):
                     raise _Reject("invalid", extra.name, text[:60]) from None
             continue
@@ -232,7 +234,7 @@ class ImportService:
         elif self.runtime.policy.level(actor, entity, Operation.IMPORT) == 0:
             raise AccessDenied(entity=entity, operation=Operation.IMPORT)
 
-    def open(
+    async def open(
         self,
         actor: Actor | None,
         kind: Kind,
@@ -245,15 +247,38 @@ class ImportService:
         the recognized one, as the chat's mapping buttons set it."""
         self.require(actor, kind)
         file = CsvFile(stream, file_name)
-        columns = columns_of(kind)
+        columns = columns_of(kind, await self.custom_fields(actor, kind))
         found = columns.map(file.header)
         if mapping is not None:
             for index, name in enumerate(mapping[: len(found.fields)]):
-                chosen = next((c for c in columns.columns if c.code == name), None)
+                chosen: Column | CustomField | None = next(
+                    (c for c in columns.columns if c.code == name), None
+                ) or next((f for f in columns.custom if f.code == name), None)
                 found = found.remapped(index, chosen)
         if not found.recognized():
             raise FileRefused("no_header")
         return Plan(kind, file, columns, found)
+
+    async def custom_fields(self, actor: Actor | None, kind: Kind) -> tuple[FieldColumn, ...]:
+        """The custom fields a file of this kind fills (columns of their name or code): those
+        of the element type the importer may see and give values to (not hidden from cards);
+        from the run's snapshot of the field book. None: the command line, every field."""
+        entity = kind.entity
+        if entity is None:
+            return ()
+        book = await self.runtime.fields.get(self.repos)
+        reading = Reading(
+            self.runtime.config.default_locale,
+            self._timezone,
+            self.runtime.config.base_currency,
+            self.runtime.clock.now(),
+        )
+        who = actor or SYSTEM
+        return tuple(
+            FieldColumn(info, reading)
+            for info in book.of(entity)
+            if not info.is_system and not info.hidden and sees(self.runtime.policy, who, info)
+        )
 
     def preview(self, plan: Plan, count: int = 3) -> list[ReadRow | Rejected]:
         """The first rows as they will be read (consumes the plan's file: open it again)."""
@@ -328,8 +353,15 @@ class ImportService:
         if journal is not None:
             journal.committed.clear()
 
-    async def _store_custom(self, ref: ElementRef, values: dict[str, object]) -> None:
-        """Custom field values of a new element: crm/fields.py will store them here."""
+    async def _store_custom(
+        self, ref: ElementRef, values: Sequence[tuple[FieldColumn, object]]
+    ) -> None:
+        """Custom field values of a new element (resolved: links are element codes)."""
+        await self.repos.fields.add_values(
+            ref.entity.value,
+            ref.id,
+            [(c.info.id, value, search_text(c.info, value)) for c, value in values],
+        )
 
 
 class _Run:
@@ -359,6 +391,9 @@ class _Run:
         self.catalog: Catalog | None = None
         self.deals: dict[str, int] = {}  # the file's deal ID → our deal id
         self.lookups: dict[tuple[str, str], str | None] = {}
+        self.fields: dict[str, FieldColumn] = {
+            f.code: f for f in plan.columns.custom if isinstance(f, FieldColumn)
+        }
 
     async def prepare(self) -> None:
         self.users = [u for u in await self.repos.users.list_active()]
@@ -468,6 +503,50 @@ class _Run:
             self.actor, ElementInput(company=title), people=False
         )
 
+    async def custom(self, parsed: dict[str, object]) -> list[tuple[FieldColumn, object]]:
+        """The row's custom values as stored: a link resolved to the code of the one element
+        of that name (or code) the importer may read; _Reject when it is nobody or several."""
+        values: list[tuple[FieldColumn, object]] = []
+        for code, value in parsed.items():
+            column = self.fields.get(code)
+            if column is None:
+                continue
+            if column.info.kind is FieldKind.LINK:
+                value = await self.link(column, value)
+            values.append((column, value))
+        return values
+
+    async def link(self, column: FieldColumn, value: object) -> str:
+        elements = self.s.elements
+        if isinstance(value, LinkName):
+            key = fold(value.name)
+            found: Sequence[Element]
+            if value.entity is EntityType.CONTACT:
+                found = [
+                    c
+                    for c in await self.repos.exchange.contacts_named(key)
+                    if fold(c.name) == key or fold(c.first_name, c.last_name) == key
+                ]
+            elif value.entity is EntityType.COMPANY:
+                found = await self.repos.exchange.companies_titled(key)
+            else:
+                model = Lead if value.entity is EntityType.LEAD else Deal
+                found = await self.repos.exchange.titled(model, value.name)
+            readable = [e for e in found if await elements.can(self.actor, e, Operation.READ)]
+            if len(readable) > 1:
+                raise _Reject("ambiguous", column.name, value.name[:60])
+            if not readable:
+                raise _Reject("unknown", column.name, value.name[:60])
+            return ref_of(readable[0]).code
+        ref = parse_code(str(value))
+        try:
+            if ref is None:
+                raise NotFound(column.name, str(value))
+            await elements.load(self.actor, ref)
+        except (NotFound, AccessDenied):
+            raise _Reject("unknown", column.name, str(value)[:60]) from None
+        return ref.code
+
     # --- one row -----------------------------------------------------------------------------
     async def row(self, read: ReadRow) -> None:
         v = read.values
@@ -501,7 +580,7 @@ class _Run:
         if v.get("created_at"):
             element.created_at = v["created_at"]
         if read.custom:
-            await self.s._store_custom(ref_of(element), read.custom)
+            await self.s._store_custom(ref_of(element), await self.custom(read.custom))
         telegram = v.get("telegram")
         if telegram and entity is not EntityType.DEAL:
             await self.repos.elements.add_communications(

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from crm.codes import ElementRef
 from crm.context import Crm
-from crm.enums import EntityType, Role
+from crm.enums import EntityType, FieldKind, Role
 from crm.errors import AccessDenied, FileRefused, NotFound
 from crm.exchange.columns import Kind
 from crm.imports import Duplicates, ImportReport
@@ -29,6 +29,7 @@ from storage.models import (
     Contact,
     Deal,
     DealProduct,
+    FieldValue,
     Lead,
     Product,
     TimelineEntry,
@@ -86,7 +87,7 @@ async def run_import(
     name: str = "file.csv",
     duplicates: Duplicates = Duplicates.SKIP,
 ) -> ImportReport:
-    plan = crm.imports.open(actor, kind, io.BytesIO(data), name)
+    plan = await crm.imports.open(actor, kind, io.BytesIO(data), name)
     return await crm.imports.run(actor, plan, duplicates)
 
 
@@ -213,7 +214,7 @@ async def test_files_that_are_not_a_csv_it_knows_are_refused(
 ) -> None:
     admin = await person(crm, Role.ADMIN, "Admin")
     with pytest.raises(FileRefused) as refused:
-        crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(data), name)
+        await crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(data), name)
     assert refused.value.why == why
     async with fresh() as crm2:
         assert (await crm2.repos.session.scalars(select(Contact))).unique().all() == []
@@ -234,7 +235,7 @@ async def test_broken_rows_are_rejected_and_the_file_goes_on(crm: Crm, fresh: Fr
     ]
     text = bitrix(rows) + '"Пётр";"Седьмой";"";"";"";"";"лишнее";\n' + '"Пётр";"Восьмой";\n'
     for batch in (500, 2):  # batches of two commit between the broken rows
-        plan = crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(text.encode("cp1251")))
+        plan = await crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(text.encode("cp1251")))
         report = await crm.imports.run(admin, plan, Duplicates.CREATE, batch=batch)
         assert report.created == 3 and report.rows == 9
         assert [(r.line, r.why, r.field, r.value) for r in report.rejected] == [
@@ -281,7 +282,7 @@ async def test_formula_values_are_neutralized_on_export_and_read_back(
     async with fresh() as crm2:
         await _empty(crm2)
         admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
-        plan = crm2.imports.open(admin2, Kind.CONTACTS, io.BytesIO(out.getvalue()))
+        plan = await crm2.imports.open(admin2, Kind.CONTACTS, io.BytesIO(out.getvalue()))
         assert (await crm2.imports.run(admin2, plan)).created == 2
     async with fresh() as crm3:
         found = {
@@ -396,7 +397,7 @@ async def test_the_round_trip(crm: Crm, fresh: Fresh) -> None:
     for kind, data in files.items():
         async with fresh() as crm2:
             admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
-            plan = crm2.imports.open(admin2, kind, io.BytesIO(data))
+            plan = await crm2.imports.open(admin2, kind, io.BytesIO(data))
             report = await crm2.imports.run(admin2, plan, Duplicates.CREATE)
             assert report.rejected == [] and report.unknown == [], kind
     async with fresh() as crm3:
@@ -418,3 +419,84 @@ async def test_the_round_trip(crm: Crm, fresh: Fresh) -> None:
         for c in before["communications"]
         if c != olga_phone  # type: ignore[attr-defined]
     ]
+
+
+async def test_custom_fields_are_filled_by_name_or_code(crm: Crm, fresh: Fresh) -> None:
+    """A column named as a custom field (any case and spacing) or by its code fills it, read
+    by the field's type; a value that does not read rejects its row with the field's name;
+    a restricted field the importer may not see, or a hidden one, is not a column for them."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    manager = actor_of((await crm.users.create_invite(Role.MANAGER, "Marek", "Serwis")).user)
+    add = crm.fields.add
+    delivery = await add(admin, EntityType.DEAL, FieldKind.DATE, "Termin dostawy")
+    discount = await add(admin, EntityType.DEAL, FieldKind.NUMBER, "Rabat")
+    urgent = await add(admin, EntityType.DEAL, FieldKind.BOOL, "Pilne")
+    segment = await add(admin, EntityType.DEAL, FieldKind.LIST, "Segment", ["Małe", "Duże"])
+    budget = await add(admin, EntityType.DEAL, FieldKind.MONEY, "Budżet")
+    referrer = await add(admin, EntityType.DEAL, FieldKind.LINK, "Polecający", ["contact"])
+    margin = await add(admin, EntityType.DEAL, FieldKind.STRING, "Marża")
+    old = await add(admin, EntityType.DEAL, FieldKind.STRING, "Stare")
+    await crm.fields.set_hidden(admin, old.id, True)
+    sales = await crm.roles.add_department(admin, "Sprzedaż")
+    await crm.fields.restrict(admin, margin.id, [], [sales.id])
+    await run_import(
+        crm, admin, Kind.CONTACTS, bitrix([["Imię", "Nazwisko"], ["Jan", "Kowalski"]]).encode()
+    )
+    rows = [
+        ["Nazwa deala", "termin  DOSTAWY", "rabat", "PILNE", "Segment", "Budżet",
+         referrer.code, "Marża", "Stare"],
+        ["Wdrożenie", "15.01.2027", "-2,5", "Tak", "duże", "1 200,50 EUR", "[C]Jan Kowalski",
+         "30%", "x"],
+        ["Serwis", "2027-02-01", "", "N", "", "900", "C1", "", ""],
+        ["Zły termin", "31.02.2027", "", "", "", "", "", "", ""],
+        ["Zły rabat", "", "dużo", "", "", "", "", "", ""],
+        ["Zła opcja", "", "", "", "Średnie", "", "", "", ""],
+        ["Nikt", "", "", "", "", "", "[C]Nikt Taki", "", ""],
+    ]  # fmt: skip
+    plan = await crm.imports.open(admin, Kind.DEALS, io.BytesIO(bitrix(rows).encode()))
+    assert sorted(f.name for f in plan.mapping.custom.values()) == sorted(
+        ["Termin dostawy", "Rabat", "Pilne", "Segment", "Budżet", "Polecający", "Marża"]
+    )
+    assert plan.mapping.unknown == ["Stare"]
+    report = await crm.imports.run(admin, plan)
+    assert report.created == 2
+    assert [(r.line, r.why, r.field, r.value) for r in report.rejected] == [
+        (4, "invalid", "Termin dostawy", "31.02.2027"),
+        (5, "invalid", "Rabat", "dużo"),
+        (6, "invalid", "Segment", "Średnie"),
+        (7, "unknown", "Polecający", "Nikt Taki"),
+    ]
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        deals = {d.id: d.title for d in (await session.scalars(select(Deal))).unique().all()}
+        stored = {
+            (deals[v.entity_id], v.field_id): v.value
+            for v in (await session.scalars(select(FieldValue))).all()
+        }
+    assert stored == {
+        ("Wdrożenie", delivery.id): "2027-01-15",
+        ("Wdrożenie", discount.id): "-2.5",
+        ("Wdrożenie", urgent.id): True,
+        ("Wdrożenie", segment.id): "Duże",
+        ("Wdrożenie", budget.id): {"amount": "1200.50", "currency": "EUR"},
+        ("Wdrożenie", referrer.id): "C1",
+        ("Wdrożenie", margin.id): "30%",
+        ("Serwis", delivery.id): "2027-02-01",
+        ("Serwis", urgent.id): False,
+        ("Serwis", budget.id): {"amount": "900", "currency": "PLN"},
+        ("Serwis", referrer.id): "C1",
+    }
+    # The manager may not see Marża: the column is not theirs to fill.
+    file = bitrix([[*rows[0][:7], "Marża"], [*rows[1][:6], "", "30%"]]).encode()
+    mine = await crm.imports.open(manager, Kind.DEALS, io.BytesIO(file))
+    assert mine.mapping.unknown == ["Marża"]
+    assert (await crm.imports.run(manager, mine)).created == 1
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        newest = max((await session.scalars(select(Deal.id))).all())
+        values = (
+            await session.scalars(select(FieldValue).where(FieldValue.entity_id == newest))
+        ).all()
+    assert {v.field_id for v in values} == {
+        delivery.id, discount.id, urgent.id, segment.id, budget.id
+    }  # fmt: skip

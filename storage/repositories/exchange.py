@@ -44,6 +44,14 @@ class ExchangeRepo:
         query = select(Company).where(Company.search_text == folded).order_by(Company.id)
         return (await self.session.scalars(query.limit(limit))).unique().all()
 
+    async def titled(
+        self, model: type[Lead] | type[Deal], title: str, limit: int = 20
+    ) -> Sequence[Lead | Deal]:
+        """Leads or deals of exactly this title (a custom link field's `[D]Title`)."""
+        query = select(model).where(model.title == title).order_by(model.id).limit(limit)
+        rows = (await self.session.scalars(query)).unique().all()
+        return [row for row in rows if isinstance(row, Lead | Deal)]
+
     async def page(
         self,
         model: type[E],
