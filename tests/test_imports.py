@@ -13,13 +13,15 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.codes import ElementRef
 from crm.context import Crm
 from crm.enums import EntityType, FieldKind, Role
 from crm.errors import AccessDenied, FileRefused, NotFound
 from crm.exchange.columns import Kind
+from crm.field_book import Reading
 from crm.imports import Duplicates, ImportReport
 from crm.permissions import Actor
 from crm.users import actor_of
@@ -500,3 +502,75 @@ async def test_custom_fields_are_filled_by_name_or_code(crm: Crm, fresh: Fresh) 
     assert {v.field_id for v in values} == {
         delivery.id, discount.id, urgent.id, segment.id, budget.id
     }  # fmt: skip
+
+
+async def test_custom_fields_are_exported_per_reader_in_bulk(
+    crm: Crm, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One column per custom field the reader sees, named as the field (its code with
+    Bitrix24's codes), values written like the other columns; a restricted field is no
+    column for someone outside its audience, a link to what they may not read is its code;
+    the values are read a page at a time."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    manager = actor_of((await crm.users.create_invite(Role.MANAGER, "Marek", "Serwis")).user)
+    add = crm.fields.add
+    delivery = await add(admin, EntityType.DEAL, FieldKind.DATE, "Termin dostawy")
+    urgent = await add(admin, EntityType.DEAL, FieldKind.BOOL, "Pilne")
+    budget = await add(admin, EntityType.DEAL, FieldKind.MONEY, "Budżet")
+    referrer = await add(admin, EntityType.DEAL, FieldKind.LINK, "Polecający", ["contact"])
+    margin = await add(admin, EntityType.DEAL, FieldKind.STRING, "Marża")
+    old = await add(admin, EntityType.DEAL, FieldKind.NUMBER, "Stare")
+    await crm.fields.set_hidden(admin, old.id, True)
+    sales = await crm.roles.add_department(admin, "Sprzedaż")
+    await crm.fields.restrict(admin, margin.id, [], [sales.id])
+    await crm.elements.create(admin, EntityType.CONTACT, _input("Jan Kowalski"))  # type: ignore[arg-type]
+    reading = Reading("pl", "Europe/Warsaw", "PLN", crm.runtime.clock.now())
+    for n in range(5):
+        who = manager if n == 4 else admin
+        ref = (await crm.elements.create(who, EntityType.DEAL, _deal(f"U {n}"))).primary  # type: ignore[arg-type]
+        await crm.fields.set_value(admin, ref, delivery.id, f"2027-01-1{n}", reading)
+        await crm.fields.set_value(admin, ref, urgent.id, "tak" if n % 2 else "nie", reading)
+        await crm.fields.set_value(admin, ref, budget.id, "1200,50 EUR", reading)
+        await crm.fields.set_value(admin, ref, referrer.id, "C1", reading)
+        await crm.fields.set_value(admin, ref, margin.id, "=30%", reading)
+        await crm.fields.set_value(admin, ref, old.id, "7", reading)
+    monkeypatch.setattr("crm.exports.PAGE", 2)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        out = io.BytesIO()
+        done = await crm.exports.export(admin, Kind.DEALS, out, locale="ru")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert done.elements == 5
+    assert sum("FROM field_values" in s for s in statements) == 3  # one a page of two
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig")), delimiter=";"))
+    header = rows[0][:-1]
+    assert header[-5:] == ["Termin dostawy", "Pilne", "Budżet", "Polecający", "Marża"]
+    assert rows[1][-6:-1] == ["10.01.2027", "Нет", "1200,5 EUR", "[C]Jan Kowalski", "'=30%"]
+    assert rows[2][-6:-1] == ["11.01.2027", "Да", "1200,5 EUR", "[C]Jan Kowalski", "'=30%"]
+    out = io.BytesIO()
+    await crm.exports.export(admin, Kind.DEALS, out, locale="en", codes=True)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert rows[0][-6:-1] == [f"UF_CRM_{f.id}" for f in (delivery, urgent, budget, referrer,
+                                                           margin)]  # fmt: skip
+    assert rows[1][-6:-1] == ["01/10/2027", "N", "1200.5 EUR", "[C]Jan Kowalski", "'=30%"]
+    # The manager (Serwis) exports their deal: no Marża column, and C1 (the admin's contact,
+    # which they may not read) as its code.
+    out = io.BytesIO()
+    assert (await crm.exports.export(manager, Kind.DEALS, out, locale="pl")).elements == 1
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][-5:-1] == ["Termin dostawy", "Pilne", "Budżet", "Polecający"]
+    assert "Marża" not in rows[0] and "Stare" not in rows[0]
+    assert rows[1][-5:-1] == ["14.01.2027", "Nie", "1200,5 EUR", "C1"]
+    assert "=30%" not in out.getvalue().decode("utf-8-sig")
+
+
+def _deal(title: str) -> object:
+    from crm.elements import ElementInput
+
+    return ElementInput(title=title)
