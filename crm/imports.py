@@ -644,8 +644,8 @@ class _Run:
     async def new_company(self, v: dict[str, Any], data: ElementInput) -> Company:
         company = await self.s.elements._new_company(
             self.actor,
-            replace(
-                data, company=data.title, name=None,
+            replace(  # the title is the company's name, not a remark about it
+                data, company=data.title, name=None, title="",
                 source=await self.dictionary("source", v.get("source")),
             ),
         )  # fmt: skip

@@ -11,12 +11,13 @@ import io
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.codes import ElementRef
+from crm.codes import ElementRef, parse_code
 from crm.context import Crm
 from crm.enums import EntityType, FieldKind, Role
 from crm.errors import AccessDenied, FileRefused, NotFound
@@ -334,6 +335,7 @@ async def test_the_export_flag_and_the_permission(crm: Crm, fresh: Fresh) -> Non
 async def _empty(crm: Crm) -> None:
     session = crm.repos.session
     for model in (
+        FieldValue,
         DealProduct,
         Deal,
         Lead,
@@ -574,3 +576,132 @@ def _deal(title: str) -> object:
     from crm.elements import ElementInput
 
     return ElementInput(title=title)
+
+
+COMPANIES_PL = [
+    ["Nazwa firmy", "Telefon służbowy", "E-mail służbowy", "Komentarz"],
+    ["Beta Sp. z o.o.", "+48 22 100 20 30, +48 600 700 800", "biuro@beta.pl, szef@beta.pl",
+     "stały klient; \"VIP\""],
+    ["ООО Ромашка", "", "info@romashka.ru", ""],
+]  # fmt: skip
+
+
+async def test_round_trip_with_custom_fields_links_and_product_rows(
+    crm: Crm, fresh: Fresh
+) -> None:
+    """Contacts, companies and deals exported (Russian headers, then Bitrix24's codes) and
+    imported into an empty CRM with the same fields: the same elements, phones and e-mails,
+    product rows, links and custom values, compared through a fresh session."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    add = crm.fields.add
+    birthday = await add(admin, EntityType.CONTACT, FieldKind.DATE, "Urodziny")
+    vip = await add(admin, EntityType.CONTACT, FieldKind.BOOL, "VIP")
+    shops = await add(admin, EntityType.COMPANY, FieldKind.NUMBER, "Liczba sklepów")
+    segment = await add(admin, EntityType.COMPANY, FieldKind.LIST, "Segment", ["Małe", "Duże"])
+    budget = await add(admin, EntityType.DEAL, FieldKind.MONEY, "Budżet")
+    referrer = await add(admin, EntityType.DEAL, FieldKind.LINK, "Polecający", ["contact"])
+    partner = await add(admin, EntityType.DEAL, FieldKind.LINK, "Partner", ["company"])
+    note = await add(admin, EntityType.DEAL, FieldKind.STRING, "Uwagi")
+    await run_import(crm, admin, Kind.COMPANIES, bitrix(COMPANIES_PL).encode())
+    contacts = [CONTACTS_RU[0], CONTACTS_RU[1], CONTACTS_RU[3]]
+    await run_import(crm, admin, Kind.CONTACTS, bitrix(contacts).encode("cp1251"))
+    await run_import(crm, admin, Kind.DEALS, bitrix([*DEALS_RU[:3], *DEALS_RU[4:]]).encode())
+    reading = Reading("pl", "Europe/Warsaw", "PLN", crm.runtime.clock.now())
+    ids = {
+        label: ref
+        for model, entity in ((Contact, EntityType.CONTACT), (Company, EntityType.COMPANY),
+                              (Deal, EntityType.DEAL))
+        for label, ref in [
+            (getattr(e, "name", None) or e.title, ElementRef(entity, e.id))
+            for e in (await crm.repos.session.scalars(select(model))).unique().all()
+        ]
+    }  # fmt: skip
+    values = [
+        ("Иван Петров", birthday, "1980-05-17"),
+        ("Иван Петров", vip, "tak"),
+        ("Анна Кузнецова", vip, "nie"),
+        ("Beta Sp. z o.o.", shops, "-12,5"),
+        ("Beta Sp. z o.o.", segment, "Duże"),
+        ("ООО Ромашка", shops, "3"),
+        ("Внедрение CRM", budget, "1200,50 EUR"),
+        ("Внедрение CRM", referrer, ids["Анна Кузнецова"].code),
+        ("Внедрение CRM", partner, ids["Beta Sp. z o.o."].code),
+        ("Внедрение CRM", note, '=pilne; "dziś"'),
+        ("Новому клиенту", referrer, ids["Иван Петров"].code),
+    ]
+    for label, info, text in values:
+        await crm.fields.set_value(admin, ids[label], info.id, text, reading)
+
+    async def snapshot(c: Crm) -> dict[str, object]:
+        s = c.repos.session
+        people = (await s.scalars(select(Contact))).unique().all()
+        firms = (await s.scalars(select(Company))).unique().all()
+        deals = (await s.scalars(select(Deal))).unique().all()
+        label = {
+            **{("contact", p.id): p.name for p in people},
+            **{("company", f.id): f.title for f in firms},
+            **{("deal", d.id): d.title for d in deals},
+        }
+        deal_title = {d.id: d.title for d in deals}
+        rows = (await s.scalars(select(DealProduct))).unique().all()
+        comms = (await s.execute(select(Communication))).scalars().all()
+        stored = (await s.scalars(select(FieldValue))).all()
+
+        def shown(value: object) -> object:
+            ref = parse_code(value) if isinstance(value, str) else None
+            if ref is not None and (ref.entity.value, ref.id) in label:
+                return (ref.entity.value, label[(ref.entity.value, ref.id)])
+            if isinstance(value, dict):
+                return (Decimal(value["amount"]).normalize(), value["currency"])
+            return value
+
+        return {
+            "contacts": sorted(
+                (p.name, p.first_name, p.last_name, p.company.title if p.company else None,
+                 p.comment, p.source, p.responsible_id)
+                for p in people
+            ),
+            "companies": sorted((f.title, f.comment, f.responsible_id) for f in firms),
+            "deals": sorted(
+                (d.title, d.stage.code, d.amount_minor, d.currency,
+                 d.contact.name if d.contact else None, d.company.title if d.company else None,
+                 d.closed_at is not None, d.comment)
+                for d in deals
+            ),
+            "rows": sorted(
+                (deal_title[r.deal_id], r.product_name, r.price_minor, r.currency, r.quantity)
+                for r in rows
+            ),
+            "communications": sorted(
+                (label[(m.entity, m.entity_id)], m.kind, m.value) for m in comms
+            ),
+            "values": sorted(
+                (label[(v.entity, v.entity_id)], v.field_id, repr(shown(v.value)))
+                for v in stored
+            ),
+        }  # fmt: skip
+
+    before = await snapshot(crm)
+    assert len(before["values"]) == len(values)  # type: ignore[arg-type]
+    assert ("Beta Sp. z o.o.", "phone", "+48600700800") in before["communications"]  # type: ignore[operator]
+    for codes in (False, True):
+        files: dict[Kind, bytes] = {}
+        for kind in (Kind.COMPANIES, Kind.CONTACTS, Kind.DEALS):
+            out = io.BytesIO()
+            await crm.exports.export(admin, kind, out, locale="ru", codes=codes)
+            files[kind] = out.getvalue()
+        text = files[Kind.DEALS].decode("utf-8-sig")
+        assert "[C]Анна Кузнецова" in text and "[CO]Beta Sp. z o.o." in text
+        assert ("UF_CRM_" in text) is codes
+        async with fresh() as crm2:
+            await _empty(crm2)
+        for kind, data in files.items():
+            async with fresh() as crm2:
+                admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
+                plan = await crm2.imports.open(admin2, kind, io.BytesIO(data))
+                report = await crm2.imports.run(admin2, plan, Duplicates.CREATE)
+                assert (report.rejected, report.unknown) == ([], []), kind
+        async with fresh() as crm3:
+            after = await snapshot(crm3)
+        for key, value in before.items():
+            assert after[key] == value, key
