@@ -234,6 +234,17 @@ class ImportService:
         elif self.runtime.policy.level(actor, entity, Operation.IMPORT) == 0:
             raise AccessDenied(entity=entity, operation=Operation.IMPORT)
 
+    def importable(self, actor: Actor | None) -> list[Kind]:
+        """The kinds of file `actor` may import (none: /import is refused before the file)."""
+        kinds = []
+        for kind in Kind:
+            try:
+                self.require(actor, kind)
+            except AccessDenied:
+                continue
+            kinds.append(kind)
+        return kinds
+
     async def open(
         self,
         actor: Actor | None,

@@ -31,6 +31,7 @@ from bot.exchange import (
     render_preview,
     render_report,
 )
+from bot.middlewares.dialogs import answered_by
 from bot.pressed import pressed
 from crm.codes import parse_code
 from crm.context import Crm
@@ -56,6 +57,9 @@ class ImportForm(StatesGroup):
     review = State()  # the preview is shown: mapping, duplicates, start
 
 
+answered_by(ImportForm.review, ImportCb)  # its buttons answer it; any other press ends it
+
+
 def _usage() -> str:
     return _(
         "Send a CSV file with /import contacts as its caption (or companies, leads, deals, "
@@ -75,6 +79,8 @@ async def import_command(
         return
     if kind is not None:
         crm.imports.require(actor, kind)
+    elif not crm.imports.importable(actor):
+        raise AccessDenied(operation=Operation.IMPORT)
     if message.document is None:
         await state.set_state(ImportForm.file)
         await state.set_data({"kind": kind.value if kind else None})
@@ -113,8 +119,12 @@ async def _received(
     )
     if kind is None:
         kb = InlineKeyboardBuilder()
+        allowed = crm.imports.importable(actor)
         for i, option in enumerate(KINDS):
-            kb.button(text=str(KIND_NAMES[option]), callback_data=ImportCb(action="kind", index=i))
+            if option in allowed:
+                kb.button(
+                    text=str(KIND_NAMES[option]), callback_data=ImportCb(action="kind", index=i)
+                )
         kb.adjust(3)
         await message.answer(_("What does the file hold?"), reply_markup=kb.as_markup())
         return
