@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, event, select
@@ -705,3 +706,66 @@ async def test_round_trip_with_custom_fields_links_and_product_rows(
             after = await snapshot(crm3)
         for key, value in before.items():
             assert after[key] == value, key
+
+
+async def test_duplicates_are_exact_and_found_through_indexes(
+    crm: Crm, fresh: Fresh, engine: AsyncEngine, backend: str
+) -> None:
+    """The import's duplicate control (Bitrix24's: phone, e-mail, name) compares exactly,
+    case and spacing aside, and each row's lookups are index reads: no LIKE, and the
+    database's plan for the name lookups uses the search-text indexes of migration 0015."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    await crm.elements.create(admin, EntityType.CONTACT, _input("Jan Kowalski", "+48 600 100 200"))  # type: ignore[arg-type]
+    await run_import(crm, admin, Kind.CONTACTS, bitrix([["Imię i nazwisko", "E-mail"], ["Ewa Lis", "ewa@lis.pl"]]).encode())  # fmt: skip
+    await run_import(crm, admin, Kind.COMPANIES, bitrix([["Nazwa firmy"], ["Beta Sp. z o.o."]]).encode())  # fmt: skip
+    await run_import(crm, admin, Kind.LEADS, bitrix([["Nazwa leada", "Imię i nazwisko"], ["Strona", "Olga Nowak"]]).encode())  # fmt: skip
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: object, cursor: object, statement: str, parameters: Any, *a: object) -> None:
+        statements.append((statement, parameters))
+
+    contacts = [
+        ["Imię i nazwisko", "Telefon", "E-mail"],
+        ["JAN  kowalski", "", ""],  # the name, case and spacing aside
+        ["Janek Nowak", "600-100-200", ""],  # Jan's phone, written otherwise
+        ["Olga Sroka", "", "EWA@lis.pl"],  # Ewa's e-mail
+        ["Jan Kowalsky", "", ""],  # one letter off: not the same name, so not a duplicate
+        ["Piotr Zieliński", "+48 601 000 000", "piotr@z.pl"],
+    ]
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        people = await run_import(crm, admin, Kind.CONTACTS, bitrix(contacts).encode())
+        firms = await run_import(
+            crm, admin, Kind.COMPANIES, bitrix([["Nazwa firmy"], ["beta SP. z o.o."], ["Beta"]]).encode()
+        )  # fmt: skip
+        leads = await run_import(
+            crm, admin, Kind.LEADS,
+            bitrix([["Nazwa leada", "Imię i nazwisko"], ["strona", "OLGA NOWAK"], ["Strona", "Olga"]]).encode(),
+        )  # fmt: skip
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert (people.created, people.skipped, people.duplicates) == (
+        2, 3, [(2, "C1"), (3, "C1"), (4, "C2")]
+    )  # fmt: skip
+    assert (firms.created, firms.duplicates) == (1, [(2, "CO1")])
+    assert (leads.created, leads.duplicates) == (1, [(2, "L1")])
+    assert not [s for s, _ in statements if " LIKE " in s.upper()]
+    lookups = [(s, p) for s, p in statements if "search_text IN" in s]
+    tables = {
+        t for t in ("contacts", "companies", "leads") for s, _ in lookups if f"FROM {t}" in s
+    }
+    assert tables == {"contacts", "companies", "leads"}
+    connection = await crm.repos.session.connection()
+    if backend == "postgres":
+        await connection.exec_driver_sql("SET enable_seqscan = off")
+    explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+    for statement, parameters in lookups:
+        plan = " ".join(
+            str(row[-1])
+            for row in await connection.exec_driver_sql(explain + statement, parameters)
+        )
+        table = next(t for t in ("contacts", "companies", "leads") if f"FROM {t}" in statement)
+        assert f"ix_{table}_search_text" in plan, plan
+    async with fresh() as crm2:
+        names = (await crm2.repos.session.scalars(select(Contact.name))).all()
+    assert sorted(names) == ["Ewa Lis", "Jan Kowalski", "Jan Kowalsky", "Piotr Zieliński"]
