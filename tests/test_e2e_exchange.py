@@ -100,6 +100,7 @@ WORDS = {
         "no_export": "Nie możesz eksportować (deale): poproś administratora o uprawnienie do "
         "eksportu.",
         "no_right": "Nie masz uprawnień, aby to zrobić.",
+        "client": "Jan Kowalski",
         "columns": "🔀 Kolumny",
         "column_is": "Kolumna „Должность” to:",
         "comment": "Komentarz",
@@ -146,6 +147,7 @@ WORDS = {
         "no_export": "Вам нельзя экспортировать (сделки): попросите администратора выдать право"
         " на экспорт.",
         "no_right": "У вас нет прав на это действие.",
+        "client": "Иван Петров",
         "columns": "🔀 Столбцы",
         "column_is": "Столбец «Должность» — это:",
         "comment": "Комментарий",
@@ -259,7 +261,7 @@ async def test_import_dialog_report_and_rejected_rows(
 
 @pytest.mark.parametrize("lang", ["pl", "ru"])
 async def test_export_deals_as_a_document_and_refused_without_the_right(
-    harness: Harness, lang: str
+    harness: Harness, lang: str, fresh: Fresh
 ) -> None:
     w = WORDS[lang]
     admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
@@ -280,3 +282,7 @@ async def test_export_deals_as_a_document_and_refused_without_the_right(
     assert len(rows) == 2
     assert texts(await rep.send(str(w["export"]))) == [w["no_export"]]
     assert texts(await rep.send("/import")) == [w["no_right"]]
+    assert texts(await rep.send_file(str(w["caption"]), "k.csv", CONTACTS_BOM)) == [w["no_right"]]
+    async with fresh() as crm2:
+        names = (await crm2.repos.session.scalars(select(Contact.name))).all()
+    assert list(names) == [w["client"]]  # the deal's contact only: the rep's file made nothing
