@@ -397,7 +397,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
                 return 2
             try:
                 with open(args.file, "rb") as stream:  # noqa: ASYNC230 - read row by row
-                    plan = crm.imports.open(None, kind, stream, Path(args.file).name)
+                    plan = await crm.imports.open(None, kind, stream, Path(args.file).name)
                     report = await crm.imports.run(
                         actor_of(admin),
                         plan,

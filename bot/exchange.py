@@ -18,6 +18,7 @@ from crm.errors import FileRefused
 from crm.exchange.columns import Column, ColumnMap, Kind
 from crm.exchange.values import neutralize
 from crm.exchange.writing import CsvWriter
+from crm.field_columns import LinkName
 from crm.imports import ImportReport, ReadRow, Rejected
 from crm.locales import SUPPORTED_LOCALES
 
@@ -201,8 +202,11 @@ def render_preview(
         "",
         _("Columns:"),
     ]
-    for header, column in zip(mapping.header, mapping.fields, strict=True):
-        lines.append(f"• {html.quote(header)} → {html.quote(column_label(column))}")
+    names = {f.code: f.name for f in mapping.custom.values()}
+    for i, (header, column) in enumerate(zip(mapping.header, mapping.fields, strict=True)):
+        custom = mapping.custom.get(i)
+        label = custom.name if column is None and custom is not None else column_label(column)
+        lines.append(f"• {html.quote(header)} → {html.quote(label)}")
     lines += ["", _("The first rows as they will be read:")]
     for row in rows:
         if isinstance(row, Rejected):
@@ -211,8 +215,11 @@ def render_preview(
             )
             continue
         shown = "; ".join(
-            f"{field_label(k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in row.values.items()
+            [
+                f"{field_label(k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                for k, v in row.values.items()
+            ]
+            + [f"{names.get(k, k)}: {_custom_shown(v)}" for k, v in row.custom.items()]
         )
         lines.append(
             _("line {line}: {values}").format(line=row.line, values=html.quote(shown[:300]))
@@ -222,6 +229,17 @@ def render_preview(
         _("Duplicates (same name, phone or e-mail) are skipped unless you choose to create them."),
     ]
     return "\n".join(lines)
+
+
+def _custom_shown(value: object) -> str:
+    """A custom field's value as the preview shows it (before the database is asked)."""
+    if isinstance(value, LinkName):
+        return value.name
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dict):
+        return f"{value.get('amount', '')} {value.get('currency', '')}"
+    return str(value)
 
 
 def report_for_cli(report: ImportReport) -> str:

@@ -10,6 +10,10 @@
   same ID (as the importer reads it back). Activities are not exported (Bitrix24).
 - Values are safe in a spreadsheet (crm/exchange/values.py): formulas neutralized, phones
   written so that they stay readable.
+- Custom fields: one column per field the reader sees (not hidden from cards), named as
+  the field (with codes: its `UF_CRM_…` code), after the system columns; values written as
+  the other columns (crm/field_columns.py), a link as `[C]Name` when the reader may read it.
+  Read per page in bulk (`FieldService.values_for_export`), never per row.
 - Streamed: pages of `PAGE` elements by id, written as they come.
 """
 
@@ -19,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from crm.codes import ElementRef
-from crm.elements import ElementService
-from crm.enums import EntityType, Level, Operation
+from crm.codes import ElementRef, parse_code
+from crm.elements import ElementService, label_of, ref_of
+from crm.enums import EntityType, FieldKind, Level, Operation
 from crm.errors import AccessDenied, InvalidValue, NotFound
 from crm.exchange.columns import REGISTRY, CodeLabels, Column, Kind, Labels, Value
 from crm.exchange.values import (
@@ -34,8 +38,12 @@ from crm.exchange.values import (
     write_phone,
 )
 from crm.exchange.writing import CsvWriter, separator_for
+from crm.field_book import Reading
+from crm.field_columns import FieldColumn
+from crm.fields import ExportValues, FieldService
+from crm.imports import SYSTEM
 from crm.money import from_minor
-from crm.permissions import Actor, Scope
+from crm.permissions import Actor, Owner, Scope
 from storage.models import Company, Contact, Deal, DealProduct, Lead, Product, User
 from storage.repositories import Repos
 from storage.repositories.elements import MODELS, Element
@@ -111,16 +119,18 @@ class ExportService:
         zone = timezone or self.runtime.config.default_timezone
         columns = REGISTRY[kind].exported()
         writer = CsvWriter(stream, separator_for(locale))
-        writer.row([c.code if codes else c.title(locale) for c in columns])
+        header = [c.code if codes else c.title(locale) for c in columns]
         if kind is Kind.PRODUCTS:
+            writer.row(header)
             return await self._products(writer, columns, locale)
         entity = kind.entity
         assert entity is not None
         scope = self.scope(actor, entity) if actor is not None else Scope(Level.ALL, 0, None)
         where = await self._filter(kind, filters or {}, labels)
         model = MODELS[entity.value]
-        cells = _Cells(self, kind, locale, zone, codes, labels)
+        cells = _Cells(self, kind, locale, zone, codes, labels, actor or SYSTEM)
         await cells.prepare()
+        writer.row([*header, *(f.header for f in cells.fields)])
         after = 0
         rows = elements = 0
         while True:
@@ -247,8 +257,10 @@ class _Cells:
         timezone: str,
         codes: bool,
         labels: Labels,
+        actor: Actor,
     ) -> None:
         self.s = service
+        self.actor = actor
         self.kind = kind
         self.locale = locale
         self.timezone = timezone
@@ -262,9 +274,21 @@ class _Cells:
         self.dictionaries: dict[tuple[str, str], str] = {}
         self.stages: dict[int, tuple[str, str, str | None]] = {}
         self.pipelines: dict[int, str] = {}
+        self.fields: tuple[FieldColumn, ...] = ()  # custom fields the reader sees
+        self.values: ExportValues = ExportValues((), {})
+        self.link_names: dict[str, str] = {}  # element code → name, for readable links
+
+    def _field_service(self) -> FieldService:
+        return FieldService(self.s.repos, self.s.runtime, self.s.elements)
 
     async def prepare(self) -> None:
         repos = self.s.repos
+        entity = self.kind.entity
+        assert entity is not None
+        seen = await self._field_service().values_for_export(self.actor, entity, ())
+        reading = Reading(self.locale, self.timezone, self.s.runtime.config.base_currency,
+                          self.s.runtime.clock.now())  # fmt: skip
+        self.fields = tuple(FieldColumn(f, reading, self.locale, self.codes) for f in seen.fields)
         self.users = {u.id: u for u in await repos.users.list_active()}
         catalog = await self.s.runtime.catalog.get(repos)
         for stage in (*catalog.lead_statuses, *(s for ss in catalog.stages.values() for s in ss)):
@@ -290,15 +314,58 @@ class _Cells:
         self.communications = await repos.communications_of(entity.value, ids)
         if self.kind is Kind.DEALS:
             self.rows = await repos.deal_rows(ids)
+        if self.fields:
+            # One query for the page's values (only of the fields the reader sees now), one
+            # per linked element type for the names of the links.
+            self.values = await self._field_service().values_for_export(self.actor, entity, ids)
+            await self._link_names()
+
+    async def _link_names(self) -> None:
+        """`[C]Name` for the links the reader may read; the others stay codes."""
+        wanted: dict[EntityType, set[int]] = {}
+        links = {f.info.id for f in self.fields if f.info.kind is FieldKind.LINK}
+        for values in self.values.values.values():
+            for field_id, value in values.items():
+                ref = parse_code(str(value)) if field_id in links else None
+                if ref is not None:
+                    wanted.setdefault(ref.entity, set()).add(ref.id)
+        self.link_names = {}
+        policy = self.s.runtime.policy
+        for entity, ids in wanted.items():
+            found = await self.s.repos.exchange.names_of(MODELS[entity.value], sorted(ids))
+            for element in found.values():
+                responsible = element.responsible
+                owner = Owner(
+                    element.responsible_id, responsible.department_id if responsible else None
+                )
+                if policy.allows(self.actor, entity, Operation.READ, owner):
+                    self.link_names[ref_of(element).code] = label_of(element)
 
     def lines(self, element: Element, columns: Sequence[Column]) -> list[list[str]]:
+        custom = self.custom(element)
         first = [self.cell(element, c, None) for c in columns]
         rows = self.rows.get(element.id, []) if isinstance(element, Deal) else []
         if len(rows) <= 1:
             if rows:
                 first = [self.cell(element, c, rows[0]) for c in columns]
-            return [first]
-        return [[self.cell(element, c, row) for c in columns] for row in rows]
+            return [first + custom]
+        return [[self.cell(element, c, row) for c in columns] + custom for row in rows]
+
+    def custom(self, element: Element) -> list[str]:
+        """The element's custom field cells, in the header's order (a field the reader no
+        longer sees, restricted since the header was written, stays empty)."""
+        if not self.fields:
+            return []
+        seen = {f.id for f in self.values.fields}
+        cells = []
+        for column in self.fields:
+            value = self.values.value(element.id, column.info.id)
+            if column.info.id not in seen or value is None:
+                cells.append("")
+                continue
+            name = self.link_names.get(str(value)) if column.info.kind is FieldKind.LINK else None
+            cells.append(neutralize(column.format(value, name)))
+        return cells
 
     def cell(self, element: Element, column: Column, row: DealProduct | None) -> str:
         value = self.value(element, column, row)

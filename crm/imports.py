@@ -1,8 +1,9 @@
 """CSV import of contacts, companies, leads, deals and products (Bitrix24's rules).
 
-- Import creates; it never updates an existing element. Duplicates (by name, phone and
-  e-mail: the rules of one-line creation, `ElementService.find_duplicates`) are skipped, or
-  created anyway and reported, as the importer chooses.
+- Import creates; it never updates an existing element. Duplicates (Bitrix24's duplicate
+  control: an element of the type with the same phone, e-mail or name, compared exactly,
+  case and spacing aside; `_Run.duplicate`) are skipped, or created anyway and reported, as
+  the importer chooses. Each row's checks are index reads (migration 0015), never a scan.
 - A broken row is rejected with its reason and the file goes on: every row is its own
   savepoint, and the rows are committed in batches (`BATCH`), never as one transaction.
 - Deals link to an existing contact by its **full name** (two contacts of that name: the row
@@ -14,6 +15,10 @@
 - Stage, type and source by code or by shown name (any language); an unknown stage falls back
   to the pipeline's first stage. Closed is Y/N or yes/no in the file's language.
 - Rows of a deals file with the same ID are one deal with several product rows.
+- A column named as a custom field (or by its code, `UF_CRM_7`) fills it, read by the
+  field's type (crm/field_columns.py); a value that does not read rejects the row. Only the
+  fields the importer sees and may fill (not hidden from cards) are columns: the others are
+  reported as not imported. A link names one element the importer may read.
 - Activities are neither imported nor exported (Bitrix24 does neither).
 
 Rights: Operation.IMPORT on the element type (products: the catalog's Right.SETTINGS).
@@ -30,15 +35,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DataError, IntegrityError
 
+from crm import names
 from crm.catalog import Catalog, StageInfo
-from crm.codes import ElementRef
+from crm.codes import ElementRef, parse_code
 from crm.currencies import currency_code
 from crm.elements import MAX_TITLE, ElementInput, ElementService, _comment, fold, ref_of
-from crm.enums import EntityType, Operation, Right, TimelineKind
-from crm.errors import AccessDenied, CrmError, FileRefused, InvalidValue, NameTaken
+from crm.enums import EntityType, FieldKind, Operation, Right, Role, TimelineKind
+from crm.errors import AccessDenied, CrmError, FileRefused, InvalidValue, NameTaken, NotFound
 from crm.exchange.columns import (
     REGISTRY,
     CodeLabels,
+    Column,
     ColumnMap,
     ColumnSet,
     CustomField,
@@ -56,12 +63,15 @@ from crm.exchange.values import (
     split_multi,
     unneutralize,
 )
+from crm.field_book import Reading, search_text, sees
+from crm.field_columns import FieldColumn, LinkName
 from crm.money import to_minor
 from crm.parsing import normalize_email, normalize_phone
 from crm.permissions import Actor, Owner
 from crm.products import MAX_NAME, ProductService, name_key, read_quantity, row_total
 from storage.models import Company, Contact, Deal, DealProduct, Lead, User
 from storage.repositories import Repos
+from storage.repositories.elements import MODELS, Element
 
 if TYPE_CHECKING:
     from crm.context import Runtime
@@ -71,6 +81,7 @@ PROGRESS_EVERY = 50  # rows between two progress calls (the front end throttles 
 _USER_ID = re.compile(r"^(?:(?P<name>.*?)\s*)?\[\s*(?P<id>\d{1,12})\s*\]$|^(?P<bare>\d{1,12})$")
 
 Progress = Callable[[int], Awaitable[None]]
+SYSTEM = Actor(0, Role.ADMIN, system=True)  # the command line: sees every field
 
 
 class Duplicates(StrEnum):
@@ -117,7 +128,7 @@ class ReadRow:
 
     line: int
     values: dict[str, Any]
-    custom: dict[str, object] = field(default_factory=dict)
+    custom: dict[str, object] = field(default_factory=dict)  # field code → parsed value
 
 
 class _Reject(Exception):
@@ -128,16 +139,21 @@ class _Reject(Exception):
         self.value = value
 
 
-def custom_fields(kind: Kind) -> Sequence[CustomField]:
-    """Custom fields of this kind's element type, to be filled from columns of their name.
-
-    The extension point for crm/fields.py (being written): return its fields here and they
-    are read on import and written on export; `ImportService._store_custom` saves them."""
-    return ()
+def columns_of(kind: Kind, custom: Sequence[CustomField] = ()) -> ColumnSet:
+    """The kind's columns, with these custom fields as columns of their name (or code)."""
+    return REGISTRY[kind].extended(custom)
 
 
-def columns_of(kind: Kind) -> ColumnSet:
-    return REGISTRY[kind].extended(custom_fields(kind))
+def name_keys(name: str) -> list[str]:
+    """The search texts a contact of this full name may have (crm/elements.py stores the
+    folded name and its search key): looked up exactly, the caller compares the names."""
+    name = " ".join(name.split())
+    return list(
+        dict.fromkeys(
+            [fold(name), fold(name, names.search_key(name)),
+             fold(name, names.search_key(fold(name)))]
+        )
+    )  # fmt: skip
 
 
 def read_cells(mapping: ColumnMap, row: Row, timezone: str, region: str) -> ReadRow:
@@ -157,7 +173,7 @@ def read_cells(mapping: ColumnMap, row: Row, timezone: str, region: str) -> Read
             extra = mapping.custom.get(index)
             if extra is not None and text:
                 try:
-                    custom[extra.name] = extra.parse(text)
+                    custom[extra.code] = extra.parse(text)
                 except (ValueError, CrmError):
                     raise _Reject("invalid", extra.name, text[:60]) from None
             continue
@@ -232,7 +248,18 @@ class ImportService:
         elif self.runtime.policy.level(actor, entity, Operation.IMPORT) == 0:
             raise AccessDenied(entity=entity, operation=Operation.IMPORT)
 
-    def open(
+    def importable(self, actor: Actor | None) -> list[Kind]:
+        """The kinds of file `actor` may import (none: /import is refused before the file)."""
+        kinds = []
+        for kind in Kind:
+            try:
+                self.require(actor, kind)
+            except AccessDenied:
+                continue
+            kinds.append(kind)
+        return kinds
+
+    async def open(
         self,
         actor: Actor | None,
         kind: Kind,
@@ -245,15 +272,38 @@ class ImportService:
         the recognized one, as the chat's mapping buttons set it."""
         self.require(actor, kind)
         file = CsvFile(stream, file_name)
-        columns = columns_of(kind)
+        columns = columns_of(kind, await self.custom_fields(actor, kind))
         found = columns.map(file.header)
         if mapping is not None:
             for index, name in enumerate(mapping[: len(found.fields)]):
-                chosen = next((c for c in columns.columns if c.code == name), None)
+                chosen: Column | CustomField | None = next(
+                    (c for c in columns.columns if c.code == name), None
+                ) or next((f for f in columns.custom if f.code == name), None)
                 found = found.remapped(index, chosen)
         if not found.recognized():
             raise FileRefused("no_header")
         return Plan(kind, file, columns, found)
+
+    async def custom_fields(self, actor: Actor | None, kind: Kind) -> tuple[FieldColumn, ...]:
+        """The custom fields a file of this kind fills (columns of their name or code): those
+        of the element type the importer may see and give values to (not hidden from cards);
+        from the run's snapshot of the field book. None: the command line, every field."""
+        entity = kind.entity
+        if entity is None:
+            return ()
+        book = await self.runtime.fields.get(self.repos)
+        reading = Reading(
+            self.runtime.config.default_locale,
+            self._timezone,
+            self.runtime.config.base_currency,
+            self.runtime.clock.now(),
+        )
+        who = actor or SYSTEM
+        return tuple(
+            FieldColumn(info, reading)
+            for info in book.of(entity)
+            if not info.is_system and not info.hidden and sees(self.runtime.policy, who, info)
+        )
 
     def preview(self, plan: Plan, count: int = 3) -> list[ReadRow | Rejected]:
         """The first rows as they will be read (consumes the plan's file: open it again)."""
@@ -328,8 +378,15 @@ class ImportService:
         if journal is not None:
             journal.committed.clear()
 
-    async def _store_custom(self, ref: ElementRef, values: dict[str, object]) -> None:
-        """Custom field values of a new element: crm/fields.py will store them here."""
+    async def _store_custom(
+        self, ref: ElementRef, values: Sequence[tuple[FieldColumn, object]]
+    ) -> None:
+        """Custom field values of a new element (resolved: links are element codes)."""
+        await self.repos.fields.add_values(
+            ref.entity.value,
+            ref.id,
+            [(c.info.id, value, search_text(c.info, value)) for c, value in values],
+        )
 
 
 class _Run:
@@ -359,6 +416,9 @@ class _Run:
         self.catalog: Catalog | None = None
         self.deals: dict[str, int] = {}  # the file's deal ID → our deal id
         self.lookups: dict[tuple[str, str], str | None] = {}
+        self.fields: dict[str, FieldColumn] = {
+            f.code: f for f in plan.columns.custom if isinstance(f, FieldColumn)
+        }
 
     async def prepare(self) -> None:
         self.users = [u for u in await self.repos.users.list_active()]
@@ -435,18 +495,20 @@ class _Run:
         self.lookups[(kind, text.casefold())] = found
         return found
 
+    async def contacts_named(self, name: str) -> list[Contact]:
+        """The contacts of exactly this full name (case and spacing aside): one indexed
+        lookup."""
+        key = fold(*name.split())
+        found = await self.repos.exchange.keyed(Contact, name_keys(name))
+        return [c for c in found if isinstance(c, Contact) and fold(*c.name.split()) == key]
+
     async def contact(self, text: str) -> Contact | None:
         """The one existing contact of this full name; a new one when nobody has it."""
         link = read_link(text)
         name = " ".join((link.name if link else text).split())
         if not name:
             return None
-        key = fold(name)
-        found = [
-            c
-            for c in await self.repos.exchange.contacts_named(key)
-            if fold(c.name) == key or fold(c.first_name, c.last_name) == key
-        ]
+        found = await self.contacts_named(name)
         if len(found) > 1:
             raise _Reject("ambiguous", "contact", name[:60])
         if found:
@@ -467,6 +529,46 @@ class _Run:
         return await self.s.elements._new_company(
             self.actor, ElementInput(company=title), people=False
         )
+
+    async def custom(self, parsed: dict[str, object]) -> list[tuple[FieldColumn, object]]:
+        """The row's custom values as stored: a link resolved to the code of the one element
+        of that name (or code) the importer may read; _Reject when it is nobody or several."""
+        values: list[tuple[FieldColumn, object]] = []
+        for code, value in parsed.items():
+            column = self.fields.get(code)
+            if column is None:
+                continue
+            if column.info.kind is FieldKind.LINK:
+                value = await self.link(column, value)
+            values.append((column, value))
+        return values
+
+    async def link(self, column: FieldColumn, value: object) -> str:
+        elements = self.s.elements
+        if isinstance(value, LinkName):
+            key = fold(value.name)
+            found: Sequence[Element]
+            if value.entity is EntityType.CONTACT:
+                found = await self.contacts_named(value.name)
+            elif value.entity is EntityType.COMPANY:
+                found = await self.repos.exchange.companies_titled(key)
+            else:
+                model = Lead if value.entity is EntityType.LEAD else Deal
+                found = await self.repos.exchange.titled(model, value.name)
+            readable = [e for e in found if await elements.can(self.actor, e, Operation.READ)]
+            if len(readable) > 1:
+                raise _Reject("ambiguous", column.name, value.name[:60])
+            if not readable:
+                raise _Reject("unknown", column.name, value.name[:60])
+            return ref_of(readable[0]).code
+        ref = parse_code(str(value))
+        try:
+            if ref is None:
+                raise NotFound(column.name, str(value))
+            await elements.load(self.actor, ref)
+        except (NotFound, AccessDenied):
+            raise _Reject("unknown", column.name, str(value)[:60]) from None
+        return ref.code
 
     # --- one row -----------------------------------------------------------------------------
     async def row(self, read: ReadRow) -> None:
@@ -501,7 +603,7 @@ class _Run:
         if v.get("created_at"):
             element.created_at = v["created_at"]
         if read.custom:
-            await self.s._store_custom(ref_of(element), read.custom)
+            await self.s._store_custom(ref_of(element), await self.custom(read.custom))
         telegram = v.get("telegram")
         if telegram and entity is not EntityType.DEAL:
             await self.repos.elements.add_communications(
@@ -538,18 +640,40 @@ class _Run:
         )
 
     async def duplicate(self, line: int, entity: EntityType, data: ElementInput) -> bool:
+        """Bitrix24's duplicate control of an import: an element of the type with the same
+        phone, e-mail or name (a contact's full name, a company's name, a lead's title with
+        its person and company), compared exactly with case aside. Exact, indexed lookups
+        (communications by value, elements by search text): a row costs a few index reads,
+        never a scan, however big the CRM. (One-line creation's fuzzy name rule stays in
+        chat, where one element is checked at a time.)"""
         if entity is EntityType.DEAL:
             return False  # Bitrix24 checks deals' duplicates by hand only
-        probe = replace(data, name=data.title) if entity is EntityType.COMPANY else data
-        hits = await self.s.elements.find_duplicates(self.actor, entity, probe)
-        hits = [h for h in hits if h.ref.entity is entity]
-        if not hits:
+        found = await self.repos.elements.owners_of_any(
+            {"phone": data.phones, "email": data.emails}
+        )
+        ids = [i for _kind, e, i in found if e == entity.value]
+        if not ids:
+            ids = [e.id for e in await self.named_alike(entity, data)]
+        if not ids:
             return False
-        self.report.duplicates.append((line, hits[0].ref.code if hits[0].visible else ""))
+        element = await self.repos.elements.get(MODELS[entity.value], min(ids))
+        visible = element is not None and await self.s.elements.can(
+            self.actor, element, Operation.READ
+        )
+        self.report.duplicates.append((line, ElementRef(entity, min(ids)).code if visible else ""))
         if self.duplicates is Duplicates.SKIP:
             self.report.skipped += 1
             return True
         return False
+
+    async def named_alike(self, entity: EntityType, data: ElementInput) -> Sequence[Element]:
+        if entity is EntityType.CONTACT:
+            return await self.contacts_named(data.name) if data.name else []
+        if entity is EntityType.COMPANY:
+            return await self.repos.exchange.companies_titled(fold(*data.title.split()))
+        title = data.title or data.name or data.company or ""
+        key = fold(title, data.name, data.company, names.search_key(data.name or ""))
+        return await self.repos.exchange.keyed(Lead, [key])
 
     async def new_contact(self, v: dict[str, Any], data: ElementInput) -> Contact:
         company = await self.company(v["company"]) if v.get("company") else None
@@ -565,8 +689,8 @@ class _Run:
     async def new_company(self, v: dict[str, Any], data: ElementInput) -> Company:
         company = await self.s.elements._new_company(
             self.actor,
-            replace(
-                data, company=data.title, name=None,
+            replace(  # the title is the company's name, not a remark about it
+                data, company=data.title, name=None, title="",
                 source=await self.dictionary("source", v.get("source")),
             ),
         )  # fmt: skip

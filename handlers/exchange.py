@@ -31,12 +31,13 @@ from bot.exchange import (
     render_preview,
     render_report,
 )
+from bot.middlewares.dialogs import answered_by
 from bot.pressed import pressed
 from crm.codes import parse_code
 from crm.context import Crm
 from crm.enums import Operation
 from crm.errors import AccessDenied, FileRefused, InvalidValue
-from crm.exchange.columns import ColumnMap, Kind, read_kind
+from crm.exchange.columns import Column, ColumnMap, CustomField, Kind, read_kind
 from crm.exports import parse_filters
 from crm.imports import Duplicates, Plan
 from crm.permissions import Actor
@@ -54,6 +55,9 @@ OFF_WORDS = frozenset({"off", "wył", "wyłącz", "nie", "выкл", "нет", "
 class ImportForm(StatesGroup):
     file = State()  # waiting for the document
     review = State()  # the preview is shown: mapping, duplicates, start
+
+
+answered_by(ImportForm.review, ImportCb)  # its buttons answer it; any other press ends it
 
 
 def _usage() -> str:
@@ -75,6 +79,8 @@ async def import_command(
         return
     if kind is not None:
         crm.imports.require(actor, kind)
+    elif not crm.imports.importable(actor):
+        raise AccessDenied(operation=Operation.IMPORT)
     if message.document is None:
         await state.set_state(ImportForm.file)
         await state.set_data({"kind": kind.value if kind else None})
@@ -113,8 +119,12 @@ async def _received(
     )
     if kind is None:
         kb = InlineKeyboardBuilder()
+        allowed = crm.imports.importable(actor)
         for i, option in enumerate(KINDS):
-            kb.button(text=str(KIND_NAMES[option]), callback_data=ImportCb(action="kind", index=i))
+            if option in allowed:
+                kb.button(
+                    text=str(KIND_NAMES[option]), callback_data=ImportCb(action="kind", index=i)
+                )
         kb.adjust(3)
         await message.answer(_("What does the file hold?"), reply_markup=kb.as_markup())
         return
@@ -133,7 +143,7 @@ async def _download(bot: Bot | None, file_id: str) -> io.BytesIO:
 
 async def _plan(bot: Bot | None, crm: Crm, actor: Actor, data: dict[str, Any]) -> Plan:
     stream = await _download(bot, data["file_id"])
-    return crm.imports.open(
+    return await crm.imports.open(
         actor, Kind(data["kind"]), stream, data.get("file_name") or "", data.get("mapping")
     )
 
@@ -146,7 +156,7 @@ async def _preview(bot: Bot | None, crm: Crm, actor: Actor, state: FSMContext) -
         await state.clear()
         return refusal(exc), None
     if data.get("mapping") is None:
-        await state.update_data(mapping=[c.code if c else "" for c in plan.mapping.fields])
+        await state.update_data(mapping=plan.mapping.codes())
     rows = crm.imports.preview(plan)
     text = render_preview(plan.kind, plan.mapping, rows, data.get("file_name") or "")
     return text, _review_keyboard(data.get("dup") == Duplicates.CREATE.value)
@@ -167,7 +177,8 @@ def _review_keyboard(create: bool) -> Any:
 def _columns_keyboard(mapping: ColumnMap, locale: str) -> Any:
     kb = InlineKeyboardBuilder()
     for i, (header, column) in enumerate(zip(mapping.header, mapping.fields, strict=True)):
-        target = column.title(locale) if column else "—"
+        custom = mapping.custom.get(i)
+        target = column.title(locale) if column else custom.name if custom else "—"
         kb.button(text=f"{header[:30]} → {target}", callback_data=ImportCb(action="col", index=i))
     kb.button(text=_("⬅️ Back"), callback_data=ImportCb(action="back"))
     kb.adjust(1)
@@ -202,14 +213,14 @@ async def import_pressed(
     if action in ("cols", "col", "set"):
         plan = await _plan(query.bot, crm, actor, await state.get_data())
         locale = i18n.current_locale
-        columns = plan.columns.columns
+        columns: list[Column | CustomField] = [*plan.columns.columns, *plan.columns.custom]
         if action == "col":
             index = min(callback_data.index, len(plan.mapping.fields) - 1)
             kb = InlineKeyboardBuilder()
             kb.button(text=_("not imported"), callback_data=ImportCb(action="set", index=index))
             for j, column in enumerate(columns):
                 kb.button(
-                    text=column.title(locale),
+                    text=column.title(locale) if isinstance(column, Column) else column.name,
                     callback_data=ImportCb(action="set", index=index, value=j + 1),
                 )
             kb.adjust(2)

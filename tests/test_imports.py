@@ -11,15 +11,19 @@ import io
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.codes import ElementRef
+from crm.codes import ElementRef, parse_code
 from crm.context import Crm
-from crm.enums import EntityType, Role
+from crm.enums import EntityType, FieldKind, Role
 from crm.errors import AccessDenied, FileRefused, NotFound
 from crm.exchange.columns import Kind
+from crm.field_book import Reading
 from crm.imports import Duplicates, ImportReport
 from crm.permissions import Actor
 from crm.users import actor_of
@@ -29,6 +33,7 @@ from storage.models import (
     Contact,
     Deal,
     DealProduct,
+    FieldValue,
     Lead,
     Product,
     TimelineEntry,
@@ -86,7 +91,7 @@ async def run_import(
     name: str = "file.csv",
     duplicates: Duplicates = Duplicates.SKIP,
 ) -> ImportReport:
-    plan = crm.imports.open(actor, kind, io.BytesIO(data), name)
+    plan = await crm.imports.open(actor, kind, io.BytesIO(data), name)
     return await crm.imports.run(actor, plan, duplicates)
 
 
@@ -213,7 +218,7 @@ async def test_files_that_are_not_a_csv_it_knows_are_refused(
 ) -> None:
     admin = await person(crm, Role.ADMIN, "Admin")
     with pytest.raises(FileRefused) as refused:
-        crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(data), name)
+        await crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(data), name)
     assert refused.value.why == why
     async with fresh() as crm2:
         assert (await crm2.repos.session.scalars(select(Contact))).unique().all() == []
@@ -234,7 +239,7 @@ async def test_broken_rows_are_rejected_and_the_file_goes_on(crm: Crm, fresh: Fr
     ]
     text = bitrix(rows) + '"Пётр";"Седьмой";"";"";"";"";"лишнее";\n' + '"Пётр";"Восьмой";\n'
     for batch in (500, 2):  # batches of two commit between the broken rows
-        plan = crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(text.encode("cp1251")))
+        plan = await crm.imports.open(admin, Kind.CONTACTS, io.BytesIO(text.encode("cp1251")))
         report = await crm.imports.run(admin, plan, Duplicates.CREATE, batch=batch)
         assert report.created == 3 and report.rows == 9
         assert [(r.line, r.why, r.field, r.value) for r in report.rejected] == [
@@ -281,7 +286,7 @@ async def test_formula_values_are_neutralized_on_export_and_read_back(
     async with fresh() as crm2:
         await _empty(crm2)
         admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
-        plan = crm2.imports.open(admin2, Kind.CONTACTS, io.BytesIO(out.getvalue()))
+        plan = await crm2.imports.open(admin2, Kind.CONTACTS, io.BytesIO(out.getvalue()))
         assert (await crm2.imports.run(admin2, plan)).created == 2
     async with fresh() as crm3:
         found = {
@@ -331,6 +336,7 @@ async def test_the_export_flag_and_the_permission(crm: Crm, fresh: Fresh) -> Non
 async def _empty(crm: Crm) -> None:
     session = crm.repos.session
     for model in (
+        FieldValue,
         DealProduct,
         Deal,
         Lead,
@@ -396,7 +402,7 @@ async def test_the_round_trip(crm: Crm, fresh: Fresh) -> None:
     for kind, data in files.items():
         async with fresh() as crm2:
             admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
-            plan = crm2.imports.open(admin2, kind, io.BytesIO(data))
+            plan = await crm2.imports.open(admin2, kind, io.BytesIO(data))
             report = await crm2.imports.run(admin2, plan, Duplicates.CREATE)
             assert report.rejected == [] and report.unknown == [], kind
     async with fresh() as crm3:
@@ -418,3 +424,348 @@ async def test_the_round_trip(crm: Crm, fresh: Fresh) -> None:
         for c in before["communications"]
         if c != olga_phone  # type: ignore[attr-defined]
     ]
+
+
+async def test_custom_fields_are_filled_by_name_or_code(crm: Crm, fresh: Fresh) -> None:
+    """A column named as a custom field (any case and spacing) or by its code fills it, read
+    by the field's type; a value that does not read rejects its row with the field's name;
+    a restricted field the importer may not see, or a hidden one, is not a column for them."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    manager = actor_of((await crm.users.create_invite(Role.MANAGER, "Marek", "Serwis")).user)
+    add = crm.fields.add
+    delivery = await add(admin, EntityType.DEAL, FieldKind.DATE, "Termin dostawy")
+    discount = await add(admin, EntityType.DEAL, FieldKind.NUMBER, "Rabat")
+    urgent = await add(admin, EntityType.DEAL, FieldKind.BOOL, "Pilne")
+    segment = await add(admin, EntityType.DEAL, FieldKind.LIST, "Segment", ["Małe", "Duże"])
+    budget = await add(admin, EntityType.DEAL, FieldKind.MONEY, "Budżet")
+    referrer = await add(admin, EntityType.DEAL, FieldKind.LINK, "Polecający", ["contact"])
+    margin = await add(admin, EntityType.DEAL, FieldKind.STRING, "Marża")
+    old = await add(admin, EntityType.DEAL, FieldKind.STRING, "Stare")
+    await crm.fields.set_hidden(admin, old.id, True)
+    sales = await crm.roles.add_department(admin, "Sprzedaż")
+    await crm.fields.restrict(admin, margin.id, [], [sales.id])
+    await run_import(
+        crm, admin, Kind.CONTACTS, bitrix([["Imię", "Nazwisko"], ["Jan", "Kowalski"]]).encode()
+    )
+    rows = [
+        ["Nazwa deala", "termin  DOSTAWY", "rabat", "PILNE", "Segment", "Budżet",
+         referrer.code, "Marża", "Stare"],
+        ["Wdrożenie", "15.01.2027", "-2,5", "Tak", "duże", "1 200,50 EUR", "[C]Jan Kowalski",
+         "30%", "x"],
+        ["Serwis", "2027-02-01", "", "N", "", "900", "C1", "", ""],
+        ["Zły termin", "31.02.2027", "", "", "", "", "", "", ""],
+        ["Zły rabat", "", "dużo", "", "", "", "", "", ""],
+        ["Zła opcja", "", "", "", "Średnie", "", "", "", ""],
+        ["Nikt", "", "", "", "", "", "[C]Nikt Taki", "", ""],
+    ]  # fmt: skip
+    plan = await crm.imports.open(admin, Kind.DEALS, io.BytesIO(bitrix(rows).encode()))
+    assert sorted(f.name for f in plan.mapping.custom.values()) == sorted(
+        ["Termin dostawy", "Rabat", "Pilne", "Segment", "Budżet", "Polecający", "Marża"]
+    )
+    assert plan.mapping.unknown == ["Stare"]
+    report = await crm.imports.run(admin, plan)
+    assert report.created == 2
+    assert [(r.line, r.why, r.field, r.value) for r in report.rejected] == [
+        (4, "invalid", "Termin dostawy", "31.02.2027"),
+        (5, "invalid", "Rabat", "dużo"),
+        (6, "invalid", "Segment", "Średnie"),
+        (7, "unknown", "Polecający", "Nikt Taki"),
+    ]
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        deals = {d.id: d.title for d in (await session.scalars(select(Deal))).unique().all()}
+        stored = {
+            (deals[v.entity_id], v.field_id): v.value
+            for v in (await session.scalars(select(FieldValue))).all()
+        }
+    assert stored == {
+        ("Wdrożenie", delivery.id): "2027-01-15",
+        ("Wdrożenie", discount.id): "-2.5",
+        ("Wdrożenie", urgent.id): True,
+        ("Wdrożenie", segment.id): "Duże",
+        ("Wdrożenie", budget.id): {"amount": "1200.50", "currency": "EUR"},
+        ("Wdrożenie", referrer.id): "C1",
+        ("Wdrożenie", margin.id): "30%",
+        ("Serwis", delivery.id): "2027-02-01",
+        ("Serwis", urgent.id): False,
+        ("Serwis", budget.id): {"amount": "900", "currency": "PLN"},
+        ("Serwis", referrer.id): "C1",
+    }
+    # The manager may not see Marża: the column is not theirs to fill.
+    file = bitrix([[*rows[0][:7], "Marża"], [*rows[1][:6], "", "30%"]]).encode()
+    mine = await crm.imports.open(manager, Kind.DEALS, io.BytesIO(file))
+    assert mine.mapping.unknown == ["Marża"]
+    assert (await crm.imports.run(manager, mine)).created == 1
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        newest = max((await session.scalars(select(Deal.id))).all())
+        values = (
+            await session.scalars(select(FieldValue).where(FieldValue.entity_id == newest))
+        ).all()
+    assert {v.field_id for v in values} == {
+        delivery.id, discount.id, urgent.id, segment.id, budget.id
+    }  # fmt: skip
+
+
+async def test_custom_fields_are_exported_per_reader_in_bulk(
+    crm: Crm, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One column per custom field the reader sees, named as the field (its code with
+    Bitrix24's codes), values written like the other columns; a restricted field is no
+    column for someone outside its audience, a link to what they may not read is its code;
+    the values are read a page at a time."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    manager = actor_of((await crm.users.create_invite(Role.MANAGER, "Marek", "Serwis")).user)
+    add = crm.fields.add
+    delivery = await add(admin, EntityType.DEAL, FieldKind.DATE, "Termin dostawy")
+    urgent = await add(admin, EntityType.DEAL, FieldKind.BOOL, "Pilne")
+    budget = await add(admin, EntityType.DEAL, FieldKind.MONEY, "Budżet")
+    referrer = await add(admin, EntityType.DEAL, FieldKind.LINK, "Polecający", ["contact"])
+    margin = await add(admin, EntityType.DEAL, FieldKind.STRING, "Marża")
+    old = await add(admin, EntityType.DEAL, FieldKind.NUMBER, "Stare")
+    await crm.fields.set_hidden(admin, old.id, True)
+    sales = await crm.roles.add_department(admin, "Sprzedaż")
+    await crm.fields.restrict(admin, margin.id, [], [sales.id])
+    await crm.elements.create(admin, EntityType.CONTACT, _input("Jan Kowalski"))  # type: ignore[arg-type]
+    reading = Reading("pl", "Europe/Warsaw", "PLN", crm.runtime.clock.now())
+    for n in range(5):
+        who = manager if n == 4 else admin
+        ref = (await crm.elements.create(who, EntityType.DEAL, _deal(f"U {n}"))).primary  # type: ignore[arg-type]
+        await crm.fields.set_value(admin, ref, delivery.id, f"2027-01-1{n}", reading)
+        await crm.fields.set_value(admin, ref, urgent.id, "tak" if n % 2 else "nie", reading)
+        await crm.fields.set_value(admin, ref, budget.id, "1200,50 EUR", reading)
+        await crm.fields.set_value(admin, ref, referrer.id, "C1", reading)
+        await crm.fields.set_value(admin, ref, margin.id, "=30%", reading)
+        await crm.fields.set_value(admin, ref, old.id, "7", reading)
+    monkeypatch.setattr("crm.exports.PAGE", 2)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        out = io.BytesIO()
+        done = await crm.exports.export(admin, Kind.DEALS, out, locale="ru")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert done.elements == 5
+    assert sum("FROM field_values" in s for s in statements) == 3  # one a page of two
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig")), delimiter=";"))
+    header = rows[0][:-1]
+    assert header[-5:] == ["Termin dostawy", "Pilne", "Budżet", "Polecający", "Marża"]
+    assert rows[1][-6:-1] == ["10.01.2027", "Нет", "1200,5 EUR", "[C]Jan Kowalski", "'=30%"]
+    assert rows[2][-6:-1] == ["11.01.2027", "Да", "1200,5 EUR", "[C]Jan Kowalski", "'=30%"]
+    out = io.BytesIO()
+    await crm.exports.export(admin, Kind.DEALS, out, locale="en", codes=True)
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert rows[0][-6:-1] == [f"UF_CRM_{f.id}" for f in (delivery, urgent, budget, referrer,
+                                                           margin)]  # fmt: skip
+    assert rows[1][-6:-1] == ["01/10/2027", "N", "1200.5 EUR", "[C]Jan Kowalski", "'=30%"]
+    # The manager (Serwis) exports their deal: no Marża column, and C1 (the admin's contact,
+    # which they may not read) as its code.
+    out = io.BytesIO()
+    assert (await crm.exports.export(manager, Kind.DEALS, out, locale="pl")).elements == 1
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][-5:-1] == ["Termin dostawy", "Pilne", "Budżet", "Polecający"]
+    assert "Marża" not in rows[0] and "Stare" not in rows[0]
+    assert rows[1][-5:-1] == ["14.01.2027", "Nie", "1200,5 EUR", "C1"]
+    assert "=30%" not in out.getvalue().decode("utf-8-sig")
+
+
+def _deal(title: str) -> object:
+    from crm.elements import ElementInput
+
+    return ElementInput(title=title)
+
+
+COMPANIES_PL = [
+    ["Nazwa firmy", "Telefon służbowy", "E-mail służbowy", "Komentarz"],
+    ["Beta Sp. z o.o.", "+48 22 100 20 30, +48 600 700 800", "biuro@beta.pl, szef@beta.pl",
+     "stały klient; \"VIP\""],
+    ["ООО Ромашка", "", "info@romashka.ru", ""],
+]  # fmt: skip
+
+
+async def test_round_trip_with_custom_fields_links_and_product_rows(
+    crm: Crm, fresh: Fresh
+) -> None:
+    """Contacts, companies and deals exported (Russian headers, then Bitrix24's codes) and
+    imported into an empty CRM with the same fields: the same elements, phones and e-mails,
+    product rows, links and custom values, compared through a fresh session."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    add = crm.fields.add
+    birthday = await add(admin, EntityType.CONTACT, FieldKind.DATE, "Urodziny")
+    vip = await add(admin, EntityType.CONTACT, FieldKind.BOOL, "VIP")
+    shops = await add(admin, EntityType.COMPANY, FieldKind.NUMBER, "Liczba sklepów")
+    segment = await add(admin, EntityType.COMPANY, FieldKind.LIST, "Segment", ["Małe", "Duże"])
+    budget = await add(admin, EntityType.DEAL, FieldKind.MONEY, "Budżet")
+    referrer = await add(admin, EntityType.DEAL, FieldKind.LINK, "Polecający", ["contact"])
+    partner = await add(admin, EntityType.DEAL, FieldKind.LINK, "Partner", ["company"])
+    note = await add(admin, EntityType.DEAL, FieldKind.STRING, "Uwagi")
+    await run_import(crm, admin, Kind.COMPANIES, bitrix(COMPANIES_PL).encode())
+    contacts = [CONTACTS_RU[0], CONTACTS_RU[1], CONTACTS_RU[3]]
+    await run_import(crm, admin, Kind.CONTACTS, bitrix(contacts).encode("cp1251"))
+    await run_import(crm, admin, Kind.DEALS, bitrix([*DEALS_RU[:3], *DEALS_RU[4:]]).encode())
+    reading = Reading("pl", "Europe/Warsaw", "PLN", crm.runtime.clock.now())
+    ids = {
+        label: ref
+        for model, entity in ((Contact, EntityType.CONTACT), (Company, EntityType.COMPANY),
+                              (Deal, EntityType.DEAL))
+        for label, ref in [
+            (getattr(e, "name", None) or e.title, ElementRef(entity, e.id))
+            for e in (await crm.repos.session.scalars(select(model))).unique().all()
+        ]
+    }  # fmt: skip
+    values = [
+        ("Иван Петров", birthday, "1980-05-17"),
+        ("Иван Петров", vip, "tak"),
+        ("Анна Кузнецова", vip, "nie"),
+        ("Beta Sp. z o.o.", shops, "-12,5"),
+        ("Beta Sp. z o.o.", segment, "Duże"),
+        ("ООО Ромашка", shops, "3"),
+        ("Внедрение CRM", budget, "1200,50 EUR"),
+        ("Внедрение CRM", referrer, ids["Анна Кузнецова"].code),
+        ("Внедрение CRM", partner, ids["Beta Sp. z o.o."].code),
+        ("Внедрение CRM", note, '=pilne; "dziś"'),
+        ("Новому клиенту", referrer, ids["Иван Петров"].code),
+    ]
+    for label, info, text in values:
+        await crm.fields.set_value(admin, ids[label], info.id, text, reading)
+
+    async def snapshot(c: Crm) -> dict[str, object]:
+        s = c.repos.session
+        people = (await s.scalars(select(Contact))).unique().all()
+        firms = (await s.scalars(select(Company))).unique().all()
+        deals = (await s.scalars(select(Deal))).unique().all()
+        label = {
+            **{("contact", p.id): p.name for p in people},
+            **{("company", f.id): f.title for f in firms},
+            **{("deal", d.id): d.title for d in deals},
+        }
+        deal_title = {d.id: d.title for d in deals}
+        rows = (await s.scalars(select(DealProduct))).unique().all()
+        comms = (await s.execute(select(Communication))).scalars().all()
+        stored = (await s.scalars(select(FieldValue))).all()
+
+        def shown(value: object) -> object:
+            ref = parse_code(value) if isinstance(value, str) else None
+            if ref is not None and (ref.entity.value, ref.id) in label:
+                return (ref.entity.value, label[(ref.entity.value, ref.id)])
+            if isinstance(value, dict):
+                return (Decimal(value["amount"]).normalize(), value["currency"])
+            return value
+
+        return {
+            "contacts": sorted(
+                (p.name, p.first_name, p.last_name, p.company.title if p.company else None,
+                 p.comment, p.source, p.responsible_id)
+                for p in people
+            ),
+            "companies": sorted((f.title, f.comment, f.responsible_id) for f in firms),
+            "deals": sorted(
+                (d.title, d.stage.code, d.amount_minor, d.currency,
+                 d.contact.name if d.contact else None, d.company.title if d.company else None,
+                 d.closed_at is not None, d.comment)
+                for d in deals
+            ),
+            "rows": sorted(
+                (deal_title[r.deal_id], r.product_name, r.price_minor, r.currency, r.quantity)
+                for r in rows
+            ),
+            "communications": sorted(
+                (label[(m.entity, m.entity_id)], m.kind, m.value) for m in comms
+            ),
+            "values": sorted(
+                (label[(v.entity, v.entity_id)], v.field_id, repr(shown(v.value)))
+                for v in stored
+            ),
+        }  # fmt: skip
+
+    before = await snapshot(crm)
+    assert len(before["values"]) == len(values)  # type: ignore[arg-type]
+    assert ("Beta Sp. z o.o.", "phone", "+48600700800") in before["communications"]  # type: ignore[operator]
+    for codes in (False, True):
+        files: dict[Kind, bytes] = {}
+        for kind in (Kind.COMPANIES, Kind.CONTACTS, Kind.DEALS):
+            out = io.BytesIO()
+            await crm.exports.export(admin, kind, out, locale="ru", codes=codes)
+            files[kind] = out.getvalue()
+        text = files[Kind.DEALS].decode("utf-8-sig")
+        assert "[C]Анна Кузнецова" in text and "[CO]Beta Sp. z o.o." in text
+        assert ("UF_CRM_" in text) is codes
+        async with fresh() as crm2:
+            await _empty(crm2)
+        for kind, data in files.items():
+            async with fresh() as crm2:
+                admin2 = actor_of(await crm2.repos.users.get(admin.user_id))  # type: ignore[arg-type]
+                plan = await crm2.imports.open(admin2, kind, io.BytesIO(data))
+                report = await crm2.imports.run(admin2, plan, Duplicates.CREATE)
+                assert (report.rejected, report.unknown) == ([], []), kind
+        async with fresh() as crm3:
+            after = await snapshot(crm3)
+        for key, value in before.items():
+            assert after[key] == value, key
+
+
+async def test_duplicates_are_exact_and_found_through_indexes(
+    crm: Crm, fresh: Fresh, engine: AsyncEngine, backend: str
+) -> None:
+    """The import's duplicate control (Bitrix24's: phone, e-mail, name) compares exactly,
+    case and spacing aside, and each row's lookups are index reads: no LIKE, and the
+    database's plan for the name lookups uses the search-text indexes of migration 0015."""
+    admin = await person(crm, Role.ADMIN, "Admin")
+    await crm.elements.create(admin, EntityType.CONTACT, _input("Jan Kowalski", "+48 600 100 200"))  # type: ignore[arg-type]
+    await run_import(crm, admin, Kind.CONTACTS, bitrix([["Imię i nazwisko", "E-mail"], ["Ewa Lis", "ewa@lis.pl"]]).encode())  # fmt: skip
+    await run_import(crm, admin, Kind.COMPANIES, bitrix([["Nazwa firmy"], ["Beta Sp. z o.o."]]).encode())  # fmt: skip
+    await run_import(crm, admin, Kind.LEADS, bitrix([["Nazwa leada", "Imię i nazwisko"], ["Strona", "Olga Nowak"]]).encode())  # fmt: skip
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: object, cursor: object, statement: str, parameters: Any, *a: object) -> None:
+        statements.append((statement, parameters))
+
+    contacts = [
+        ["Imię i nazwisko", "Telefon", "E-mail"],
+        ["JAN  kowalski", "", ""],  # the name, case and spacing aside
+        ["Janek Nowak", "600-100-200", ""],  # Jan's phone, written otherwise
+        ["Olga Sroka", "", "EWA@lis.pl"],  # Ewa's e-mail
+        ["Jan Kowalsky", "", ""],  # one letter off: not the same name, so not a duplicate
+        ["Piotr Zieliński", "+48 601 000 000", "piotr@z.pl"],
+    ]
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        people = await run_import(crm, admin, Kind.CONTACTS, bitrix(contacts).encode())
+        firms = await run_import(
+            crm, admin, Kind.COMPANIES, bitrix([["Nazwa firmy"], ["beta SP. z o.o."], ["Beta"]]).encode()
+        )  # fmt: skip
+        leads = await run_import(
+            crm, admin, Kind.LEADS,
+            bitrix([["Nazwa leada", "Imię i nazwisko"], ["strona", "OLGA NOWAK"], ["Strona", "Olga"]]).encode(),
+        )  # fmt: skip
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert (people.created, people.skipped, people.duplicates) == (
+        2, 3, [(2, "C1"), (3, "C1"), (4, "C2")]
+    )  # fmt: skip
+    assert (firms.created, firms.duplicates) == (1, [(2, "CO1")])
+    assert (leads.created, leads.duplicates) == (1, [(2, "L1")])
+    assert not [s for s, _ in statements if " LIKE " in s.upper()]
+    lookups = [(s, p) for s, p in statements if "search_text IN" in s]
+    tables = {
+        t for t in ("contacts", "companies", "leads") for s, _ in lookups if f"FROM {t}" in s
+    }
+    assert tables == {"contacts", "companies", "leads"}
+    connection = await crm.repos.session.connection()
+    if backend == "postgres":
+        await connection.exec_driver_sql("SET enable_seqscan = off")
+    explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+    for statement, parameters in lookups:
+        plan = " ".join(
+            str(row[-1])
+            for row in await connection.exec_driver_sql(explain + statement, parameters)
+        )
+        table = next(t for t in ("contacts", "companies", "leads") if f"FROM {t}" in statement)
+        assert f"ix_{table}_search_text" in plan, plan
+    async with fresh() as crm2:
+        names = (await crm2.repos.session.scalars(select(Contact.name))).all()
+    assert sorted(names) == ["Ewa Lis", "Jan Kowalski", "Jan Kowalsky", "Piotr Zieliński"]

@@ -113,11 +113,15 @@ class Column:
 
 
 class CustomField(Protocol):
-    """What crm/fields.py gives per element type: a name and a typed reading and writing of
-    its values (any value type: the importer stores what `parse` returned)."""
+    """What crm/fields.py gives per element type (crm/field_columns.py): a name, a code
+    (`UF_CRM_7`, the header when Bitrix24's codes are asked for) and a typed reading and
+    writing of its values (any value type: the importer stores what `parse` returned)."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def code(self) -> str: ...
 
     def parse(self, text: str) -> object: ...
 
@@ -140,10 +144,25 @@ class ColumnMap:
             if c is None and i not in self.custom and h
         ]  # fmt: skip
 
-    def remapped(self, index: int, column: Column | None) -> ColumnMap:
+    def remapped(self, index: int, column: Column | CustomField | None) -> ColumnMap:
+        """Column `index` read as `column` (a system column, a custom field, or None: not
+        imported)."""
         fields = list(self.fields)
-        fields[index] = column
-        return ColumnMap(self.header, tuple(fields), self.custom)
+        custom = {i: f for i, f in self.custom.items() if i != index}
+        if isinstance(column, Column) or column is None:
+            fields[index] = column
+        else:
+            fields[index] = None
+            custom[index] = column
+        return ColumnMap(self.header, tuple(fields), custom)
+
+    def codes(self) -> list[str]:
+        """Each column's code (a custom field's too; "" for not imported): what the chat's
+        mapping buttons keep and `ImportService.open` reads back."""
+        return [
+            c.code if c is not None else self.custom[i].code if i in self.custom else ""
+            for i, c in enumerate(self.fields)
+        ]
 
     def recognized(self) -> bool:
         return any(c is not None for c in self.fields) or bool(self.custom)
@@ -175,7 +194,8 @@ class ColumnSet:
         for known in self.columns:
             for key in known.keys():
                 index.setdefault(key, known)
-        customs = {header_key(f.name): f for f in self.custom}
+        customs = {header_key(f.code): f for f in self.custom}
+        customs.update({header_key(f.name): f for f in self.custom})
         used: set[str] = set()
         fields: list[Column | None] = []
         custom: dict[int, CustomField] = {}
@@ -184,8 +204,9 @@ class ColumnSet:
             column: Column | None = index.get(key)
             if column is not None and column.field in used and column.value is not Value.PHONES:
                 column = None  # the same field twice: the first column wins
-            if column is None and key in customs:
+            if column is None and key in customs and customs[key].code not in used:
                 custom[i] = customs[key]
+                used.add(customs[key].code)
             if column is not None and column.value not in (
                 Value.PHONES, Value.EMAILS, Value.TELEGRAM
             ):  # fmt: skip

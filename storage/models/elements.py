@@ -33,6 +33,8 @@ class _Element(TimestampMixin):
 
 class Company(_Element, Base):
     __tablename__ = "companies"
+    # The import's exact lookups by name (crm/imports.py: duplicates, links by name).
+    __table_args__ = (Index("ix_companies_search_text", "search_text"),)
 
     title: Mapped[str] = mapped_column(String(255))
     company_type: Mapped[str | None] = mapped_column(String(64))
@@ -46,6 +48,7 @@ class Company(_Element, Base):
 
 class Contact(_Element, Base):
     __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_search_text", "search_text"),)
 
     name: Mapped[str] = mapped_column(String(255))
     first_name: Mapped[str | None] = mapped_column(String(120))
@@ -66,7 +69,10 @@ class Contact(_Element, Base):
 
 class Lead(_Element, Base):
     __tablename__ = "leads"
-    __table_args__ = (Index("ix_leads_responsible_created", "responsible_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_leads_responsible_created", "responsible_id", "created_at"),
+        Index("ix_leads_search_text", "search_text"),
+    )
 
     title: Mapped[str] = mapped_column(String(255))
     contact_name: Mapped[str | None] = mapped_column(String(255))

@@ -1,5 +1,6 @@
-"""SQL of CSV import and export (crm/imports.py, crm/exports.py): name lookups for linking
-rows, keyset pages of a list for export, and the contacts' export flag."""
+"""SQL of CSV import and export (crm/imports.py, crm/exports.py): exact name lookups for
+duplicates and linking rows (indexed, migration 0015), keyset pages of a list for export,
+and the contacts' export flag."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from crm.permissions import Scope
@@ -24,25 +25,33 @@ class ExchangeRepo:
         back alone, the rows before it stay in the batch."""
         return self.session.begin_nested()
 
-    async def contacts_named(self, folded: str, limit: int = 20) -> Sequence[Contact]:
-        """Contacts whose folded search text starts with this folded full name (the search
-        text is the folded name, then its search key); the caller compares exactly."""
-        query = (
-            select(Contact)
-            .where(
-                or_(
-                    Contact.search_text == folded,
-                    Contact.search_text.startswith(folded + " ", autoescape=True),
-                )
-            )
-            .order_by(Contact.id)
-            .limit(limit)
-        )
-        return (await self.session.scalars(query)).unique().all()
+    async def keyed(
+        self,
+        model: type[Contact] | type[Company] | type[Lead],
+        keys: Sequence[str],
+        limit: int = 20,
+    ) -> Sequence[Contact | Company | Lead]:
+        """Elements whose folded search text is exactly one of `keys` (the index
+        `ix_<table>_search_text` serves it: one lookup a key, no scan). The callers compute
+        the keys as the element's search text is made (crm/imports.py `name_keys`)."""
+        wanted = sorted({k for k in keys if k})
+        if not wanted:
+            return []
+        query = select(model).where(model.search_text.in_(wanted)).order_by(model.id).limit(limit)
+        rows = (await self.session.scalars(query)).unique().all()
+        return [row for row in rows if isinstance(row, Contact | Company | Lead)]
 
     async def companies_titled(self, folded: str, limit: int = 20) -> Sequence[Company]:
-        query = select(Company).where(Company.search_text == folded).order_by(Company.id)
-        return (await self.session.scalars(query.limit(limit))).unique().all()
+        found = await self.keyed(Company, [folded], limit)
+        return [c for c in found if isinstance(c, Company)]
+
+    async def titled(
+        self, model: type[Lead] | type[Deal], title: str, limit: int = 20
+    ) -> Sequence[Lead | Deal]:
+        """Leads or deals of exactly this title (a custom link field's `[D]Title`)."""
+        query = select(model).where(model.title == title).order_by(model.id).limit(limit)
+        rows = (await self.session.scalars(query)).unique().all()
+        return [row for row in rows if isinstance(row, Lead | Deal)]
 
     async def page(
         self,

@@ -137,6 +137,22 @@ class FieldRepo:
             row.value, row.search_text = value, search_text
         await self.session.flush()
 
+    async def add_values(
+        self, entity: str, entity_id: int, values: Sequence[tuple[int, Any, str]]
+    ) -> None:
+        """Values of a new element, which has none yet: (field id, value, search text)."""
+        self.session.add_all(
+            FieldValue(
+                field_id=field_id,
+                entity=entity,
+                entity_id=entity_id,
+                value=value,
+                search_text=text,
+            )
+            for field_id, value, text in values
+        )
+        await self.session.flush()
+
     async def clear_value(self, field_id: int, entity_id: int) -> None:
         await self.session.execute(
             delete(FieldValue).where(
