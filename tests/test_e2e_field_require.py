@@ -1,0 +1,218 @@
+"""Fields required at a stage end to end, in Polish and Russian: an admin requires fields with
+/field_require (multi-word names, several stages, all, none, wrong names), a rep without the
+settings right cannot; a rep presses a stage, is asked for each missing field in the same chat
+(a bad value is refused and asked again, a list field is answered by its button), and the deal
+moves once all are given; /cancel keeps the given values and the stage; a lead's status works
+alike; creating in one line never asks. Every stored result is read back through a fresh
+session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import pytest
+from sqlalchemy import select
+
+from crm.context import Crm
+from crm.enums import Role
+from storage.models import CustomField, Deal, FieldRequirement, FieldValue, Lead, Stage
+from tests.harness import Harness, texts
+
+Fresh = Callable[[], AbstractAsyncContextManager[Crm]]
+
+WORDS = {
+    "pl": {
+        "add_date": "/field_add deal data Termin dostawy",
+        "add_list": "/field_add deal lista Sposób dostawy: kurier, odbiór osobisty",
+        "add_lead": "/field_add lead liczba Liczba stanowisk",
+        # "W toku" holds "w", the Polish "at": the field decides the reading.
+        "require_two": "/field_require termin dostawy na w toku, Faktura zaliczkowa",
+        "required_two": (
+            "Pole „Termin dostawy” (deal) jest teraz wymagane na etapach: Faktura zaliczkowa, "
+            "W toku. Nic na nie nie przejdzie, dopóki nie zostanie wypełnione."
+        ),
+        "require_list": "/field_require Sposób dostawy w W TOKU",
+        "required_list": "Pole „Sposób dostawy” (deal) jest teraz wymagane na etapach: W toku.",
+        "require_all": "/field_require Termin dostawy na wszystkie",
+        "required_all": "Pole „Termin dostawy” (deal) jest teraz wymagane na każdym etapie",
+        "require_none": "/field_require Termin dostawy na żadne",
+        "required_none": "Pole „Termin dostawy” (deal) znów jest nieobowiązkowe.",
+        "require_unknown_field": "/field_require Kolor auta na W toku",
+        "unknown_field": "Nie ma takiego pola: „Kolor auta”. Listę pokazuje /fields.",
+        "require_unknown_stage": "/field_require Termin dostawy na Negocjacje",
+        "unknown_stage": "„Negocjacje”",
+        "require_system": "/field_require źródło na W toku",
+        "system": "Spośród pól systemowych",
+        "require_lead": "/field_require lead Liczba stanowisk w Przetworzony",
+        "required_lead": "Pole „Liczba stanowisk” (lead) jest teraz wymagane na etapach: ",
+        "no_right": "Nie masz uprawnień, aby to zrobić.",
+        "listing": "wymagane na etapach: Faktura zaliczkowa, W toku",
+        "deal": "/deal Wdrożenie CRM 5000 zł",
+        "deal2": "/deal Drugi projekt",
+        "created": "Utworzono: deal D1",
+        "stage": "W toku",
+        "ask_date": (
+            "Aby przenieść D1 na etap „W toku”, wypełnij pole „Termin dostawy”: wyślij jego "
+            "wartość. /cancel, aby przerwać (etap się nie zmieni).\n"
+            "Data, np. 15.01.2027 albo „jutro”."
+        ),
+        "ask_list": "Aby przenieść D1 na etap „W toku”, wypełnij pole „Sposób dostawy”",
+        "bad_date": "„kiedyś” to nie data: wyślij np. 15.01.2027 albo 2027-01-15.",
+        "moved": "Etap: W toku",
+        "cancelled": "Przerwano: D2 zostaje na swoim etapie; podane wartości są zapisane.",
+        "lead": "/lead Jan Nowak +48 600 100 200",
+        "lead_stage": "Przetworzony",
+        "ask_lead": "Aby przenieść L1 na etap „Przetworzony”, wypełnij pole „Liczba stanowisk”",
+        "bad_number": "„dużo” to nie liczba",
+        "lead_moved": "Status: Przetworzony",
+    },
+    "ru": {
+        "add_date": "/field_add сделка дата Срок поставки",
+        "add_list": "/field_add сделка список Способ доставки: курьер, самовывоз",
+        "add_lead": "/field_add лид число Количество мест",
+        "require_two": "/field_require срок поставки на в работе, Счёт на предоплату",
+        "required_two": (
+            "Поле «Срок поставки» (сделка) теперь обязательно на стадиях: Счёт на предоплату, "
+            "В работе. Ничто не перейдёт на них, пока оно не заполнено."
+        ),
+        "require_list": "/field_require Способ доставки в В РАБОТЕ",
+        "required_list": "Поле «Способ доставки» (сделка) теперь обязательно на стадиях: В работе.",
+        "require_all": "/field_require Срок поставки все",
+        "required_all": "Поле «Срок поставки» (сделка) теперь обязательно на всех стадиях",
+        "require_none": "/field_require Срок поставки на нет",
+        "required_none": "Поле «Срок поставки» (сделка) снова необязательно.",
+        "require_unknown_field": "/field_require Цвет машины на В работе",
+        "unknown_field": "Такого поля нет: «Цвет машины». Список — /fields.",
+        "require_unknown_stage": "/field_require Срок поставки на Переговоры",
+        "unknown_stage": "Нет стадии с названием «Переговоры»",
+        "require_system": "/field_require источник на В работе",
+        "system": "Из системных полей",
+        "require_lead": "/field_require лид Количество мест на Обработан",
+        "required_lead": "Поле «Количество мест» (лид) теперь обязательно на стадиях: ",
+        "no_right": "У вас нет прав на это действие.",
+        "listing": "обязательно на стадиях: Счёт на предоплату, В работе",
+        "deal": "/deal Внедрение CRM 5000 руб",
+        "deal2": "/deal Второй проект",
+        "created": "Создано: сделка D1",
+        "stage": "В работе",
+        "ask_date": (
+            "Чтобы перевести D1 на стадию «В работе», заполните поле «Срок поставки»: "
+            "отправьте его значение. /cancel — отменить (стадия не изменится).\n"
+            "Дата, например 15.01.2027 или «завтра»."
+        ),
+        "ask_list": "Чтобы перевести D1 на стадию «В работе», заполните поле «Способ доставки»",
+        "bad_date": "«когда-нибудь» — не дата: отправьте, например, 15.01.2027 или 2027-01-15.",
+        "moved": "Стадия: В работе",
+        "cancelled": "Остановлено: D2 остаётся на своей стадии; введённые значения сохранены.",
+        "lead": "/lead Иван Петров +7 916 100 20 30",
+        "lead_stage": "Обработан",
+        "ask_lead": "Чтобы перевести L1 на стадию «Обработан», заполните поле «Количество мест»",
+        "bad_number": "«много» — не число",
+        "lead_moved": "Статус: Обработан",
+    },
+}
+BAD = {"pl": ("kiedyś", "dużo"), "ru": ("когда-нибудь", "много")}
+OPTION = {"pl": "odbiór osobisty", "ru": "самовывоз"}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_required_at_stage_blocks_the_move_and_the_dialog_completes_it(
+    harness: Harness, lang: str, fresh: Fresh
+) -> None:
+    w = WORDS[lang]
+    admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
+    rep = await harness.member(Role.REP, "Anna", language_code=lang)
+    await admin.send(w["add_date"])
+    await admin.send(w["add_list"])
+
+    # Only whoever may change settings requires fields; wrong names are refused, nothing kept.
+    assert texts(await rep.send(w["require_two"])) == [w["no_right"]]
+    assert texts(await admin.send(w["require_unknown_field"])) == [w["unknown_field"]]
+    (unknown,) = texts(await admin.send(w["require_unknown_stage"]))
+    assert w["unknown_stage"] in unknown and "/pipelines" in unknown
+    (system,) = texts(await admin.send(w["require_system"]))
+    assert system.startswith(w["system"])
+    # Every stage, then none, then two stages named in the user's language.
+    assert texts(await admin.send(w["require_all"]))[0].startswith(w["required_all"])
+    # Creation in one line never asks, even with a field required at every stage.
+    (created,) = texts(await rep.send(w["deal"]))
+    assert created.startswith(w["created"])
+    assert texts(await admin.send(w["require_none"])) == [w["required_none"]]
+    assert texts(await admin.send(w["require_two"])) == [w["required_two"]]
+    (required,) = texts(await admin.send(w["require_list"]))
+    assert required.startswith(w["required_list"])
+    assert w["listing"] in texts(await admin.send("/fields deal"))[0]
+
+    # The rep presses the stage: asked for the date, a bad one is refused and asked again.
+    await rep.send("/stage D1")
+    assert texts(await rep.press(w["stage"])) == [w["ask_date"]]
+    (refused,) = texts(await rep.send(BAD[lang][0]))
+    assert refused.startswith(w["bad_date"]) and w["ask_date"] in refused
+    (asked,) = texts(await rep.send("15.01.2027"))
+    assert asked.startswith(w["ask_list"])
+    (card,) = texts(await rep.press(OPTION[lang]))
+    assert w["moved"] in card
+
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        deal = await session.scalar(select(Deal).where(Deal.id == 1))
+        assert deal is not None
+        stage = await session.get(Stage, deal.stage_id)
+        assert stage is not None and stage.code == "EXECUTING"
+        values = sorted(
+            str(v) for v in (await session.scalars(select(FieldValue.value))).all()
+        )
+        assert values == sorted(["2027-01-15", OPTION[lang]])
+        required = (await session.scalars(select(FieldRequirement.stage_id))).all()
+        assert None not in required and len(required) == 3  # two stages + one
+
+    # /cancel mid-dialog: the value given stays, the stage does not change.
+    await rep.send(w["deal2"])
+    await rep.send("/stage D2")
+    await rep.press(w["stage"])
+    (asked,) = texts(await rep.send("20.01.2027"))
+    assert asked.startswith(w["ask_list"].replace("D1", "D2"))
+    assert texts(await rep.send("/cancel")) == [w["cancelled"]]
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        deal = await session.scalar(select(Deal).where(Deal.id == 2))
+        assert deal is not None
+        stage = await session.get(Stage, deal.stage_id)
+        assert stage is not None and stage.code == "NEW"
+        value = await session.scalar(
+            select(FieldValue.value).where(FieldValue.entity_id == 2)
+        )
+        assert value == "2027-01-20"
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_lead_status_asks_for_its_required_field(
+    harness: Harness, lang: str, fresh: Fresh
+) -> None:
+    w = WORDS[lang]
+    admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
+    rep = await harness.member(Role.REP, "Anna", language_code=lang)
+    await admin.send(w["add_lead"])
+    assert texts(await admin.send(w["require_lead"]))[0].startswith(w["required_lead"])
+    await admin.send("/mode classic")
+    await rep.send(w["lead"])
+    await rep.send("/stage L1")
+    (asked,) = texts(await rep.press(w["lead_stage"]))
+    assert asked.startswith(w["ask_lead"])
+    (refused,) = texts(await rep.send(BAD[lang][1]))
+    assert refused.startswith(w["bad_number"])
+    (card,) = texts(await rep.send("12"))
+    assert w["lead_moved"] in card
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        lead = await session.scalar(select(Lead).where(Lead.id == 1))
+        assert lead is not None
+        status = await session.get(Stage, lead.status_id)
+        assert status is not None and status.code == "PROCESSED"
+        field = await session.scalar(select(CustomField).where(CustomField.name.is_not(None)))
+        assert field is not None
+        value = await session.scalar(
+            select(FieldValue.value).where(FieldValue.field_id == field.id)
+        )
+        assert value == "12"
