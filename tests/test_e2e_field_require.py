@@ -160,9 +160,7 @@ async def test_required_at_stage_blocks_the_move_and_the_dialog_completes_it(
         assert deal is not None
         stage = await session.get(Stage, deal.stage_id)
         assert stage is not None and stage.code == "EXECUTING"
-        values = sorted(
-            str(v) for v in (await session.scalars(select(FieldValue.value))).all()
-        )
+        values = sorted(str(v) for v in (await session.scalars(select(FieldValue.value))).all())
         assert values == sorted(["2027-01-15", OPTION[lang]])
         required = (await session.scalars(select(FieldRequirement.stage_id))).all()
         assert None not in required and len(required) == 3  # two stages + one
@@ -180,9 +178,7 @@ async def test_required_at_stage_blocks_the_move_and_the_dialog_completes_it(
         assert deal is not None
         stage = await session.get(Stage, deal.stage_id)
         assert stage is not None and stage.code == "NEW"
-        value = await session.scalar(
-            select(FieldValue.value).where(FieldValue.entity_id == 2)
-        )
+        value = await session.scalar(select(FieldValue.value).where(FieldValue.entity_id == 2))
         assert value == "2027-01-20"
 
 
