@@ -66,6 +66,9 @@ WORDS = {
         "ask_lead": "Aby przenieść L1 na etap „Przetworzony”, wypełnij pole „Liczba stanowisk”",
         "bad_number": "„dużo” to nie liczba",
         "lead_moved": "Status: Przetworzony",
+        "require_amount": "/field_require lead kwota w Przetworzony",
+        "required_amount": "Pole „kwota” (lead) jest teraz wymagane na etapach: Przetworzony.",
+        "ask_amount": "Aby przenieść L1 na etap „Przetworzony”, wypełnij pole „kwota”",
     },
     "ru": {
         "add_date": "/field_add сделка дата Срок поставки",
@@ -110,6 +113,9 @@ WORDS = {
         "ask_lead": "Чтобы перевести L1 на стадию «Обработан», заполните поле «Количество мест»",
         "bad_number": "«много» — не число",
         "lead_moved": "Статус: Обработан",
+        "require_amount": "/field_require лид сумма на обработан",
+        "required_amount": "Поле «сумма» (лид) теперь обязательно на стадиях: Обработан.",
+        "ask_amount": "Чтобы перевести L1 на стадию «Обработан», заполните поле «сумма»",
     },
 }
 BAD = {"pl": ("kiedyś", "dużo"), "ru": ("когда-нибудь", "много")}
@@ -191,10 +197,15 @@ async def test_lead_status_asks_for_its_required_field(
     rep = await harness.member(Role.REP, "Anna", language_code=lang)
     await admin.send(w["add_lead"])
     assert texts(await admin.send(w["require_lead"]))[0].startswith(w["required_lead"])
+    # A system field the rep types in (the amount) may be required too; it is asked first.
+    (required,) = texts(await admin.send(w["require_amount"]))
+    assert required.startswith(w["required_amount"])
     await admin.send("/mode classic")
     await rep.send(w["lead"])
     await rep.send("/stage L1")
     (asked,) = texts(await rep.press(w["lead_stage"]))
+    assert asked.startswith(w["ask_amount"])
+    (asked,) = texts(await rep.send("1200"))
     assert asked.startswith(w["ask_lead"])
     (refused,) = texts(await rep.send(BAD[lang][1]))
     assert refused.startswith(w["bad_number"])
@@ -212,3 +223,86 @@ async def test_lead_status_asks_for_its_required_field(
             select(FieldValue.value).where(FieldValue.field_id == field.id)
         )
         assert value == "12"
+        assert lead.amount_minor == 120000
+
+
+MENU = {
+    "pl": {
+        "add_bool": "/field_add deal tak/nie Faktura VAT",
+        "field": "Faktura VAT",
+        "required_at": "Wymagane na…",
+        "lost": "Deal przegrany",
+        "every": "Każdy etap",
+        "not_required": "Niewymagane",
+        "deal": "/deal Wdrożenie CRM 5000 zł",
+        "ask": "Aby przenieść D1 na etap „Deal przegrany”, wypełnij pole „Faktura VAT”",
+        "no": "nie",
+        "reason": "za drogo",
+        "moved": "Etap: ❌ Deal przegrany",
+    },
+    "ru": {
+        "add_bool": "/field_add сделка да/нет Нужен НДС",
+        "field": "Нужен НДС",
+        "required_at": "Обязательно на…",
+        "lost": "Сделка провалена",
+        "every": "Все стадии",
+        "not_required": "Необязательно",
+        "deal": "/deal Внедрение CRM 5000 руб",
+        "ask": "Чтобы перевести D1 на стадию «Сделка провалена», заполните поле «Нужен НДС»",
+        "no": "нет",
+        "reason": "дорого",
+        "moved": "Стадия: ❌ Сделка провалена",
+    },
+}
+
+
+async def requirements(fresh: Fresh) -> list[str | None]:
+    """The codes of the stages the custom field is required at (None: every stage)."""
+    async with fresh() as crm2:
+        rows = (
+            await crm2.repos.session.execute(
+                select(Stage.code)
+                .select_from(FieldRequirement)
+                .outerjoin(Stage, Stage.id == FieldRequirement.stage_id)
+            )
+        ).all()
+    return sorted((code for (code,) in rows), key=str)
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_field_menu_toggles_stages_and_a_lost_deal_asks_after_its_reason(
+    harness: Harness, lang: str, fresh: Fresh
+) -> None:
+    m = MENU[lang]
+    admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
+    rep = await harness.member(Role.REP, "Anna", language_code=lang)
+    await admin.send(m["add_bool"])
+    await admin.send("/fields deal")
+    await admin.press(m["field"])
+    (screen,) = texts(await admin.press(m["required_at"]))
+    assert screen.startswith(f"<b>{m['field']}</b>")
+    await admin.press(m["lost"])
+    assert await requirements(fresh) == ["LOSE"]
+    assert any("✅" in b["text"] and m["lost"] in b["text"] for b in admin.inbox[-1].buttons)
+    await admin.press(m["every"])
+    assert await requirements(fresh) == [None]
+    await admin.press(m["not_required"])
+    assert await requirements(fresh) == []
+    await admin.press(m["lost"])
+    assert await requirements(fresh) == ["LOSE"]
+
+    # Lost asks for the reason first, then for the field (a yes/no answered by its button).
+    await rep.send(m["deal"])
+    await rep.send("/stage D1")
+    await rep.press(m["lost"])
+    (asked,) = texts(await rep.send(m["reason"]))
+    assert asked.startswith(m["ask"])
+    (card,) = texts(await rep.press(m["no"]))
+    assert m["moved"] in card and m["reason"] in card
+    async with fresh() as crm2:
+        session = crm2.repos.session
+        deal = await session.scalar(select(Deal).where(Deal.id == 1))
+        assert deal is not None and deal.failure_reason == m["reason"]
+        stage = await session.get(Stage, deal.stage_id)
+        assert stage is not None and stage.code == "LOSE"
+        assert await session.scalar(select(FieldValue.value)) is False
