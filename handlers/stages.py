@@ -22,6 +22,7 @@ from bot.fields import ask_required, field_refusal, required_option
 from bot.labels import stage_name
 from bot.middlewares.dialogs import answered_by
 from bot.pressed import Replier, pressed
+from bot.replies import describe_error
 from crm.codes import PREFIXES, ElementRef
 from crm.context import Crm
 from crm.enums import EntityType
@@ -172,6 +173,11 @@ async def required_chosen(
     actor: Actor,
     crm_user: User,
 ) -> None:
+    data = await state.get_data()
+    if await state.get_state() != StageForm.fields.state or callback_data.field != data.get(
+        "stage_field"
+    ):
+        raise StageMismatch()  # a button of an earlier question: the current one stays asked
     await query.answer()
     await required_given(pressed(query), state, crm, actor, crm_user, callback_data, None)
 
@@ -203,10 +209,10 @@ async def required_given(
         await set_field(crm, actor, user, ref, info, text or "")
     except InvalidValue as exc:
         stage = (await crm.fields.catalog()).stage(int(data.get("stage_id", 0)))
-        refusal = field_refusal(exc, info)
-        if refusal is None or stage is None:
+        if stage is None:
             await state.set_state(None)
             raise
+        refusal = field_refusal(exc, info) or describe_error(exc)  # a system field's own words
         question, markup = ask_required(info, ref.code, stage)
         await target.answer(refusal + "\n\n" + question, reply_markup=markup)
         return  # the dialog stays: send again

@@ -297,8 +297,13 @@ async def test_field_menu_toggles_stages_and_a_lost_deal_asks_after_its_reason(
     await rep.press(m["lost"])
     (asked,) = texts(await rep.send(m["reason"]))
     assert asked.startswith(m["ask"])
+    question = rep.inbox[-1]
     (card,) = texts(await rep.press(m["no"]))
     assert m["moved"] in card and m["reason"] in card
+    # The question's button again, the dialog over: refused, nothing changes.
+    again = await rep.press(m["no"], question)
+    assert [c.method for c in again] == ["answerCallbackQuery"]
+    assert again[0].params.get("show_alert") is True
     async with fresh() as crm2:
         session = crm2.repos.session
         deal = await session.scalar(select(Deal).where(Deal.id == 1))
