@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import create_i18n
+from bot.replies import describe_error
 from crm.context import Crm
-from crm.enums import Role
+from crm.enums import EntityType, FieldKind, Role
+from crm.errors import FieldsRequired
+from crm.field_book import FieldInfo
 from storage.models import CustomField, Deal, FieldRequirement, FieldValue, Lead, Stage
 from tests.harness import Harness, texts
 
@@ -311,3 +316,35 @@ async def test_field_menu_toggles_stages_and_a_lost_deal_asks_after_its_reason(
         stage = await session.get(Stage, deal.stage_id)
         assert stage is not None and stage.code == "LOSE"
         assert await session.scalar(select(FieldValue.value)) is False
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "pl",
+            "D7 nie może przejść na etap „W toku”, dopóki nie zostaną wypełnione pola: kwota, "
+            "Termin dostawy. Wypełnij je poleceniem /set D7 POLE WARTOŚĆ i przenieś ponownie.",
+        ),
+        (
+            "ru",
+            "D7 нельзя перевести на стадию «В работе», пока не заполнены поля: сумма, "
+            "Termin dostawy. Заполните их командой /set D7 ПОЛЕ ЗНАЧЕНИЕ и переведите снова.",
+        ),
+    ],
+)
+def test_a_move_that_cannot_ask_names_the_missing_fields(lang: str, expected: str) -> None:
+    """The one rendering of FieldsRequired, for a path without the dialog."""
+
+    def info(id_: int, code: str, name: str | None, kind: FieldKind) -> FieldInfo:
+        return FieldInfo(id_, EntityType.DEAL, code, name, kind, name is None, False, None, id_)
+
+    missing = (
+        info(2, "amount", None, FieldKind.MONEY),
+        info(9, "UF_CRM_9", "Termin dostawy", FieldKind.DATE),
+    )
+    stage = Stage(entity="deal", code="EXECUTING", name=None)
+    error = FieldsRequired(4, (2, 9), code="D7", stage=stage, fields=missing)
+    i18n = create_i18n(Path(__file__).resolve().parent.parent / "locales", lang)
+    with i18n.context(), i18n.use_locale(lang):
+        assert describe_error(error) == expected
