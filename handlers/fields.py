@@ -33,7 +33,7 @@ from crm.codes import ElementRef, entity_named
 from crm.context import Crm
 from crm.editing import CHOICES, Field
 from crm.enums import EntityType, Right
-from crm.errors import CrmError, InvalidValue, UnknownName
+from crm.errors import AmbiguousName, CrmError, InvalidValue, UnknownName
 from crm.field_book import KIND_WORDS, FieldInfo, Reading
 from crm.parsing import region_for_locale
 from crm.permissions import Actor
@@ -173,6 +173,16 @@ async def field_require_command(
             _("No stage is called “{text}” (or has this id). See /pipelines.").format(
                 text=html.quote(exc.text)
             )
+        )
+        return
+    except AmbiguousName as exc:
+        if exc.what != "field":
+            raise
+        await message.answer(
+            _(
+                "Several element types have a field called “{name}”: name the type first, for "
+                "example /field_require deal {name} at …"
+            ).format(name=html.quote(exc.name))
         )
         return
     except CrmError as exc:

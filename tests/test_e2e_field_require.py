@@ -50,6 +50,11 @@ WORDS = {
         "require_system": "/field_require źródło na W toku",
         "system": "Spośród pól systemowych",
         "require_lead": "/field_require lead Liczba stanowisk w Przetworzony",
+        "add_lead_as_deal": "/field_add deal liczba Liczba stanowisk",
+        "require_ambiguous": "/field_require Liczba stanowisk na Przetworzony",
+        "ambiguous": "Pole „Liczba stanowisk” istnieje w kilku typach elementów",
+        "require_no_stage": "/field_require lead Liczba stanowisk",
+        "usage": "Użycie: /field_require POLE na ETAPY",
         "required_lead": "Pole „Liczba stanowisk” (lead) jest teraz wymagane na etapach: ",
         "no_right": "Nie masz uprawnień, aby to zrobić.",
         "listing": "wymagane na etapach: Faktura zaliczkowa, W toku",
@@ -97,6 +102,11 @@ WORDS = {
         "require_system": "/field_require источник на В работе",
         "system": "Из системных полей",
         "require_lead": "/field_require лид Количество мест на Обработан",
+        "add_lead_as_deal": "/field_add сделка число Количество мест",
+        "require_ambiguous": "/field_require количество мест на Обработан",
+        "ambiguous": "Поле «количество мест» есть у нескольких типов элементов",
+        "require_no_stage": "/field_require лид Количество мест",
+        "usage": "Использование: /field_require ПОЛЕ на СТАДИИ",
         "required_lead": "Поле «Количество мест» (лид) теперь обязательно на стадиях: ",
         "no_right": "У вас нет прав на это действие.",
         "listing": "обязательно на стадиях: Счёт на предоплату, В работе",
@@ -201,6 +211,12 @@ async def test_lead_status_asks_for_its_required_field(
     admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
     rep = await harness.member(Role.REP, "Anna", language_code=lang)
     await admin.send(w["add_lead"])
+    # The same name on deals too: the type settles it; without stages the usage is shown.
+    await admin.send(w["add_lead_as_deal"])
+    (ambiguous,) = texts(await admin.send(w["require_ambiguous"]))
+    assert ambiguous.startswith(w["ambiguous"])
+    (usage,) = texts(await admin.send(w["require_no_stage"]))
+    assert usage.startswith(w["usage"])
     assert texts(await admin.send(w["require_lead"]))[0].startswith(w["required_lead"])
     # A system field the rep types in (the amount) may be required too; it is asked first.
     (required,) = texts(await admin.send(w["require_amount"]))
@@ -222,7 +238,9 @@ async def test_lead_status_asks_for_its_required_field(
         assert lead is not None
         status = await session.get(Stage, lead.status_id)
         assert status is not None and status.code == "PROCESSED"
-        field = await session.scalar(select(CustomField).where(CustomField.name.is_not(None)))
+        field = await session.scalar(
+            select(CustomField).where(CustomField.name.is_not(None), CustomField.entity == "lead")
+        )
         assert field is not None
         value = await session.scalar(
             select(FieldValue.value).where(FieldValue.field_id == field.id)
