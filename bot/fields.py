@@ -215,7 +215,7 @@ def field_refusal(exc: CrmError, info: FieldInfo | None = None) -> str | None:
                 "Of the system fields, only the ones typed in (title, name, phone, e-mail, "
                 "amount) can be required at a stage."
             )
-        if exc.field == "stage":
+        if exc.field == "stage" and exc.value in {e.value for e in EntityType}:
             return _("Only the fields of deals and leads can be required at a stage.")
         if exc.field == "audience":
             return _(

@@ -117,8 +117,14 @@ async def stage_chosen(
         )
         await pressed(query).answer(question)
         return
+    try:
+        await crm.stages.move(actor, ref, stage.id)
+    except FieldsRequired as exc:
+        await query.answer()
+        await ask_missing(pressed(query), state, ref, stage.id, None, exc)
+        return
     await query.answer()
-    await move_or_ask(pressed(query), state, crm, actor, crm_user, ref, stage.id)
+    await send_moved(pressed(query), crm, actor, crm_user, ref)
 
 
 async def reason_typed(
@@ -146,17 +152,31 @@ async def move_or_ask(
     try:
         await crm.stages.move(actor, ref, stage_id, reason=reason)
     except FieldsRequired as exc:
-        info, stage = exc.fields[0], exc.stage
-        assert stage is not None
-        await state.set_state(StageForm.fields)
-        await state.update_data(
-            stage_ref=ref.code, stage_id=stage_id, stage_reason=reason, stage_field=info.id
-        )
-        text, markup = ask_required(info, ref.code, stage)
-        await target.answer(text, reply_markup=markup)
+        await ask_missing(target, state, ref, stage_id, reason, exc)
         return
     await state.set_state(None)
     await send_moved(target, crm, actor, user, ref)
+
+
+async def ask_missing(
+    target: Replier,
+    state: FSMContext,
+    ref: ElementRef,
+    stage_id: int,
+    reason: str | None,
+    exc: FieldsRequired,
+) -> None:
+    """Ask for the first field the move is missing; the dialog remembers the move."""
+    stage = exc.stage
+    if not exc.fields or stage is None:
+        raise exc  # nothing to ask by: said in words (bot.replies)
+    info = exc.fields[0]
+    await state.set_state(StageForm.fields)
+    await state.update_data(
+        stage_ref=ref.code, stage_id=stage_id, stage_reason=reason, stage_field=info.id
+    )
+    text, markup = ask_required(info, ref.code, stage)
+    await target.answer(text, reply_markup=markup)
 
 
 async def required_typed(
