@@ -188,6 +188,23 @@ class FieldCb(CallbackData, prefix="fd"):
     id: Id
 
 
+class RequiredCb(CallbackData, prefix="rq"):
+    """An answer to the stage dialog's question for a required field: option `option` of a
+    list (a yes/no field: 0 yes, 1 no). The element and the stage are the dialog's."""
+
+    field: Id
+    option: Page
+
+
+class FieldStageCb(CallbackData, prefix="fs"):
+    """A field's "Required at…" screen: `open` it, `t` toggles `stage`, `all` every stage,
+    `none` optional again (`stage` is then unused)."""
+
+    action: str
+    id: Id
+    stage: Page = 0
+
+
 class DictCb(CallbackData, prefix="dc"):
     """/dictionaries: `menu` (the dictionaries), `k` (a dictionary's values), `v` (a value:
     rename or delete), `rn` (ask its new name), `rm` (delete it), `add` (ask a new value's

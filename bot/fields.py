@@ -12,10 +12,10 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import FieldCb
+from bot.callbacks import FieldCb, FieldStageCb, RequiredCb
 from bot.fmt import fmt_day, fmt_money, fmt_number
-from bot.labels import entity_name, field_label, kind_name, stage_name
-from crm.catalog import Catalog
+from bot.labels import entity_name, field_label, kind_name, pipeline_name, stage_name
+from crm.catalog import Catalog, StageInfo
 from crm.enums import EntityType, FieldKind
 from crm.errors import (
     AmbiguousName,
@@ -26,7 +26,8 @@ from crm.errors import (
     UnknownName,
 )
 from crm.field_book import HEADLINE, FieldInfo, Shown
-from crm.fields import MAX_AUDIENCE, Audience
+from crm.fields import MAX_AUDIENCE, REQUIRABLE_SYSTEM, Audience
+from storage.models import Stage
 
 MAX_VALUE = 300
 
@@ -179,6 +180,8 @@ def render_field_menu(
         kb.button(text=_("Show on cards"), callback_data=FieldCb(action="show", id=info.id))
     else:
         kb.button(text=_("Hide"), callback_data=FieldCb(action="hide", id=info.id))
+    if requirable(info):
+        kb.button(text=_("Required at…"), callback_data=FieldStageCb(action="open", id=info.id))
     if not info.is_system:
         kb.button(text=_("Delete"), callback_data=FieldCb(action="delete", id=info.id))
     if info.code != HEADLINE[info.entity] or not info.is_system:  # the headline stays on top
@@ -220,6 +223,15 @@ def field_refusal(exc: CrmError, info: FieldInfo | None = None) -> str | None:
             )
         if exc.field == "field_visible":
             return field_visible_usage()
+        if exc.field == "field_require":
+            return field_require_usage()
+        if exc.field == "require_system":
+            return _(
+                "Of the system fields, only the ones typed in (title, name, phone, e-mail, "
+                "amount) can be required at a stage."
+            )
+        if exc.field == "stage" and exc.value in {e.value for e in EntityType}:
+            return _("Only the fields of deals and leads can be required at a stage.")
         if exc.field == "audience":
             return _(
                 "A field can be shown to at most {n} person or department.",
@@ -273,11 +285,12 @@ def field_refusal(exc: CrmError, info: FieldInfo | None = None) -> str | None:
     return None
 
 
-def ask_value(info: FieldInfo, code: str) -> str:
-    """The question for a field's value, with what it expects."""
-    text = _("Send the value of “{field}” for {code}. /cancel to stop.").format(
-        field=html.quote(field_label(info)), code=code
-    )
+def value_hint(info: FieldInfo) -> str | None:
+    """What a field's value looks like, for the question asking it."""
+    if info.kind is FieldKind.LIST:
+        return _("One of: {options}").format(
+            options=", ".join(html.quote(o) for o in info.options)
+        )
     hints = {
         FieldKind.NUMBER: _("A number, for example 12 or 1 250,5."),
         FieldKind.DATE: _("A date, for example 15.01.2027 or “jutro”."),
@@ -285,11 +298,112 @@ def ask_value(info: FieldInfo, code: str) -> str:
         FieldKind.MONEY: _("An amount, for example 1200 or 99,90 EUR."),
         FieldKind.LINK: _("An element code, for example C3 or CO2."),
     }
-    if info.kind is FieldKind.LIST:
-        return (
-            text
-            + "\n"
-            + _("One of: {options}").format(options=", ".join(html.quote(o) for o in info.options))
-        )
-    hint = hints.get(info.kind)
+    return hints.get(info.kind)
+
+
+def ask_value(info: FieldInfo, code: str) -> str:
+    """The question for a field's value, with what it expects."""
+    text = _("Send the value of “{field}” for {code}. /cancel to stop.").format(
+        field=html.quote(field_label(info)), code=code
+    )
+    hint = value_hint(info)
     return text + ("\n" + hint if hint else "")
+
+
+def ask_required(
+    info: FieldInfo, code: str, stage: Stage | StageInfo
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The stage dialog's question: the value of a field required at the stage, a list's
+    options and yes/no as buttons."""
+    text = _(
+        "To move {code} to “{stage}”, fill in “{field}”: send its value. "
+        "/cancel to stop (the stage stays as it is)."
+    ).format(code=code, stage=html.quote(stage_name(stage)), field=html.quote(field_label(info)))
+    hint = value_hint(info)
+    if hint and info.kind is not FieldKind.LIST:
+        text += "\n" + hint
+    kb = InlineKeyboardBuilder()
+    options = (
+        [_("yes"), _("no")]
+        if info.kind is FieldKind.BOOL
+        else list(info.options)
+        if info.kind is FieldKind.LIST
+        else []
+    )
+    for index, option in enumerate(options):
+        kb.button(text=option[:60], callback_data=RequiredCb(field=info.id, option=index))
+    kb.adjust(2)
+    return text, kb.as_markup() if options else None
+
+
+def required_option(info: FieldInfo, index: int) -> str | None:
+    """The value a button of `ask_required` gives, as typed text (None: not an option)."""
+    if info.kind is FieldKind.BOOL:
+        return {0: "yes", 1: "no"}.get(index)
+    if info.kind is FieldKind.LIST and 0 <= index < len(info.options):
+        return info.options[index]
+    return None
+
+
+def stage_names(stages: Sequence[Stage | StageInfo]) -> str:
+    return ", ".join(html.quote(stage_name(s)) for s in stages)
+
+
+def requirement_saved(info: FieldInfo, stages: Sequence[StageInfo] | None) -> str:
+    """The answer to /field_require and to the "Required at…" buttons."""
+    name, entity = html.quote(field_label(info)), entity_name(info.entity)
+    if stages is None:
+        return _(
+            "“{field}” ({entity}) is now required at every stage: nothing moves to another "
+            "stage until it is filled."
+        ).format(field=name, entity=entity)
+    if not stages:
+        return _("“{field}” ({entity}) is optional again.").format(field=name, entity=entity)
+    return _(
+        "“{field}” ({entity}) is now required at: {stages}. Nothing moves into them until it "
+        "is filled."
+    ).format(field=name, entity=entity, stages=stage_names(stages))
+
+
+def field_require_usage() -> str:
+    return _(
+        "Usage: /field_require FIELD at STAGES, for example /field_require Delivery date at "
+        "Negotiation, Invoice; “at all” requires it at every stage, “at none” makes it "
+        "optional again."
+    )
+
+
+def requirable(info: FieldInfo) -> bool:
+    """Whether a field may be required at a stage (deal and lead fields, some system ones)."""
+    if info.entity not in REQUIRABLE_SYSTEM:
+        return False
+    return not info.is_system or info.code in REQUIRABLE_SYSTEM[info.entity]
+
+
+def stages_of(info: FieldInfo, catalog: Catalog) -> list[StageInfo]:
+    """The stages a field can be required at: a deal's of every pipeline, a lead's statuses."""
+    if info.entity is EntityType.LEAD:
+        return list(catalog.lead_statuses)
+    return [s for p in catalog.pipelines for s in catalog.stages.get(p.id, ())]
+
+
+def render_required_menu(info: FieldInfo, catalog: Catalog) -> tuple[str, InlineKeyboardMarkup]:
+    """ "Required at…": a button per stage (✅ where required), every stage, none."""
+    text = f"<b>{html.quote(field_label(info))}</b> — {field_marks(info, catalog)}\n" + _(
+        "Press the stages at which it must be filled."
+    )
+    several = len(catalog.pipelines) > 1 and info.entity is EntityType.DEAL
+    kb = InlineKeyboardBuilder()
+    for stage in stages_of(info, catalog):
+        mark = "✅ " if info.required_for(stage.id) else ""
+        pipeline = catalog.pipeline(stage.pipeline_id) if stage.pipeline_id else None
+        prefix = f"{pipeline_name(pipeline)}: " if several and pipeline is not None else ""
+        kb.button(
+            text=(mark + prefix + stage_name(stage))[:60],
+            callback_data=FieldStageCb(action="t", id=info.id, stage=stage.id),
+        )
+    kb.button(text=_("Every stage"), callback_data=FieldStageCb(action="all", id=info.id))
+    kb.button(text=_("Not required"), callback_data=FieldStageCb(action="none", id=info.id))
+    kb.button(text=_("« Field"), callback_data=FieldCb(action="open", id=info.id))
+    kb.adjust(2)
+    return text, kb.as_markup()

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.fmt import fmt_day
+from bot.labels import field_label, stage_name
 from crm.enums import Right
 from crm.errors import (
     AccessDenied,
@@ -17,6 +18,7 @@ from crm.errors import (
     CannotMerge,
     CannotUndo,
     CrmError,
+    FieldsRequired,
     InvalidInvite,
     InvalidValue,
     NoRate,
@@ -70,11 +72,26 @@ def describe_error(exc: BaseException) -> str:
         return _("That value is not valid here: {value}").format(value=_quote(exc.value))
     if isinstance(exc, ProductInactive | NoRate | AmountFromProducts):
         return describe_product_error(exc)
+    if isinstance(exc, FieldsRequired):
+        return describe_fields_required(exc)
     if isinstance(exc, RequestGone):
         return _("This request is not in a triage queue you work in (any more).")
     if isinstance(exc, CrmError):
         return _("That can't be done.")
     return _("Something went wrong on our side. Nothing was changed; please try again.")
+
+
+def describe_fields_required(exc: FieldsRequired) -> str:
+    """Why a move did not happen, for the paths that cannot ask for the values themselves."""
+    names = ", ".join(html.quote(field_label(f)) for f in exc.fields)
+    stage = html.quote(stage_name(exc.stage)) if exc.stage is not None else "…"
+    return _(
+        "{code} cannot move to “{stage}” until this field is filled: {fields}. Fill it in "
+        "with /set {code} FIELD VALUE, then move it again.",
+        "{code} cannot move to “{stage}” until these fields are filled: {fields}. Fill them "
+        "in with /set {code} FIELD VALUE, then move it again.",
+        len(exc.fields),
+    ).format(code=exc.code or "…", stage=stage, fields=names)
 
 
 def describe_merge_error(exc: CannotMerge | CannotUndo) -> str:

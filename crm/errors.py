@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from crm.enums import EntityType, Operation, Right
+
+if TYPE_CHECKING:
+    from crm.field_book import FieldInfo
+    from storage.models import Stage
 
 
 class CrmError(Exception):
@@ -52,12 +57,24 @@ class StageMismatch(CrmError):
 
 
 class FieldsRequired(CrmError):
-    """The element cannot move into the stage until these fields are filled."""
+    """The element cannot move into the stage until these fields are filled (`fields`, in
+    the card's order, and `stage` name them for the reply; `code` is the element's)."""
 
-    def __init__(self, stage_id: int, field_ids: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        stage_id: int,
+        field_ids: tuple[int, ...],
+        *,
+        code: str = "",
+        stage: Stage | None = None,
+        fields: tuple[FieldInfo, ...] = (),
+    ) -> None:
         super().__init__(f"fields {field_ids} required at stage {stage_id}")
         self.stage_id = stage_id
         self.field_ids = field_ids
+        self.code = code
+        self.stage = stage
+        self.fields = fields
 
 
 class ReasonRequired(CrmError):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from crm.catalog import Catalog
+from crm.catalog import Catalog, StageInfo
 from crm.codes import ElementRef, entity_named, parse_code
 from crm.elements import ElementService, label_of, ref_of
 from crm.enums import EntityType, FieldKind, Operation, Right, TimelineKind
@@ -85,6 +85,18 @@ ALL_WORDS = frozenset({"all", "everyone", "everybody", "wszyscy", "wszystkich", 
 # Put before a department's name when a person has the same name.
 DEPARTMENT_WORDS = frozenset({"department", "dept", "dział", "dzial", "отдел"})
 MAX_AUDIENCE = 50
+# `/field_require FIELD at STAGES`: the word between, and the words for every stage / for none.
+AT_WORDS = frozenset({"at", "on", "in", "na", "w", "we", "в", "во", "на"})
+EVERY_STAGE_WORDS = ALL_WORDS | {"every", "wszystkie", "wszystkich", "każdym", "всех", "любой"}
+NO_STAGE_WORDS = frozenset(
+    {"none", "nowhere", "żadne", "żadnym", "zadne", "nigdzie", "нет", "нигде", "никаких"}
+)
+# The system fields that may be required (Bitrix24: "some system fields"): the ones a person
+# types (crm.editing), so that the stage dialog can ask for them.
+REQUIRABLE_SYSTEM: dict[EntityType, frozenset[str]] = {
+    EntityType.DEAL: frozenset({"title", "amount"}),
+    EntityType.LEAD: frozenset({"title", "name", "phone", "email", "amount"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +141,29 @@ def visibility_parts(text: str) -> list[tuple[str, tuple[str, ...]]]:
             readings.append((head, names))
     if len(words) > 1 and fold(words[-1]) in ALL_WORDS:
         readings.append((" ".join(words[:-1]), ()))
+    return readings
+
+
+def requirement_parts(text: str) -> list[tuple[str, tuple[str, ...] | None]]:
+    """The readings of `/field_require`'s line, most likely first: (the field's words, the
+    stage names; None = every stage, () = none). `Termin w dniach w Negocjacje` has two: the
+    field decides which one holds."""
+    words = text.split()
+    readings: list[tuple[str, tuple[str, ...] | None]] = []
+    for at in range(len(words) - 1, 0, -1):
+        if fold(words[at]) not in AT_WORDS:
+            continue
+        head, tail = " ".join(words[:at]), " ".join(words[at + 1 :])
+        if fold(tail) in EVERY_STAGE_WORDS:
+            readings.append((head, None))
+        elif fold(tail) in NO_STAGE_WORDS:
+            readings.append((head, ()))
+        elif tail:
+            names = tuple(n.strip() for n in tail.replace(";", ",").split(",") if n.strip())
+            readings.append((head, names))
+    if len(words) > 1 and fold(words[-1]) in EVERY_STAGE_WORDS | NO_STAGE_WORDS:
+        last = fold(words[-1])
+        readings.append((" ".join(words[:-1]), None if last in EVERY_STAGE_WORDS else ()))
     return readings
 
 
@@ -284,13 +319,16 @@ class FieldService:
         entity = EntityType(row.entity)
         if entity not in (EntityType.DEAL, EntityType.LEAD):
             raise InvalidValue("stage", entity.value)
+        chosen = None if stage_ids is None else sorted(set(stage_ids))
+        if chosen != [] and row.is_system and row.code not in REQUIRABLE_SYSTEM[entity]:
+            raise InvalidValue("require_system", row.code)  # the dialog could not ask for it
         catalog = await self.runtime.catalog.get(self.repos)
         known = (
             {s.id for stages in catalog.stages.values() for s in stages}
             if entity is EntityType.DEAL
             else {s.id for s in catalog.lead_statuses}
         )
-        wanted: list[int | None] = [None] if stage_ids is None else [*sorted(set(stage_ids))]
+        wanted: list[int | None] = [None] if chosen is None else [*chosen]
         if any(s is not None and s not in known for s in wanted):
             raise InvalidValue("stage", str(wanted))
         await self.repos.fields.clear_requirements(field_id)
@@ -299,6 +337,41 @@ class FieldService:
         await self.repos.commit()
         self._changed()
         return await self.field(actor, field_id)
+
+    async def require_named(
+        self,
+        actor: Actor,
+        text: str,
+        label: Callable[[FieldInfo], str],
+        stage_label: Callable[[StageInfo], str],
+    ) -> tuple[FieldInfo, tuple[StageInfo, ...] | None]:
+        """`/field_require` in words: `Termin dostawy na Negocjacje, Faktura`, `lead Budżet
+        w wszystkie`, `Marża na żadne`. Stages are named as the admin sees them (`stage_label`)
+        or by their code, case-insensitively; a deal stage's name shared by several pipelines
+        names all of them. Returns the field and its stages (None: every stage, (): none);
+        UnknownName("field") / UnknownName("stage") when nothing matches (nothing changes)."""
+        self.runtime.policy.require_right(actor, Right.SETTINGS)
+        readings = requirement_parts(text)
+        catalog = await self.catalog()
+        refused: UnknownName | None = None
+        for head, names in readings:
+            info = await self._field_called(actor, head, label)
+            if info is None:
+                continue
+            try:
+                stages = _stages_called(info.entity, names, catalog, stage_label)
+            except UnknownName as exc:
+                refused = refused or exc
+                continue
+            info = await self.require(
+                actor, info.id, None if stages is None else [s.id for s in stages]
+            )
+            return info, stages
+        if refused is not None:
+            raise refused
+        if not readings or await self._field_called(actor, text, label) is not None:
+            raise InvalidValue("field_require", text[:64])  # a field, but at which stages?
+        raise UnknownName("field", min((h for h, _names in readings), key=len)[:64])
 
     # --- visibility ---------------------------------------------------------------------------
     async def restrict(
@@ -531,6 +604,30 @@ class FieldService:
         ]
 
 
+def _stages_called(
+    entity: EntityType,
+    names: tuple[str, ...] | None,
+    catalog: Catalog,
+    label: Callable[[StageInfo], str],
+) -> tuple[StageInfo, ...] | None:
+    if names is None:
+        return None
+    if entity is EntityType.DEAL:
+        stages = [s for pipeline in catalog.pipelines for s in catalog.stages.get(pipeline.id, ())]
+    elif entity is EntityType.LEAD:
+        stages = list(catalog.lead_statuses)
+    else:
+        raise InvalidValue("stage", entity.value)
+    found: dict[int, StageInfo] = {}
+    for name in names:
+        wanted = fold(name)
+        hits = [s for s in stages if wanted in (fold(label(s)), fold(s.name or ""), fold(s.code))]
+        if not hits:
+            raise UnknownName("stage", name[:64])
+        found.update((s.id, s) for s in hits)
+    return tuple(s for s in stages if s.id in found)  # in the pipelines' order
+
+
 def _own_name(info: FieldInfo) -> str:
     return info.name or info.code
 
@@ -552,7 +649,17 @@ def _options(kind: FieldKind, options: Sequence[str]) -> tuple[str, ...]:
     return ()
 
 
-__all__ = ["ALL_WORDS", "TO_WORDS", "Audience", "ExportValues", "FieldService", "visibility_parts"]
+__all__ = [
+    "ALL_WORDS",
+    "AT_WORDS",
+    "REQUIRABLE_SYSTEM",
+    "TO_WORDS",
+    "Audience",
+    "ExportValues",
+    "FieldService",
+    "requirement_parts",
+    "visibility_parts",
+]
 
 
 # --- merging duplicates (crm/merge.py) -----------------------------------------------------------

@@ -160,7 +160,13 @@ class StageService:
         if isinstance(element, Lead) and stage.semantic == SUCCESS:
             raise InvalidValue("status", "converted")  # a lead reaches success by conversion
         if missing := await self.fields.missing(actor, element, stage.id):
-            raise FieldsRequired(stage.id, tuple(f.id for f in missing))
+            raise FieldsRequired(
+                stage.id,
+                tuple(f.id for f in missing),
+                code=ref.code,
+                stage=stage,
+                fields=tuple(missing),
+            )
         now = self.runtime.clock.now()
         before = element.stage if isinstance(element, Deal) else element.status
         if isinstance(element, Deal):

@@ -1,34 +1,40 @@
 """Fields: `/fields deal`, `/field_add deal date Termin dostawy`, `/set D7 Termin dostawy 15.01`,
-`/field_visible Marża dla Sprzedaż, Anna Nowak` (or `… dla wszyscy`), and a field's menu
-(who sees it, rename, hide, delete with the count of values). Rules are crm.fields'."""
+`/field_visible Marża dla Sprzedaż, Anna Nowak` (or `… dla wszyscy`), `/field_require Termin
+dostawy na Negocjacje, Faktura` (or `… na wszystkie` / `… na żadne`), and a field's menu
+(who sees it, required at which stages, rename, hide, delete with the count of values).
+Rules are crm.fields'."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F, Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import FieldCb
+from bot.callbacks import FieldCb, FieldStageCb
 from bot.cards import render_card
 from bot.fields import (
     field_refusal,
+    field_require_usage,
     field_visible_usage,
     render_delete_question,
     render_field_menu,
     render_fields,
+    render_required_menu,
+    requirement_saved,
+    stages_of,
     visibility_saved,
 )
-from bot.labels import entity_name, field_label, kind_name
+from bot.labels import entity_name, field_label, kind_name, stage_name
 from bot.layouts import render_section_choice
 from bot.pressed import Replier, pressed
 from crm.codes import ElementRef, entity_named
 from crm.context import Crm
 from crm.editing import CHOICES, Field
 from crm.enums import EntityType, Right
-from crm.errors import CrmError, InvalidValue
+from crm.errors import AmbiguousName, CrmError, InvalidValue, UnknownName
 from crm.field_book import KIND_WORDS, FieldInfo, Reading, ViewScope
 from crm.parsing import region_for_locale
 from crm.permissions import Actor
@@ -150,6 +156,72 @@ async def field_visible_command(
     await message.answer(visibility_saved(info, audience))
 
 
+async def field_require_command(
+    message: Message, command: CommandObject, crm: Crm, actor: Actor
+) -> None:
+    crm.runtime.policy.require_right(actor, Right.SETTINGS)  # refused before the line is read
+    args = (command.args or "").strip()
+    if not args:
+        await message.answer(field_require_usage())
+        return
+    try:
+        info, stages = await crm.fields.require_named(actor, args, field_label, stage_name)
+    except UnknownName as exc:
+        if exc.what != "stage":
+            await message.answer(field_refusal(exc) or field_require_usage())
+            return
+        await message.answer(
+            _("No stage is called “{text}” (or has this id). See /pipelines.").format(
+                text=html.quote(exc.text)
+            )
+        )
+        return
+    except AmbiguousName as exc:
+        if exc.what != "field":
+            raise
+        await message.answer(
+            _(
+                "Several element types have a field called “{name}”: name the type first, for "
+                "example /field_require deal {name} at …"
+            ).format(name=html.quote(exc.name))
+        )
+        return
+    except CrmError as exc:
+        text = field_refusal(exc)
+        if text is None:
+            raise
+        await message.answer(text)
+        return
+    await message.answer(requirement_saved(info, stages))
+
+
+async def required_pressed(
+    query: CallbackQuery, callback_data: FieldStageCb, crm: Crm, actor: Actor
+) -> None:
+    """The field menu's "Required at…": toggle a stage, every stage, none."""
+    crm.runtime.policy.require_right(actor, Right.SETTINGS)
+    info = await crm.fields.field(actor, callback_data.id)
+    action = callback_data.action
+    try:
+        if action == "t":
+            chosen = set(info.required_at)
+            if info.required_always:  # every stage, but this one
+                chosen = {s.id for s in stages_of(info, await crm.fields.catalog())}
+            chosen ^= {callback_data.stage}
+            info = await crm.fields.require(actor, info.id, chosen)
+        elif action in ("all", "none"):
+            info = await crm.fields.require(actor, info.id, None if action == "all" else ())
+    except CrmError as exc:
+        text = field_refusal(exc, info)
+        if text is None:
+            raise
+        await query.answer(text, show_alert=True)
+        return
+    text, markup = render_required_menu(info, await crm.fields.catalog())
+    await query.answer()
+    await pressed(query).answer(text, reply_markup=markup)
+
+
 async def field_menu(crm: Crm, actor: Actor, info: FieldInfo) -> tuple[str, InlineKeyboardMarkup]:
     """A field's menu, with who sees it."""
     audience = await crm.fields.audience(actor, info)
@@ -261,6 +333,8 @@ def setup() -> Router:
     router.message.register(field_add_command, Command("field_add"))
     router.message.register(set_command, Command("set"))
     router.message.register(field_visible_command, Command("field_visible"))
+    router.message.register(field_require_command, Command("field_require"))
+    router.callback_query.register(required_pressed, FieldStageCb.filter())
     router.callback_query.register(field_pressed, FieldCb.filter())
     router.message.register(rename_typed, FieldForm.rename, F.text, ~F.text.startswith("/"))
     return router
