@@ -196,7 +196,7 @@ class RequiredCb(CallbackData, prefix="rq"):
     option: Page
 
 
-class FieldStageCb(CallbackData, prefix="fs"):
+class FieldStageCb(CallbackData, prefix="fq"):
     """A field's "Required at…" screen: `open` it, `t` toggles `stage`, `all` every stage,
     `none` optional again (`stage` is then unused)."""
 
