@@ -20,8 +20,8 @@ creates (migrated, one admin) and drops `WITH (FORCE)` at the end:
     crmbot import --type deals deals.csv
     crmbot export --type deals --out export.csv
 
-Per step: wall time, rows/s, the child's peak RSS (`ru_maxrss` of that child from
-`os.wait4`), its CPU, and the CPU the rest of the machine used meanwhile (PostgreSQL, other
+Per step: wall time, rows/s, the child's peak RSS (its `VmHWM`, read every 50 ms until it
+exits), its CPU (`os.wait4`), and the CPU the rest of the machine used meanwhile (PostgreSQL, other
 programs). `--profile` runs each child under cProfile and prints where its time went. The run
 fails (exit status 1) if a step exits non-zero, or if the database does not hold the contacts
 and deals the files had (less what the importer reported as skipped duplicates).
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import pstats
@@ -50,12 +51,14 @@ from bench.webhook_bench import (
     BenchError,
     log,
     machine_cpu_seconds,
+    peak_rss_mib,
     postgres_database,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 RSS_LIMIT_MIB = 200
+RSS_POLL_SECONDS = 0.05
 
 FIRST_NAMES = """
     Иван Пётр Алексей Сергей Дмитрий Андрей Михаил Николай Владимир Павел Артём Максим
@@ -302,9 +305,18 @@ def run_step(
     out_path = workdir / f"{name}.out"
     machine_before = machine_cpu_seconds()
     started = time.perf_counter()
+    peak = 0.0
     with out_path.open("wb") as out:
         proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=out, stderr=out)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                break
+            # VmHWM of the child's own memory. Not `ru_maxrss`: Linux folds the parent's
+            # high-water mark into the child's at exec, so it reports max(this process, child).
+            with contextlib.suppress(OSError, BenchError):
+                peak = max(peak, peak_rss_mib(proc.pid))
+            time.sleep(RSS_POLL_SECONDS)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
@@ -315,7 +327,7 @@ def run_step(
         rows=rows,
         seconds=round(seconds, 2),
         rows_per_second=round(rows / seconds, 1),
-        peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
+        peak_rss_mib=round(peak, 1),
         cpu_seconds=round(cpu, 2),
         other_cpu_cores=round(other / seconds, 2),
         exit_status=proc.returncode,
