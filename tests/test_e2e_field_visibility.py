@@ -5,7 +5,7 @@ Service department who owns (reads and updates) the deal then does not meet the 
 anywhere: not on the card, not in /find by its value, not in the history (whose count and
 pages are the rep's own), not in /fields, not in the card's Edit menu, and /set of it answers
 exactly like a field that does not exist; a forged Edit press is told "not found" like an id
-that never existed; the digest, /today and /unplanned never carry the value. A member of Sales
+that never existed; the digest, /today, /unplanned and the CSV export never carry it. A member of Sales
 and the admin see all of it; lifting the restriction shows it to everybody. Stored access rows
 and values are read through a fresh session."""
 
@@ -260,6 +260,15 @@ async def assert_sees_all(t: dict[str, Any], user: TgUser, total: int = 9) -> No
     assert t["value"] not in found  # results name the deal, never the value that matched
 
 
+EXPORT = {"pl": "/export deale", "ru": "/export сделки"}
+
+
+def exported(calls: list[Any]) -> str:
+    """The text of the one CSV document among the replies."""
+    (content,) = [f[1] for c in calls if c.method == "sendDocument" for f in c.files.values()]
+    return bytes(content).decode("utf-8-sig")
+
+
 @pytest.mark.parametrize("lang", ["pl", "ru"])
 async def test_a_restricted_field_is_invisible_to_a_rep_of_another_department_everywhere(
     harness: Harness, fresh: Fresh, lang: str
@@ -317,6 +326,13 @@ async def test_a_restricted_field_is_invisible_to_a_rep_of_another_department_ev
     for command in ("/digest", "/unplanned", "/today"):
         for text in texts(await marek.send(command)) + texts(await piotr.send(command)):
             assert_unseen(t, text)
+    # The CSV export: the manager's file has neither the column nor the value; the admin's both.
+    export = EXPORT[lang]
+    hidden_csv = exported(await marek.send(export))
+    assert t["title"] in hidden_csv
+    assert t["field"] not in hidden_csv and t["value"] not in hidden_csv
+    full_csv = exported(await boss.send(export))
+    assert t["field"] in full_csv and t["value"] in full_csv
 
     # A member of the allowed department and the admin see all of it.
     await assert_sees_all(t, ola)
