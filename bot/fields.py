@@ -264,6 +264,10 @@ def field_refusal(exc: CrmError, info: FieldInfo | None = None) -> str | None:
         return _("No field is called so: “{text}”. /fields lists them.").format(
             text=html.quote(exc.text)
         )
+    if isinstance(exc, UnknownName) and exc.what == "stage":
+        return _("No stage is called “{text}” (or has this id). See /pipelines.").format(
+            text=html.quote(exc.text)
+        )
     if isinstance(exc, UnknownName) and exc.what == "audience":
         return _("Nobody and no department is called “{text}”. See /departments.").format(
             text=html.quote(exc.text)

@@ -56,6 +56,15 @@ def reading_for(crm: Crm, user: User) -> Reading:
     )
 
 
+async def refuse(message: Message, exc: CrmError, info: FieldInfo | None = None) -> None:
+    """Say why a field change was refused (nothing was saved); an error that is not a field's
+    goes on to the error middleware."""
+    text = field_refusal(exc, info)
+    if text is None:
+        raise exc
+    await message.answer(text)
+
+
 async def set_field(
     crm: Crm, actor: Actor, user: User, ref: ElementRef, info: FieldInfo, text: str
 ) -> None:
@@ -117,10 +126,7 @@ async def field_add_command(
     try:
         info = await crm.fields.add(actor, entity, kind, name, choices)
     except CrmError as exc:
-        text = field_refusal(exc)
-        if text is None:
-            raise
-        await message.answer(text)
+        await refuse(message, exc)
         return
     await message.answer(
         _(
@@ -148,10 +154,7 @@ async def field_visible_command(
     try:
         info, audience = await crm.fields.restrict_named(actor, args, field_label)
     except CrmError as exc:
-        text = field_refusal(exc)
-        if text is None:
-            raise
-        await message.answer(text)
+        await refuse(message, exc)
         return
     await message.answer(visibility_saved(info, audience))
 
@@ -167,14 +170,7 @@ async def field_require_command(
     try:
         info, stages = await crm.fields.require_named(actor, args, field_label, stage_name)
     except UnknownName as exc:
-        if exc.what != "stage":
-            await message.answer(field_refusal(exc) or field_require_usage())
-            return
-        await message.answer(
-            _("No stage is called “{text}” (or has this id). See /pipelines.").format(
-                text=html.quote(exc.text)
-            )
-        )
+        await message.answer(field_refusal(exc) or field_require_usage())
         return
     except AmbiguousName as exc:
         if exc.what != "field":
@@ -187,10 +183,7 @@ async def field_require_command(
         )
         return
     except CrmError as exc:
-        text = field_refusal(exc)
-        if text is None:
-            raise
-        await message.answer(text)
+        await refuse(message, exc)
         return
     await message.answer(requirement_saved(info, stages))
 
@@ -252,10 +245,7 @@ async def set_command(
             return
         await set_field(crm, actor, crm_user, ref, info, value)
     except CrmError as exc:
-        text = field_refusal(exc, info)
-        if text is None:
-            raise
-        await message.answer(text)
+        await refuse(message, exc, info)
         return
     await send_saved(message, crm, actor, crm_user, ref)
 
@@ -317,10 +307,7 @@ async def rename_typed(message: Message, state: FSMContext, crm: Crm, actor: Act
     try:
         info = await crm.fields.rename(actor, int(data.get("field_id", 0)), message.text or "")
     except CrmError as exc:
-        text = field_refusal(exc)
-        if text is None:
-            raise
-        await message.answer(text)  # the dialog stays: send another name
+        await refuse(message, exc)  # the dialog stays: send another name
         return
     await state.set_state(None)
     text, markup = await field_menu(crm, actor, info)
