@@ -49,6 +49,7 @@ from typing import Any
 from bench.webhook_bench import (
     PG_ADMIN_URL,
     BenchError,
+    count_elements,
     log,
     machine_cpu_seconds,
     peak_rss_mib,
@@ -257,24 +258,6 @@ async def add_indexes(database_url: str, which: str) -> None:
         await conn.close()
 
 
-async def counts(database_url: str) -> dict[str, int]:
-    from sqlalchemy import text
-
-    from storage.db import create_engine
-
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return {
-                table: int(
-                    (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
-                )
-                for table in ("contacts", "companies", "deals", "timeline")
-            }
-    finally:
-        await engine.dispose()
-
-
 @dataclass
 class Step:
     name: str
@@ -379,7 +362,7 @@ async def _with_database(opts: argparse.Namespace, workdir: Path) -> dict[str, A
             steps.append(step)
             if step.exit_status != 0:
                 raise BenchError(f"{name} exited {step.exit_status}:\n{step.output}")
-        stored = await counts(url)
+        stored = await count_elements(url, ("contacts", "companies", "deals", "timeline"))
     exported = sum(1 for _ in (workdir / "export.csv").open(encoding="utf-8-sig")) - 1
     return {"sizes": sizes, "steps": steps, "stored": stored, "exported_lines": exported}
 
