@@ -384,7 +384,7 @@ class ElementService:
     async def mode(self) -> CrmMode:
         return (await self.runtime.catalog.get(self.repos)).mode
 
-    async def _new_contact(
+    def contact_of(
         self,
         actor: Actor,
         data: ElementInput,
@@ -394,6 +394,7 @@ class ElementService:
         title_in_comment: bool = True,
         origin: Lead | None = None,
     ) -> Contact:
+        """A new contact, not stored yet (`_new_contact` stores one; the import many at once)."""
         name = (
             name
             or (data.phones[0] if data.phones else "")
@@ -404,15 +405,60 @@ class ElementService:
         else:
             first, last = _split_name(name)
         remark = data.comment or (data.title if data.name and title_in_comment else None)
+        return Contact(
+            name=name[:MAX_TITLE],
+            first_name=first[:120] if first else None,
+            last_name=last[:120] if last else None,
+            company_id=company.id if company else None,
+            comment=_comment(_with_address(remark, data.address)),
+            search_text=fold(name, names.search_key(name)),
+            **self._authored(actor, data, origin),
+        )
+
+    def company_of(
+        self, actor: Actor, data: ElementInput, *, people: bool = True, origin: Lead | None = None
+    ) -> Company:
+        """A new company, not stored yet. `people=False`: a contact is created beside it and
+        takes the phones, e-mails and address."""
+        others = " ".join(p for p in (data.name, data.title) if p)
+        title = data.company or others
+        if not title:
+            title = data.phones[0] if data.phones else (data.emails[0] if data.emails else "")
+        remark = data.comment or (others if data.company and people else None)
+        return Company(
+            title=title[:MAX_TITLE],
+            comment=_comment(_with_address(remark, data.address if people else None)),
+            search_text=fold(title),
+            **self._authored(actor, data, origin),
+        )
+
+    def lead_of(self, actor: Actor, data: ElementInput, status_id: int) -> Lead:
+        """A new lead at `status_id`, not stored yet."""
+        title = data.title or data.name or data.company or ""
+        return Lead(
+            title=title[:MAX_TITLE],
+            contact_name=data.name,
+            company_title=data.company,
+            status_id=status_id,
+            comment=_comment(_with_address(data.comment, data.address)),
+            search_text=fold(title, data.name, data.company, names.search_key(data.name or "")),
+            **self._money(data),
+            **self._authored(actor, data),
+        )
+
+    async def _new_contact(
+        self,
+        actor: Actor,
+        data: ElementInput,
+        name: str | None,
+        company: Company | None = None,
+        *,
+        title_in_comment: bool = True,
+        origin: Lead | None = None,
+    ) -> Contact:
         contact = await self.repos.elements.add(
-            Contact(
-                name=name[:MAX_TITLE],
-                first_name=first[:120] if first else None,
-                last_name=last[:120] if last else None,
-                company_id=company.id if company else None,
-                comment=_comment(_with_address(remark, data.address)),
-                search_text=fold(name, names.search_key(name)),
-                **self._authored(actor, data, origin),
+            self.contact_of(
+                actor, data, name, company, title_in_comment=title_in_comment, origin=origin
             )
         )
         await self._add_communications(EntityType.CONTACT, contact.id, data)
@@ -424,18 +470,8 @@ class ElementService:
     ) -> Company:
         """`/company`, or the company a deal or contact line named. `people=False`: a contact
         is created beside it and takes the phones, e-mails and address."""
-        others = " ".join(p for p in (data.name, data.title) if p)
-        title = data.company or others
-        if not title:
-            title = data.phones[0] if data.phones else (data.emails[0] if data.emails else "")
-        remark = data.comment or (others if data.company and people else None)
         company = await self.repos.elements.add(
-            Company(
-                title=title[:MAX_TITLE],
-                comment=_comment(_with_address(remark, data.address if people else None)),
-                search_text=fold(title),
-                **self._authored(actor, data, origin),
-            )
+            self.company_of(actor, data, people=people, origin=origin)
         )
         if people:
             await self._add_communications(EntityType.COMPANY, company.id, data)
@@ -444,21 +480,7 @@ class ElementService:
 
     async def _new_lead(self, actor: Actor, data: ElementInput) -> Lead:
         statuses = (await self.runtime.catalog.get(self.repos)).lead_statuses
-        title = data.title or data.name or data.company or ""
-        lead = await self.repos.elements.add(
-            Lead(
-                title=title[:MAX_TITLE],
-                contact_name=data.name,
-                company_title=data.company,
-                status_id=statuses[0].id,
-                comment=_comment(_with_address(data.comment, data.address)),
-                search_text=fold(
-                    title, data.name, data.company, names.search_key(data.name or "")
-                ),
-                **self._money(data),
-                **self._authored(actor, data),
-            )
-        )
+        lead = await self.repos.elements.add(self.lead_of(actor, data, statuses[0].id))
         await self._add_communications(EntityType.LEAD, lead.id, data)
         await self.record(actor, ref_of(lead), TimelineKind.CREATED)
         return lead

@@ -3,9 +3,13 @@
 - Import creates; it never updates an existing element. Duplicates (Bitrix24's duplicate
   control: an element of the type with the same phone, e-mail or name, compared exactly,
   case and spacing aside; `_Run.duplicate`) are skipped, or created anyway and reported, as
-  the importer chooses. Each row's checks are index reads (migration 0015), never a scan.
-- A broken row is rejected with its reason and the file goes on: every row is its own
-  savepoint, and the rows are committed in batches (`BATCH`), never as one transaction.
+  the importer chooses: among the stored elements and those the file made before the row.
+- The rows go in batches (`BATCH`): a batch's phones, e-mails and names are looked up at
+  once (index reads, migration 0015, never a scan), its elements are written with one
+  INSERT a table, and it is committed: never the whole file as one transaction.
+- A broken row is rejected with its reason and the file goes on: a row refused while it is
+  read or checked leaves nothing of itself (`_Batch.undo`); a row the database refuses
+  makes its batch go again row by row, each row its own savepoint.
 - Deals link to an existing contact by its **full name** (two contacts of that name: the row
   is rejected as ambiguous, not guessed) and to a company by its name; a name nobody has yet
   makes that contact or company. A contact's company is found by name the same way.
@@ -69,15 +73,27 @@ from crm.money import to_minor
 from crm.parsing import normalize_email, normalize_phone
 from crm.permissions import Actor, Owner
 from crm.products import MAX_NAME, ProductService, name_key, read_quantity, row_total
-from storage.models import Company, Contact, Deal, DealProduct, Lead, User
+from storage.base import Base
+from storage.models import (
+    Communication,
+    Company,
+    Contact,
+    Deal,
+    DealProduct,
+    FieldValue,
+    Lead,
+    Product,
+    TimelineEntry,
+    User,
+)
 from storage.repositories import Repos
 from storage.repositories.elements import MODELS, Element
+from storage.repositories.exchange import Named
 
 if TYPE_CHECKING:
     from crm.context import Runtime
 
-BATCH = 500  # rows per commit
-PROGRESS_EVERY = 50  # rows between two progress calls (the front end throttles further)
+BATCH = 500  # rows read, written and committed together
 _USER_ID = re.compile(r"^(?:(?P<name>.*?)\s*)?\[\s*(?P<id>\d{1,12})\s*\]$|^(?P<bare>\d{1,12})$")
 
 Progress = Callable[[int], Awaitable[None]]
@@ -110,6 +126,35 @@ class ImportReport:
     rejected: list[Rejected] = field(default_factory=list)
     rows: int = 0
     separator: str = ";"  # the file's: the rejected rows are written back the same way
+
+    def mark(self) -> Tally:
+        return Tally(
+            self.created, self.product_rows, self.skipped, len(self.duplicates),
+            len(self.rejected), self.rows,
+        )  # fmt: skip
+
+    def restore(self, tally: Tally) -> None:
+        """Back to `tally`: a batch that goes again row by row counts its rows once."""
+        self.created, self.product_rows, self.skipped = (
+            tally.created,
+            tally.product_rows,
+            tally.skipped,
+        )
+        del self.duplicates[tally.duplicates :]
+        del self.rejected[tally.rejected :]
+        self.rows = tally.rows
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What a report had counted at one moment (`ImportReport.mark`)."""
+
+    created: int
+    product_rows: int
+    skipped: int
+    duplicates: int
+    rejected: int
+    rows: int
 
 
 @dataclass(slots=True)
@@ -337,34 +382,22 @@ class ImportService:
         batch: int = BATCH,
     ) -> ImportReport:
         """Import every row of the plan's file as `actor` (its author; the default
-        responsible when the file names none)."""
+        responsible when the file names none): `batch` rows at a time, each batch read in
+        a few lookups, written with one INSERT a table and committed."""
         self.require(actor, plan.kind)
         run = _Run(self, actor, plan, duplicates, labels or CodeLabels())
         await run.prepare()
-        pending = 0
+        rows: list[Row] = []
         for row in plan.file.rows():
-            run.report.rows += 1
-            try:
-                async with self.repos.exchange.savepoint():
-                    await run.row(read_cells(plan.mapping, row, self._timezone, self._region))
-            except _Reject as exc:
-                run.reject(row, exc.why, exc.field, exc.value)
-            except InvalidValue as exc:
-                run.reject(row, "invalid", exc.field, exc.value)
-            except AccessDenied:
-                run.reject(row, "not_allowed", "responsible")
-            except NameTaken as exc:
-                run.reject(row, "duplicate", exc.what, exc.name)
-            except CrmError:
-                run.reject(row, "invalid")
-            except (IntegrityError, DataError):  # a value the database refuses (too long…)
-                run.reject(row, "invalid")
-            pending += 1
-            if pending >= batch:
+            rows.append(row)
+            if len(rows) >= batch:
+                await run.batch(rows)
                 await self._commit()
-                pending = 0
-            if progress is not None and run.report.rows % PROGRESS_EVERY == 0:
-                await progress(run.report.rows)
+                rows = []
+                if progress is not None:
+                    await progress(run.report.rows)
+        if rows:
+            await run.batch(rows)
         await self._commit()
         if progress is not None:
             await progress(run.report.rows)
@@ -378,15 +411,79 @@ class ImportService:
         if journal is not None:
             journal.committed.clear()
 
-    async def _store_custom(
-        self, ref: ElementRef, values: Sequence[tuple[FieldColumn, object]]
-    ) -> None:
-        """Custom field values of a new element (resolved: links are element codes)."""
-        await self.repos.fields.add_values(
-            ref.entity.value,
-            ref.id,
-            [(c.info.id, value, search_text(c.info, value)) for c, value in values],
-        )
+
+@dataclass(slots=True)
+class _Made:
+    """An element a batch creates, with what is written beside it once it has its id."""
+
+    element: Element
+    entity: EntityType
+    communications: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    custom: list[tuple[FieldColumn, object]] = field(default_factory=list)
+    timeline: dict[str, Any] = field(default_factory=dict)  # the CREATED entry's data
+
+
+# A key of what a batch has made, for the rows after it: ("contact", folded full name),
+# ("company", folded title), ("lead", search text), ("deal-title"/"lead-title", title), and
+# (entity, "phone"/"email", value).
+Key = tuple[str, ...]
+
+
+class _Batch:
+    """Rows read together: what the database holds of their names, phones and e-mails
+    (fetched at once), and what the accepted rows make, written by `_Run.write`.
+
+    Every change a row makes goes through `push`, so that a row rejected halfway (`undo`)
+    leaves nothing of itself, not even a company its row named."""
+
+    def __init__(self) -> None:
+        self.made: list[_Made] = []
+        self.pending: dict[Key, list[Element]] = {}
+        self.deals: dict[str, Deal] = {}  # the file's deal ID → a deal of this batch
+        self.products: list[tuple[Deal, DealProduct]] = []
+        self.late: list[tuple[int, Element]] = []  # report.duplicates index → made here
+        self.holders: dict[tuple[str, str], list[tuple[str, int]]] = {}  # (kind, value) → owners
+        self.named: dict[tuple[str, str], list[Named]] = {}  # (table, search text) → found
+        self._undo: list[Callable[[], object]] = []
+
+    def mark(self) -> int:
+        return len(self._undo)
+
+    def undo(self, mark: int) -> None:
+        while len(self._undo) > mark:
+            self._undo.pop()()
+
+    def push(self, items: list[Any], item: Any) -> None:
+        items.append(item)
+        self._undo.append(items.pop)
+
+    def add(self, made: _Made, *keys: Key) -> None:
+        """A new element of an accepted row (or its company or contact), found by `keys`."""
+        self.push(self.made, made)
+        for key in keys:
+            self.push(self.pending.setdefault(key, []), made.element)
+
+    def deal(self, file_id: str, deal: Deal) -> None:
+        self.deals[file_id] = deal
+        self._undo.append(lambda: self.deals.pop(file_id, None))
+
+    def pend(self, key: Key) -> list[Element]:
+        return self.pending.get(key, [])
+
+
+def person_key(name: str) -> str:
+    """A contact's full name as the import compares it: case and spacing aside."""
+    return fold(*name.split())
+
+
+def _title(text: str) -> str:
+    link = read_link(text)
+    return " ".join((link.name if link else text).split())
+
+
+def _lead_key(data: ElementInput) -> str:
+    title = data.title or data.name or data.company or ""
+    return fold(title, data.name, data.company, names.search_key(data.name or ""))
 
 
 class _Run:
@@ -416,6 +513,7 @@ class _Run:
         self.catalog: Catalog | None = None
         self.deals: dict[str, int] = {}  # the file's deal ID → our deal id
         self.lookups: dict[tuple[str, str], str | None] = {}
+        self.products: dict[str, Product | None] = {}  # the catalog's, by name key
         self.fields: dict[str, FieldColumn] = {
             f.code: f for f in plan.columns.custom if isinstance(f, FieldColumn)
         }
@@ -426,6 +524,154 @@ class _Run:
 
     def reject(self, row: Row, why: str, field_name: str = "", value: str = "") -> None:
         self.report.rejected.append(Rejected(row.line, tuple(row.cells), why, field_name, value))
+
+    # --- a batch -----------------------------------------------------------------------------
+    async def batch(self, rows: list[Row]) -> None:
+        """Read, check and write these rows together. A row the database refuses (a value
+        too long for its column…) makes the batch go again row by row, each in its own
+        savepoint, so that only that row is rejected."""
+        before = self.report.mark()
+        try:
+            async with self.repos.exchange.savepoint():
+                batch = _Batch()
+                await self.plan_rows(batch, rows)
+                await self.write(batch)
+        except (IntegrityError, DataError):
+            self.report.restore(before)
+            if len(rows) > 1:
+                for row in rows:
+                    await self.batch([row])
+                return
+            self.report.rows += 1
+            self.reject(rows[0], "invalid")
+        self.report.rejected[before.rejected :] = sorted(
+            self.report.rejected[before.rejected :], key=lambda r: r.line
+        )
+
+    async def plan_rows(self, batch: _Batch, rows: list[Row]) -> None:
+        timezone, region = self.s._timezone, self.s._region
+        read: list[tuple[Row, ReadRow]] = []
+        for row in rows:
+            try:
+                read.append((row, read_cells(self.plan.mapping, row, timezone, region)))
+            except _Reject as exc:
+                self.reject(row, exc.why, exc.field, exc.value)
+        await self.prefetch(batch, [r for _, r in read])
+        self.report.rows += len(rows)
+        for row, cells in read:
+            mark = batch.mark()
+            try:
+                await self.row(batch, cells)
+                continue
+            except _Reject as exc:
+                why, field_name, value = exc.why, exc.field, exc.value
+            except InvalidValue as exc:
+                why, field_name, value = "invalid", exc.field, exc.value
+            except AccessDenied:
+                why, field_name, value = "not_allowed", "responsible", ""
+            except NameTaken as exc:
+                why, field_name, value = "duplicate", exc.what, exc.name
+            except CrmError:
+                why, field_name, value = "invalid", "", ""
+            batch.undo(mark)
+            self.reject(row, why, field_name, value)
+
+    async def prefetch(self, batch: _Batch, rows: Sequence[ReadRow]) -> None:
+        """What the database holds of the batch's phones, e-mails and names: a few index
+        reads for the whole batch instead of several for every row."""
+        kind = self.plan.kind
+        if kind is Kind.PRODUCTS:
+            return
+        values: dict[str, set[str]] = {"phone": set(), "email": set()}
+        wanted: dict[str, set[str]] = {"contacts": set(), "companies": set(), "leads": set()}
+        for read in rows:
+            v = read.values
+            values["phone"].update(v.get("phones", ()))
+            values["email"].update(v.get("emails", ()))
+            for text in (v.get("company"), v.get("contact")):
+                if text:
+                    table = "companies" if text is v.get("company") else "contacts"
+                    title = _title(text)
+                    wanted[table].update(
+                        [fold(title)] if table == "companies" else name_keys(title)
+                    )
+            try:
+                data = self.input(v)
+            except _Reject:
+                continue
+            if kind is Kind.CONTACTS and data.name:
+                wanted["contacts"].update(name_keys(data.name))
+            elif kind is Kind.COMPANIES:
+                wanted["companies"].add(fold(*data.title.split()))
+            elif kind is Kind.LEADS:
+                wanted["leads"].add(_lead_key(data))
+        if kind is not Kind.DEALS:
+            for kind_, value, entity, element_id in await self.repos.exchange.holders(values):
+                batch.holders.setdefault((kind_, value), []).append((entity, element_id))
+        models: dict[str, type[Contact] | type[Company] | type[Lead]] = {
+            "contacts": Contact,
+            "companies": Company,
+            "leads": Lead,
+        }
+        for table, keys in wanted.items():
+            if keys:
+                for found in await self.repos.exchange.named(models[table], keys):
+                    batch.named.setdefault((table, found.search_text), []).append(found)
+
+    async def write(self, batch: _Batch) -> None:
+        """The batch's elements in one INSERT a table; then, with their ids, their phones
+        and e-mails, custom values, timeline entries and product rows."""
+        if not batch.made and not batch.products:
+            return
+        made_here = {id(m.element) for m in batch.made}
+        for deal in {id(d): d for d, _ in batch.products}.values():
+            rows_here = sum(row_total(r) for d, r in batch.products if d is deal)
+            if id(deal) in made_here:
+                deal.amount_minor = rows_here
+            else:  # a deal of an earlier batch given more rows: updated with the next insert
+                stored = await self.repos.products.rows(deal.id)
+                deal.amount_minor = rows_here + sum(row_total(r) for r in stored)
+        await self.repos.exchange.insert(m.element for m in batch.made)
+        now = self.s.runtime.clock.now()
+        rows: list[Base] = []
+        for made in batch.made:
+            entity, element_id = made.entity.value, made.element.id
+            rows += [
+                Communication(entity=entity, entity_id=element_id, kind=kind, value=value)
+                for kind, kind_values in made.communications.items()
+                for value in kind_values
+            ]
+            for column, value in made.custom:
+                kept = ref_of(value).code if isinstance(value, Element) else value
+                rows.append(
+                    FieldValue(
+                        field_id=column.info.id,
+                        entity=entity,
+                        entity_id=element_id,
+                        value=kept,
+                        search_text=search_text(column.info, kept),
+                    )
+                )
+            rows.append(
+                TimelineEntry(
+                    entity=entity,
+                    entity_id=element_id,
+                    kind=TimelineKind.CREATED,
+                    author_id=self.actor.user_id,
+                    created_at=now,
+                    data=made.timeline,
+                )
+            )
+        for deal, row in batch.products:
+            row.deal_id = deal.id
+            rows.append(row)
+        await self.repos.exchange.insert(rows)
+        self.report.product_rows += len(batch.products)
+        for index, element in batch.late:
+            code = ref_of(element).code
+            if await self.s.elements.can(self.actor, element, Operation.READ):
+                self.report.duplicates[index] = (self.report.duplicates[index][0], code)
+        self.deals.update({file_id: deal.id for file_id, deal in batch.deals.items()})
 
     # --- resolving -------------------------------------------------------------------------
     def responsible(self, text: str | None) -> User:
@@ -495,72 +741,90 @@ class _Run:
         self.lookups[(kind, text.casefold())] = found
         return found
 
-    async def contacts_named(self, name: str) -> list[Contact]:
-        """The contacts of exactly this full name (case and spacing aside): one indexed
-        lookup."""
-        key = fold(*name.split())
-        found = await self.repos.exchange.keyed(Contact, name_keys(name))
-        return [c for c in found if isinstance(c, Contact) and fold(*c.name.split()) == key]
+    # --- names: the database's (fetched for the batch) and the batch's own ---------------------
+    def contacts_named(self, batch: _Batch, name: str) -> tuple[list[Named], list[Element]]:
+        """The stored contacts and the batch's new ones of exactly this full name."""
+        key = person_key(name)
+        stored = {
+            n.id: n
+            for k in name_keys(name)
+            for n in batch.named.get(("contacts", k), ())
+            if person_key(n.name) == key
+        }
+        return list(stored.values()), batch.pend(("contact", key))
 
-    async def contact(self, text: str) -> Contact | None:
-        """The one existing contact of this full name; a new one when nobody has it."""
-        link = read_link(text)
-        name = " ".join((link.name if link else text).split())
+    async def contact(self, batch: _Batch, text: str) -> Named | Contact | None:
+        """The one contact of this full name; a new one when nobody has it; _Reject when
+        several have it."""
+        name = _title(text)
         if not name:
             return None
-        found = await self.contacts_named(name)
+        stored, made = self.contacts_named(batch, name)
+        found: list[Named | Element] = [*stored, *made]
         if len(found) > 1:
             raise _Reject("ambiguous", "contact", name[:60])
         if found:
-            return found[0]
-        contact = await self.s.elements._new_contact(self.actor, ElementInput(name=name), name)
+            return found[0] if isinstance(found[0], Named | Contact) else None
+        contact = self.s.elements.contact_of(self.actor, ElementInput(name=name), name)
+        batch.add(_Made(contact, EntityType.CONTACT), ("contact", person_key(name)))
         return contact
 
-    async def company(self, text: str) -> Company | None:
-        link = read_link(text)
-        title = " ".join((link.name if link else text).split())[:MAX_TITLE]
+    async def company(self, batch: _Batch, text: str) -> Named | Company | None:
+        title = _title(text)[:MAX_TITLE]
         if not title:
             return None
-        found = await self.repos.exchange.companies_titled(fold(title))
+        key = fold(title)
+        found: list[Named | Element] = [
+            *batch.named.get(("companies", key), ()),
+            *batch.pend(("company", key)),
+        ]
         if len(found) > 1:
             raise _Reject("ambiguous", "company", title[:60])
         if found:
-            return found[0]
-        return await self.s.elements._new_company(
-            self.actor, ElementInput(company=title), people=False
-        )
+            return found[0] if isinstance(found[0], Named | Company) else None
+        company = self.s.elements.company_of(self.actor, ElementInput(company=title), people=False)
+        batch.add(_Made(company, EntityType.COMPANY), ("company", key))
+        return company
 
-    async def custom(self, parsed: dict[str, object]) -> list[tuple[FieldColumn, object]]:
-        """The row's custom values as stored: a link resolved to the code of the one element
-        of that name (or code) the importer may read; _Reject when it is nobody or several."""
+    async def custom(
+        self, batch: _Batch, parsed: dict[str, object]
+    ) -> list[tuple[FieldColumn, object]]:
+        """The row's custom values as stored: a link resolved to the one element of that name
+        (or code) the importer may read (an element of this batch: written as its code once
+        it has an id); _Reject when it is nobody or several."""
         values: list[tuple[FieldColumn, object]] = []
         for code, value in parsed.items():
             column = self.fields.get(code)
             if column is None:
                 continue
             if column.info.kind is FieldKind.LINK:
-                value = await self.link(column, value)
+                value = await self.link(batch, column, value)
             values.append((column, value))
         return values
 
-    async def link(self, column: FieldColumn, value: object) -> str:
+    async def link(self, batch: _Batch, column: FieldColumn, value: object) -> str | Element:
         elements = self.s.elements
         if isinstance(value, LinkName):
-            key = fold(value.name)
             found: Sequence[Element]
             if value.entity is EntityType.CONTACT:
-                found = await self.contacts_named(value.name)
+                key = person_key(value.name)
+                found = await self.repos.exchange.keyed(Contact, name_keys(value.name))
+                found = [c for c in found if isinstance(c, Contact) and person_key(c.name) == key]
+                made = batch.pend(("contact", key))
             elif value.entity is EntityType.COMPANY:
-                found = await self.repos.exchange.companies_titled(key)
+                found = await self.repos.exchange.companies_titled(fold(value.name))
+                made = batch.pend(("company", fold(value.name)))
             else:
                 model = Lead if value.entity is EntityType.LEAD else Deal
                 found = await self.repos.exchange.titled(model, value.name)
+                made = batch.pend((f"{value.entity.value}-title", value.name))
             readable = [e for e in found if await elements.can(self.actor, e, Operation.READ)]
+            readable += made  # made by this import: the importer's own
             if len(readable) > 1:
                 raise _Reject("ambiguous", column.name, value.name[:60])
             if not readable:
                 raise _Reject("unknown", column.name, value.name[:60])
-            return ref_of(readable[0]).code
+            return readable[0] if readable[0].id is None else ref_of(readable[0]).code
         ref = parse_code(str(value))
         try:
             if ref is None:
@@ -571,45 +835,71 @@ class _Run:
         return ref.code
 
     # --- one row -----------------------------------------------------------------------------
-    async def row(self, read: ReadRow) -> None:
+    async def row(self, batch: _Batch, read: ReadRow) -> None:
         v = read.values
         kind = self.plan.kind
         if kind is Kind.PRODUCTS:
             await self.product(read.line, v)
             return
-        if kind is Kind.DEALS and v.get("id") and str(v["id"]) in self.deals:
-            await self.product_row(self.deals[str(v["id"])], v, required=True)
-            return
+        file_id = str(v.get("id") or "")
+        if kind is Kind.DEALS and file_id:
+            earlier = await self.deal_of(batch, file_id)
+            if earlier is not None:
+                await self.product_row(batch, earlier, v, required=True)
+                return
         user = self.responsible(v.get("responsible"))
         data = self.input(v)
         entity = kind.entity
         assert entity is not None
-        if await self.duplicate(read.line, entity, data):
+        if await self.duplicate(batch, read.line, entity, data):
             return
+        keys: list[Key] = []
         element: Contact | Company | Lead | Deal
         if kind is Kind.CONTACTS:
-            element = await self.new_contact(v, data)
+            element = await self.new_contact(batch, v, data)
+            keys.append(("contact", person_key(element.name)))
         elif kind is Kind.COMPANIES:
-            element = await self.new_company(v, data)
+            element = await self.new_company(batch, v, data)
+            keys.append(("company", element.search_text))
         elif kind is Kind.LEADS:
             element = await self.new_lead(v, data)
+            keys += [("lead", element.search_text), ("lead-title", element.title)]
         else:
-            element = await self.new_deal(v, data)
-            if v.get("id"):
-                self.deals[str(v["id"])] = element.id
+            element = await self.new_deal(batch, v, data)
+            keys.append(("deal-title", element.title))
+            if file_id:
+                batch.deal(file_id, element)
             if v.get("product"):
-                await self.product_row(element.id, v, required=False)
+                await self.product_row(batch, element, v, required=False)
         element.responsible_id = user.id
         if v.get("created_at"):
             element.created_at = v["created_at"]
+        made = _Made(element, entity)
+        if entity is not EntityType.DEAL:
+            made.communications = {
+                "phone": data.phones,
+                "email": data.emails,
+                "telegram": tuple(dict.fromkeys(v.get("telegram", ()))),
+            }
+            keys += [
+                (entity.value, kind_, value)
+                for kind_ in ("phone", "email")
+                for value in made.communications[kind_]
+            ]
+        elif isinstance(element, Deal):
+            made.timeline = {"stage": element.stage_id}
         if read.custom:
-            await self.s._store_custom(ref_of(element), await self.custom(read.custom))
-        telegram = v.get("telegram")
-        if telegram and entity is not EntityType.DEAL:
-            await self.repos.elements.add_communications(
-                entity.value, element.id, "telegram", telegram
-            )
+            made.custom = await self.custom(batch, read.custom)
+        batch.add(made, *keys)
         self.report.created += 1
+
+    async def deal_of(self, batch: _Batch, file_id: str) -> Deal | None:
+        """The deal an earlier row of the file with this ID made, if any."""
+        if file_id in batch.deals:
+            return batch.deals[file_id]
+        if file_id in self.deals:
+            return await self.repos.elements.get(Deal, self.deals[file_id])
+        return None
 
     def input(self, v: dict[str, Any]) -> ElementInput:
         kind = self.plan.kind
@@ -639,55 +929,64 @@ class _Run:
             address=v.get("address"),
         )
 
-    async def duplicate(self, line: int, entity: EntityType, data: ElementInput) -> bool:
+    async def duplicate(
+        self, batch: _Batch, line: int, entity: EntityType, data: ElementInput
+    ) -> bool:
         """Bitrix24's duplicate control of an import: an element of the type with the same
         phone, e-mail or name (a contact's full name, a company's name, a lead's title with
-        its person and company), compared exactly with case aside. Exact, indexed lookups
-        (communications by value, elements by search text): a row costs a few index reads,
-        never a scan, however big the CRM. (One-line creation's fuzzy name rule stays in
-        chat, where one element is checked at a time.)"""
+        its person and company), compared exactly with case aside, among the stored elements
+        (fetched for the batch through indexes: never a scan, however big the CRM) and those
+        the file made before this row. (One-line creation's fuzzy name rule stays in chat,
+        where one element is checked at a time.)"""
         if entity is EntityType.DEAL:
             return False  # Bitrix24 checks deals' duplicates by hand only
-        found = await self.repos.elements.owners_of_any(
-            {"phone": data.phones, "email": data.emails}
-        )
-        ids = [i for _kind, e, i in found if e == entity.value]
-        if not ids:
-            ids = [e.id for e in await self.named_alike(entity, data)]
-        if not ids:
+        values = [("phone", p) for p in data.phones] + [("email", e) for e in data.emails]
+        ids = [i for value in values for e, i in batch.holders.get(value, ()) if e == entity.value]
+        made = [m for kind, value in values for m in batch.pend((entity.value, kind, value))]
+        if not ids and not made:
+            stored, made = self.named_alike(batch, entity, data)
+            ids = [n.id for n in stored]
+        if not ids and not made:
             return False
-        element = await self.repos.elements.get(MODELS[entity.value], min(ids))
-        visible = element is not None and await self.s.elements.can(
-            self.actor, element, Operation.READ
-        )
-        self.report.duplicates.append((line, ElementRef(entity, min(ids)).code if visible else ""))
+        if ids:
+            element = await self.repos.elements.get(MODELS[entity.value], min(ids))
+            visible = element is not None and await self.s.elements.can(
+                self.actor, element, Operation.READ
+            )
+            self.report.duplicates.append(
+                (line, ElementRef(entity, min(ids)).code if visible else "")
+            )
+        else:  # made by an earlier row of this batch: its code once it is written
+            self.report.duplicates.append((line, ""))
+            batch.late.append((len(self.report.duplicates) - 1, made[0]))
         if self.duplicates is Duplicates.SKIP:
             self.report.skipped += 1
             return True
         return False
 
-    async def named_alike(self, entity: EntityType, data: ElementInput) -> Sequence[Element]:
+    def named_alike(
+        self, batch: _Batch, entity: EntityType, data: ElementInput
+    ) -> tuple[list[Named], list[Element]]:
         if entity is EntityType.CONTACT:
-            return await self.contacts_named(data.name) if data.name else []
+            return self.contacts_named(batch, data.name) if data.name else ([], [])
         if entity is EntityType.COMPANY:
-            return await self.repos.exchange.companies_titled(fold(*data.title.split()))
-        title = data.title or data.name or data.company or ""
-        key = fold(title, data.name, data.company, names.search_key(data.name or ""))
-        return await self.repos.exchange.keyed(Lead, [key])
+            key = fold(*data.title.split())
+            return list(batch.named.get(("companies", key), ())), batch.pend(("company", key))
+        key = _lead_key(data)
+        return list(batch.named.get(("leads", key), ())), batch.pend(("lead", key))
 
-    async def new_contact(self, v: dict[str, Any], data: ElementInput) -> Contact:
-        company = await self.company(v["company"]) if v.get("company") else None
-        contact = await self.s.elements._new_contact(
-            self.actor, replace(data, source=await self.dictionary("source", v.get("source"))),
-            data.name, company,
-        )  # fmt: skip
+    async def new_contact(self, batch: _Batch, v: dict[str, Any], data: ElementInput) -> Contact:
+        company = await self.company(batch, v["company"]) if v.get("company") else None
+        source = await self.dictionary("source", v.get("source"))
+        contact = self.s.elements.contact_of(self.actor, replace(data, source=source), data.name)
+        _belongs(contact, company)
         contact.contact_type = await self.dictionary("contact_type", v.get("contact_type"))
         if v.get("export_allowed") is False:
             contact.export_allowed = False
         return contact
 
-    async def new_company(self, v: dict[str, Any], data: ElementInput) -> Company:
-        company = await self.s.elements._new_company(
+    async def new_company(self, batch: _Batch, v: dict[str, Any], data: ElementInput) -> Company:
+        company = self.s.elements.company_of(
             self.actor,
             replace(  # the title is the company's name, not a remark about it
                 data, company=data.title, name=None, title="",
@@ -700,53 +999,56 @@ class _Run:
 
     async def new_lead(self, v: dict[str, Any], data: ElementInput) -> Lead:
         assert self.catalog is not None
-        lead = await self.s.elements._new_lead(
-            self.actor, replace(data, source=await self.dictionary("source", v.get("source")))
-        )
         status = self.stage("lead_status", v.get("status"), self.catalog.lead_statuses)
-        lead.status_id = status.id
+        lead = self.s.elements.lead_of(
+            self.actor,
+            replace(data, source=await self.dictionary("source", v.get("source"))),
+            status.id,
+        )
         if status.semantic != "process":
             lead.closed_at = self.s.runtime.clock.now()
         return lead
 
-    async def new_deal(self, v: dict[str, Any], data: ElementInput) -> Deal:
+    async def new_deal(self, batch: _Batch, v: dict[str, Any], data: ElementInput) -> Deal:
         assert self.catalog is not None
         pipeline = self.pipeline(v.get("pipeline"))
         stage = self.stage("deal_stage", v.get("stage"), self.catalog.stages[pipeline])
-        contact = await self.contact(v["contact"]) if v.get("contact") else None
-        company = await self.company(v["company"]) if v.get("company") else None
+        contact = await self.contact(batch, v["contact"]) if v.get("contact") else None
+        company = await self.company(batch, v["company"]) if v.get("company") else None
         now = self.s.runtime.clock.now()
         closed = v.get("closed")
         if closed is None:
             closed = stage.semantic != "process"
-        deal = await self.repos.elements.add(
-            Deal(
-                title=data.title,
-                pipeline_id=pipeline,
-                stage_id=stage.id,
-                contact_id=contact.id if contact else None,
-                company_id=company.id if company else None,
-                comment=_comment(data.comment),
-                search_text=fold(data.title, contact.name if contact else None,
-                                 company.title if company else None),
-                stage_changed_at=now,
-                deal_type=await self.dictionary("deal_type", v.get("deal_type")),
-                closed_at=now if closed else None,
-                amount_minor=to_minor(data.amount) if data.amount is not None else None,
-                currency=data.currency,
-                responsible_id=self.actor.user_id,
-                created_by_id=self.actor.user_id,
-                source=await self.dictionary("source", v.get("source")),
-                created_at=now,
-                updated_at=now,
-            )
+        deal = Deal(
+            title=data.title,
+            pipeline_id=pipeline,
+            stage_id=stage.id,
+            contact_id=None,
+            company_id=None,
+            comment=_comment(data.comment),
+            search_text=fold(data.title, contact.name if contact else None,
+                             company.name if isinstance(company, Named) else
+                             company.title if company else None),
+            stage_changed_at=now,
+            # What a CREATED timeline entry stamps (ElementService.record, touch_deal).
+            touched_at=now,
+            last_activity_at=now,
+            deal_type=await self.dictionary("deal_type", v.get("deal_type")),
+            closed_at=now if closed else None,
+            amount_minor=to_minor(data.amount) if data.amount is not None else None,
+            currency=data.currency,
+            responsible_id=self.actor.user_id,
+            created_by_id=self.actor.user_id,
+            source=await self.dictionary("source", v.get("source")),
+            created_at=now,
+            updated_at=now,
         )  # fmt: skip
-        await self.s.elements.record(
-            self.actor, ref_of(deal), TimelineKind.CREATED, stage=stage.id
-        )
+        _belongs(deal, company, contact)
         return deal
 
-    async def product_row(self, deal_id: int, v: dict[str, Any], *, required: bool) -> None:
+    async def product_row(
+        self, batch: _Batch, deal: Deal, v: dict[str, Any], *, required: bool
+    ) -> None:
         """A product row of the deal: the catalog's product of that name (its price unless
         the row gives one), else a row holding the name and the row's price."""
         name = " ".join(str(v.get("product") or "").split())[:MAX_NAME]
@@ -754,9 +1056,10 @@ class _Run:
             if required:
                 raise _Reject("required", "product")
             return
-        deal = await self.repos.elements.get(Deal, deal_id)
-        assert deal is not None
-        product = await self.repos.products.by_key(name_key(name))
+        key = name_key(name)
+        if key not in self.products:
+            self.products[key] = await self.repos.products.by_key(key)
+        product = self.products[key]
         price: Decimal | None = v.get("price")
         currency = deal.currency or (product.currency if product else None)
         currency = currency or v.get("currency") or self.s.runtime.config.base_currency
@@ -767,18 +1070,14 @@ class _Run:
         else:
             price_minor = to_minor(price)
         row = DealProduct(
-            deal_id=deal.id,
             product_id=product.id if product else None,
             product_name=product.name if product else name,
             price_minor=price_minor,
             currency=currency,
             quantity=v.get("quantity") or Decimal(1),
         )
-        await self.repos.products.add_row(row)
-        rows = await self.repos.products.rows(deal.id)
-        deal.amount_minor = sum(row_total(r) for r in rows)
-        deal.currency = currency
-        self.report.product_rows += 1
+        batch.push(batch.products, (deal, row))
+        deal.currency = currency  # the amount is the rows' total (`_Run.write`)
 
     async def product(self, line: int, v: dict[str, Any]) -> None:
         name = " ".join(str(v.get("name") or "").split())
@@ -801,3 +1100,21 @@ class _Run:
             v.get("description"),
         )
         self.report.created += 1
+
+
+def _belongs(
+    element: Contact | Deal,
+    company: Named | Company | None,
+    contact: Named | Contact | None = None,
+) -> None:
+    """Link a new contact or deal to its company (and a deal to its contact): a stored one by
+    id, one made in the same batch by the relationship, so that the insert gets its id."""
+    if isinstance(company, Named):
+        element.company_id = company.id
+    elif company is not None:
+        element.company = company
+    if isinstance(element, Deal):
+        if isinstance(contact, Named):
+            element.contact_id = contact.id
+        elif contact is not None:
+            element.contact = contact
