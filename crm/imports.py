@@ -918,7 +918,7 @@ class _Run:
             name=person[:MAX_TITLE] if person else None,
             first_name=first,
             last_name=last,
-            company=v.get("company_title"),
+            company=(v.get("company_title") or "")[:MAX_TITLE] or None,
             phones=tuple(dict.fromkeys(v.get("phones", ()))),
             emails=tuple(dict.fromkeys(v.get("emails", ()))),
             amount=amount,
