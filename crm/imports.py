@@ -73,7 +73,6 @@ from crm.money import to_minor
 from crm.parsing import normalize_email, normalize_phone
 from crm.permissions import Actor, Owner
 from crm.products import MAX_NAME, ProductService, name_key, read_quantity, row_total
-from storage.base import Base
 from storage.models import (
     Communication,
     Company,
@@ -633,39 +632,32 @@ class _Run:
                 deal.amount_minor = rows_here + sum(row_total(r) for r in stored)
         await self.repos.exchange.insert(m.element for m in batch.made)
         now = self.s.runtime.clock.now()
-        rows: list[Base] = []
+        phones: list[dict[str, Any]] = []
+        values: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
         for made in batch.made:
-            entity, element_id = made.entity.value, made.element.id
-            rows += [
-                Communication(entity=entity, entity_id=element_id, kind=kind, value=value)
+            owner = {"entity": made.entity.value, "entity_id": made.element.id}
+            phones += [
+                {**owner, "kind": kind, "value": value}
                 for kind, kind_values in made.communications.items()
                 for value in kind_values
             ]
             for column, value in made.custom:
                 kept = ref_of(value).code if isinstance(value, Element) else value
-                rows.append(
-                    FieldValue(
-                        field_id=column.info.id,
-                        entity=entity,
-                        entity_id=element_id,
-                        value=kept,
-                        search_text=search_text(column.info, kept),
-                    )
-                )
-            rows.append(
-                TimelineEntry(
-                    entity=entity,
-                    entity_id=element_id,
-                    kind=TimelineKind.CREATED,
-                    author_id=self.actor.user_id,
-                    created_at=now,
-                    data=made.timeline,
-                )
-            )
+                values.append(
+                    {**owner, "field_id": column.info.id, "value": kept,
+                     "search_text": search_text(column.info, kept)}
+                )  # fmt: skip
+            entries.append(
+                {**owner, "kind": TimelineKind.CREATED.value, "author_id": self.actor.user_id,
+                 "created_at": now, "data": made.timeline}
+            )  # fmt: skip
+        await self.repos.exchange.insert_rows(Communication, phones)
+        await self.repos.exchange.insert_rows(FieldValue, values)
+        await self.repos.exchange.insert_rows(TimelineEntry, entries)
         for deal, row in batch.products:
             row.deal_id = deal.id
-            rows.append(row)
-        await self.repos.exchange.insert(rows)
+        await self.repos.exchange.insert(row for _, row in batch.products)
         self.report.product_rows += len(batch.products)
         for index, element in batch.late:
             code = ref_of(element).code

@@ -140,7 +140,7 @@ def _morph() -> Any:
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _ru_parses(word: str) -> tuple[Any, ...]:
     return tuple(_morph().parse(word))
 
@@ -157,7 +157,7 @@ class PersonWord:
     patronymic: bool  # Иванович, Сергеевна
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def analyse(word: str) -> PersonWord:
     key = fold_word(word)
     if len(key) < 2:
@@ -311,7 +311,7 @@ def _morfeusz() -> Any:
     return morfeusz2.Morfeusz(expand_tags=True)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _pl_readings(word: str) -> tuple[_PlReading, ...]:
     """The singular first-name and surname readings of a Latin word, whatever its case."""
     if is_cyrillic(word) or not word.isalpha():
@@ -339,7 +339,7 @@ def _pl_first_readings(word: str) -> list[_PlReading]:
     ]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _pl_declined_first(word: str) -> bool:
     """`Anny`, `Piotrem`, `Tomaszowi`: a declined form of one of our first names."""
     if is_cyrillic(word) or len(word) < 3 or fold_word(word) in _dictionaries().first:
@@ -402,7 +402,7 @@ def _fits(word: str, case: str, gender: str) -> str | None:
 
 
 # --- whole names ------------------------------------------------------------------------------
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def name_readings(name: str) -> tuple[tuple[str, ...], ...]:
     """The folded words of a name, Russian ones in the nominative (every reading of a form
     that fits two people), salutations dropped."""
@@ -440,7 +440,7 @@ def _is_first(token: str) -> bool:
     return bool(first_name_groups(token))
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=65536)
 def _token_match(a: str, b: str) -> int | None:
     """0: the same word (or a variant of the same first name); 1: a typo or an initial; None."""
     if a == b:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from crm.permissions import Scope
@@ -16,7 +16,7 @@ from storage.base import Base
 from storage.models import Communication, Company, Contact, Deal, DealProduct, Lead
 from storage.repositories.elements import E, scope_filter
 
-CHUNK = 1000  # values in one IN (…): far below the drivers' limits of parameters
+CHUNK = 1024  # values in one IN (…): far below the drivers' limits of parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +29,13 @@ class Named:
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    """The values in lists for `IN (…)`, each padded (with its last value) to a power of two:
+    a statement's text depends on the count, and a few texts are prepared once and reused by
+    the driver, where every batch's own count would be prepared (planned) again."""
     wanted = sorted({v for v in values if v})
     for start in range(0, len(wanted), CHUNK):
-        yield wanted[start : start + CHUNK]
+        chunk = wanted[start : start + CHUNK]
+        yield chunk + chunk[-1:] * ((1 << (len(chunk) - 1).bit_length()) - len(chunk))
 
 
 class ExchangeRepo:
@@ -89,10 +93,16 @@ class ExchangeRepo:
         return found
 
     async def insert(self, objects: Iterable[Base]) -> None:
-        """New rows of many elements at once: the unit of work sends one multi-row INSERT a
-        table (SQLAlchemy's insertmanyvalues), ids returned in order."""
+        """New elements, many at once: the unit of work sends one multi-row INSERT a table
+        (SQLAlchemy's insertmanyvalues), ids returned in order."""
         self.session.add_all(objects)
         await self.session.flush()
+
+    async def insert_rows(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+        """Rows whose ids nobody needs back (phones, timeline entries, values): one statement
+        executed for all of them (the driver's executemany), the same text every batch."""
+        if rows:
+            await self.session.execute(insert(model), rows)
 
     async def companies_titled(self, folded: str, limit: int = 20) -> Sequence[Company]:
         found = await self.keyed(Company, [folded], limit)
