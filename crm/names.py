@@ -140,7 +140,10 @@ def _morph() -> Any:
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
-@lru_cache(maxsize=16384)
+# The caches are bounded for the memory budget of an instance (< 200 MB RSS): a Russian
+# parse holds pymorphy3 objects of about a kilobyte, and an import of 100,000 new names
+# would otherwise keep every one of them (BENCHMARKS.md, CSV import).
+@lru_cache(maxsize=4096)
 def _ru_parses(word: str) -> tuple[Any, ...]:
     return tuple(_morph().parse(word))
 
@@ -157,7 +160,7 @@ class PersonWord:
     patronymic: bool  # Иванович, Сергеевна
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=8192)
 def analyse(word: str) -> PersonWord:
     key = fold_word(word)
     if len(key) < 2:
@@ -311,7 +314,7 @@ def _morfeusz() -> Any:
     return morfeusz2.Morfeusz(expand_tags=True)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _pl_readings(word: str) -> tuple[_PlReading, ...]:
     """The singular first-name and surname readings of a Latin word, whatever its case."""
     if is_cyrillic(word) or not word.isalpha():
@@ -339,7 +342,7 @@ def _pl_first_readings(word: str) -> list[_PlReading]:
     ]
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=8192)
 def _pl_declined_first(word: str) -> bool:
     """`Anny`, `Piotrem`, `Tomaszowi`: a declined form of one of our first names."""
     if is_cyrillic(word) or len(word) < 3 or fold_word(word) in _dictionaries().first:
