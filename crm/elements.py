@@ -60,20 +60,25 @@ def fold(*parts: str | None) -> str:
     return " ".join(p for p in parts if p).casefold()[:600]
 
 
+def person_text(name: str) -> str:
+    """A contact's search text: its folded name and the name's transliteration key."""
+    return fold(name, names.search_key(name))
+
+
+def lead_text(title: str, person: str | None, company: str | None) -> str:
+    """A lead's search text: its title, person and company, and the person's key."""
+    return fold(title, person, company, names.search_key(person or ""))
+
+
 def refold(element: Element, *, client: str | None = None, company: str | None = None) -> None:
     """The element's search text, one rule per type, wherever its names change: a contact by
     its name (and its transliteration key), a lead by its title, person and company, a company
     by its title, a deal by its title and its client's and company's names (`client` and
     `company` when the relationships are not loaded yet, as at creation)."""
     if isinstance(element, Contact):
-        element.search_text = fold(element.name, names.search_key(element.name))
+        element.search_text = person_text(element.name)
     elif isinstance(element, Lead):
-        element.search_text = fold(
-            element.title,
-            element.contact_name,
-            element.company_title,
-            names.search_key(element.contact_name or ""),
-        )
+        element.search_text = lead_text(element.title, element.contact_name, element.company_title)
     elif isinstance(element, Deal):
         element.search_text = fold(
             element.title,
@@ -411,7 +416,7 @@ class ElementService:
             last_name=last[:120] if last else None,
             company_id=company.id if company else None,
             comment=_comment(_with_address(remark, data.address)),
-            search_text=fold(name, names.search_key(name)),
+            search_text=person_text(name),
             **self._authored(actor, data, origin),
         )
 
@@ -441,7 +446,7 @@ class ElementService:
             company_title=data.company,
             status_id=status_id,
             comment=_comment(_with_address(data.comment, data.address)),
-            search_text=fold(title, data.name, data.company, names.search_key(data.name or "")),
+            search_text=lead_text(title, data.name, data.company),
             **self._money(data),
             **self._authored(actor, data),
         )

@@ -43,7 +43,16 @@ from crm import names
 from crm.catalog import Catalog, StageInfo
 from crm.codes import ElementRef, parse_code
 from crm.currencies import currency_code
-from crm.elements import MAX_TITLE, ElementInput, ElementService, _comment, fold, ref_of
+from crm.elements import (
+    MAX_TITLE,
+    ElementInput,
+    ElementService,
+    _comment,
+    fold,
+    lead_text,
+    person_text,
+    ref_of,
+)
 from crm.enums import EntityType, FieldKind, Operation, Right, Role, TimelineKind
 from crm.errors import AccessDenied, CrmError, FileRefused, InvalidValue, NameTaken, NotFound
 from crm.exchange.columns import (
@@ -194,8 +203,7 @@ def name_keys(name: str) -> list[str]:
     name = " ".join(name.split())
     return list(
         dict.fromkeys(
-            [fold(name), fold(name, names.search_key(name)),
-             fold(name, names.search_key(fold(name)))]
+            [fold(name), person_text(name), fold(name, names.search_key(fold(name)))]
         )
     )  # fmt: skip
 
@@ -482,7 +490,7 @@ def _title(text: str) -> str:
 
 def _lead_key(data: ElementInput) -> str:
     title = data.title or data.name or data.company or ""
-    return fold(title, data.name, data.company, names.search_key(data.name or ""))
+    return lead_text(title, data.name, data.company)
 
 
 class _Run:
