@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crm.codes import ElementRef
-from crm.elements import ElementInput, ElementService, fold, ref_of
+from crm.elements import ElementInput, ElementService, deal_text, ref_of
 from crm.enums import EntityType, Operation, Right, TimelineKind
 from crm.errors import AlreadyConverted, InvalidValue, NotFound
 from crm.modes import CrmMode
@@ -112,7 +112,7 @@ class ConversionService:
                      amount_minor=lead.amount_minor, currency=lead.currency,
                      responsible_id=responsible, created_by_id=_id(actor), source=lead.source,
                      comment=lead.comment,
-                     search_text=fold(title, lead.contact_name, lead.company_title),
+                     search_text=deal_text(title, lead.contact_name, lead.company_title),
                      created_at=now, stage_changed_at=now)
             )  # fmt: skip
             created.append(ref_of(deal))

@@ -70,6 +70,11 @@ def lead_text(title: str, person: str | None, company: str | None) -> str:
     return fold(title, person, company, names.search_key(person or ""))
 
 
+def deal_text(title: str, client: str | None, company: str | None) -> str:
+    """A deal's search text: its title and its contact's and company's names."""
+    return fold(title, client, company)
+
+
 def refold(element: Element, *, client: str | None = None, company: str | None = None) -> None:
     """The element's search text, one rule per type, wherever its names change: a contact by
     its name (and its transliteration key), a lead by its title, person and company, a company
@@ -80,7 +85,7 @@ def refold(element: Element, *, client: str | None = None, company: str | None =
     elif isinstance(element, Lead):
         element.search_text = lead_text(element.title, element.contact_name, element.company_title)
     elif isinstance(element, Deal):
-        element.search_text = fold(
+        element.search_text = deal_text(
             element.title,
             client or (element.contact.name if element.contact else None),
             company or (element.company.title if element.company else None),
@@ -310,7 +315,9 @@ class ElementService:
                 contact_id=contact.id if contact else None,
                 company_id=company.id if company else None,
                 comment=_comment(_with_address(data.comment, data.address)),
-                search_text=fold(title, label_of(element)),
+                search_text=deal_text(
+                    title, contact.name if contact else None, company.title if company else None
+                ),
                 stage_changed_at=self.runtime.clock.now(),
                 **self._money(data),
                 **self._authored(actor, data),
@@ -524,7 +531,7 @@ class ElementService:
                 contact_id=contact.id if contact else None,
                 company_id=company.id if company else None,
                 comment=_comment(_with_address(data.comment, address)),
-                search_text=fold(title, data.name, data.company),
+                search_text=deal_text(title, data.name, data.company),
                 stage_changed_at=now,
                 **self._money(data),
                 **self._authored(actor, data),

@@ -48,6 +48,7 @@ from crm.elements import (
     ElementInput,
     ElementService,
     _comment,
+    deal_text,
     fold,
     lead_text,
     person_text,
@@ -1026,9 +1027,11 @@ class _Run:
             contact_id=None,
             company_id=None,
             comment=_comment(data.comment),
-            search_text=fold(data.title, contact.name if contact else None,
-                             company.name if isinstance(company, Named) else
-                             company.title if company else None),
+            search_text=deal_text(
+                data.title,
+                contact.name if contact else None,
+                company.name if isinstance(company, Named) else company.title if company else None,
+            ),
             stage_changed_at=now,
             # What a CREATED timeline entry stamps (ElementService.record, touch_deal).
             touched_at=now,

@@ -509,3 +509,21 @@ async def test_a_deal_is_found_by_its_client_and_company_after_every_edit(
         for query in ("budmax", "Nowak", "drzwi"):
             found = await crm2.search.find(rep, query)
             assert ref in [ElementRef(EntityType.DEAL, e.id) for e in found if isinstance(e, Deal)]
+
+
+async def test_a_deal_made_from_a_client_card_is_found_by_the_client_and_its_company(
+    crm: Crm, fresh: Callable[[], AbstractAsyncContextManager[Crm]]
+) -> None:
+    """`/deal C1 …` (a deal of an existing contact): its search text holds the contact's
+    name and the contact's company, as a deal created in one line does."""
+    rep = await person(crm, Role.REP, "Anna")
+    data = ElementInput(title="Okna PCV", name="Jan Kowalski", company="Budmax")
+    await crm.elements.create(rep, EntityType.DEAL, data)
+    contact = ElementRef(EntityType.CONTACT, 1)
+    ref = (await crm.elements.create_deal_for(rep, contact, ElementInput(title="Rolety"))).primary
+    async with fresh() as crm2:
+        deal = await crm2.repos.session.get(Deal, ref.id)
+        assert deal is not None and deal.search_text == "rolety jan kowalski budmax"
+        for query in ("budmax", "Kowalski", "rolety"):
+            found = await crm2.search.find(rep, query)
+            assert ref in [ElementRef(EntityType.DEAL, e.id) for e in found if isinstance(e, Deal)]
