@@ -87,7 +87,7 @@ class Crm:
 
     @cached_property
     def conversion(self) -> ConversionService:
-        return ConversionService(self.repos, self.runtime, self.elements)
+        return ConversionService(self.repos, self.runtime, self.elements, self.fields)
 
     @cached_property
     def activities(self) -> ActivityService:

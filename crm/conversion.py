@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING
 from crm.codes import ElementRef
 from crm.elements import ElementInput, ElementService, deal_text, ref_of
 from crm.enums import EntityType, Operation, Right, TimelineKind
-from crm.errors import AlreadyConverted, InvalidValue, NotFound
+from crm.errors import AlreadyConverted, FieldsRequired, InvalidValue, NotFound
 from crm.modes import CrmMode
 from crm.permissions import Actor, Owner
 from crm.stages import SUCCESS
-from storage.models import Company, Contact, Deal, Lead
+from storage.models import Company, Contact, Deal, Lead, Stage
 from storage.repositories import Repos
 
 if TYPE_CHECKING:
     from crm.context import Runtime
+    from crm.fields import FieldService
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,13 @@ class Conversion:
 
 
 class ConversionService:
-    def __init__(self, repos: Repos, runtime: Runtime, elements: ElementService) -> None:
+    def __init__(
+        self, repos: Repos, runtime: Runtime, elements: ElementService, fields: FieldService
+    ) -> None:
         self.repos = repos
         self.runtime = runtime
         self.elements = elements
+        self.fields = fields
 
     async def convert(self, actor: Actor, lead_id: int, options: ConversionOptions) -> Conversion:
         ref = ElementRef(EntityType.LEAD, lead_id)
@@ -64,6 +68,19 @@ class ConversionService:
         ):
             if wanted:
                 self.runtime.policy.require(actor, entity, Operation.ADD, mine)
+        # Conversion moves the lead to its success status: the fields required there must be
+        # filled first, as for any other move. (Switching to Simple mode converts every lead
+        # without asking: the admin chose it for all of them.)
+        if lead.closed_at is None:
+            converted = await self._success_status()
+            if missing := await self.fields.missing(actor, lead, converted.id):
+                raise FieldsRequired(
+                    converted.id,
+                    tuple(f.id for f in missing),
+                    code=ref.code,
+                    stage=converted,
+                    fields=tuple(missing),
+                )
         result = await self._convert(actor, lead, options)
         await self.repos.commit()
         return result
@@ -120,9 +137,7 @@ class ConversionService:
                 actor, ref_of(deal), TimelineKind.CREATED, from_lead=ref.code
             )
         await self._hand_over_activities(lead, deal or contact or company, options, now)
-        converted = next(
-            s for s in await self.repos.pipelines.lead_statuses() if s.semantic == SUCCESS
-        )
+        converted = await self._success_status()
         old_status = lead.status_id
         lead.status_id = converted.id
         lead.status = converted
@@ -136,6 +151,9 @@ class ConversionService:
             keep_activities_open=options.keep_activities_open,
         )  # fmt: skip
         return Conversion(ref, tuple(created))
+
+    async def _success_status(self) -> Stage:
+        return next(s for s in await self.repos.pipelines.lead_statuses() if s.semantic == SUCCESS)
 
     async def _hand_over_activities(
         self,

@@ -11,11 +11,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import ConvCb, ModeCb
 from bot.cards import code_link, render_card
 from bot.labels import pipeline_name
+from bot.replies import describe_fields_required
 from crm.codes import ElementRef
 from crm.context import Crm
 from crm.conversion import ConversionOptions
 from crm.enums import EntityType, Operation, Right
-from crm.errors import InvalidValue
+from crm.errors import FieldsRequired, InvalidValue
 from crm.modes import CrmMode
 from crm.permissions import Actor
 from storage.models import User
@@ -158,7 +159,12 @@ async def convert_pressed(
     options = ConversionOptions(
         contact=bool(flags & CONTACT), company=bool(flags & COMPANY), deal=bool(flags & DEAL)
     )
-    result = await crm.conversion.convert(actor, callback_data.lead, options)
+    try:
+        result = await crm.conversion.convert(actor, callback_data.lead, options)
+    except FieldsRequired as exc:  # in the chat: an alert is too short for a list of fields
+        await query.answer()
+        await query.message.answer(describe_fields_required(exc))
+        return
     await query.answer()
     codes = " ".join(code_link(r) for r in result.created)
     await query.message.answer(

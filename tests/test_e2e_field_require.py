@@ -366,3 +366,52 @@ def test_a_move_that_cannot_ask_names_the_missing_fields(lang: str, expected: st
     i18n = create_i18n(Path(__file__).resolve().parent.parent / "locales", lang)
     with i18n.context(), i18n.use_locale(lang):
         assert describe_error(error) == expected
+
+
+CONVERSION = {
+    "pl": {
+        "require": "/field_require lead Liczba stanowisk na wszystkie",
+        "convert": "Konwertuj",
+        "refused": "L1 nie może przejść na etap „",
+        "set": "/set L1 Liczba stanowisk 12",
+        "converted": "Lead L1 skonwertowany: /C1 /D1",
+    },
+    "ru": {
+        "require": "/field_require лид Количество мест все",
+        "convert": "Конвертировать",
+        "refused": "L1 нельзя перевести на стадию «",
+        "set": "/set L1 Количество мест 12",
+        "converted": "Лид L1 сконвертирован: /C1 /D1",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["pl", "ru"])
+async def test_converting_a_lead_asks_first_for_its_required_fields(
+    harness: Harness, lang: str, fresh: Fresh
+) -> None:
+    """Conversion moves a lead to its success status: a field required there (here: at every
+    status) is named, with how to fill it, and nothing is converted until it is filled."""
+    w, c = WORDS[lang], CONVERSION[lang]
+    admin = await harness.member(Role.ADMIN, "Admin", language_code=lang)
+    await admin.send("/mode classic")
+    await admin.send(w["lead"])  # before the rule: created, as one-line creation never asks
+    await admin.send(w["add_lead"])
+    await admin.send(c["require"])
+    await admin.send("/L1")
+    await admin.press(c["convert"])
+    (refused,) = texts(await admin.press(c["convert"]))
+    assert refused.startswith(c["refused"]) and "/set L1" in refused, refused
+    assert w["add_lead"].split(maxsplit=3)[3] in refused
+    async with fresh() as crm2:
+        lead = await crm2.repos.session.get(Lead, 1)
+        assert lead is not None and lead.closed_at is None and lead.deal_id is None
+        assert (await crm2.repos.session.scalars(select(Deal))).unique().all() == []
+    await admin.send(c["set"])
+    await admin.send("/L1")
+    await admin.press(c["convert"])
+    replies = texts(await admin.press(c["convert"]))
+    assert replies[0] == c["converted"]
+    async with fresh() as crm2:
+        lead = await crm2.repos.session.get(Lead, 1)
+        assert lead is not None and lead.closed_at is not None and lead.deal_id == 1
