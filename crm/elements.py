@@ -18,7 +18,7 @@ from crm.codes import ElementRef, parse_code
 from crm.dictionary_kinds import kinds_of
 from crm.effects import Effect, note
 from crm.enums import WORK_KINDS, EntityType, FieldKind, LinkKind, Operation, Right, TimelineKind
-from crm.errors import AccessDenied, InvalidValue, NotFound
+from crm.errors import InvalidValue, NotFound
 from crm.field_book import (
     Block,
     Shown,
@@ -811,11 +811,13 @@ class ElementService:
         shown: list[Shown] = []
         if infos:
             values = await self.repos.fields.values_of(ref.entity.value, ref.id)
+            links = await self.link_labels(
+                actor,
+                [str(values[f.id]) for f in infos if f.kind is FieldKind.LINK and f.id in values],
+            )
             for info in infos:
                 value = values.get(info.id)
-                label = None
-                if value is not None and info.kind is FieldKind.LINK:
-                    label = await self.link_label(actor, str(value))
+                label = links.get(str(value)) if info.kind is FieldKind.LINK else None
                 shown.append(Shown(info, value, label))
         return shown, frozenset(f.id for f in seen)
 
@@ -843,13 +845,23 @@ class ElementService:
     async def link_label(self, actor: Actor, code: str) -> str | None:
         """The name of the element a link field points to; None when the reader may not read
         it (the code alone is shown) or it is gone."""
-        ref = parse_code(code)
-        if ref is None:
-            return None
-        try:
-            return label_of(await self.load(actor, ref))
-        except (NotFound, InvalidValue, AccessDenied):
-            return None
+        return (await self.link_labels(actor, [code])).get(code)
+
+    async def link_labels(self, actor: Actor, codes: Sequence[str]) -> dict[str, str]:
+        """The names of the elements these link values point to, by code, with one query a
+        type (a card's link fields); those the reader may not read, or gone, are left out."""
+        wanted: dict[EntityType, set[int]] = {}
+        for code in codes:
+            if (ref := parse_code(code)) is not None and ref.entity.value in MODELS:
+                wanted.setdefault(ref.entity, set()).add(ref.id)
+        labels: dict[str, str] = {}
+        for entity, ids in wanted.items():
+            scope = self.runtime.policy.scope(actor, entity, Operation.READ)
+            for element in await self.repos.elements.by_ids(
+                MODELS[entity.value], sorted(ids), scope
+            ):
+                labels[ElementRef(entity, element.id).code] = label_of(element)
+        return labels
 
     async def links(self, ref: ElementRef) -> list[Link]:
         """What was made from this element's card and what it was made from (only codes are
