@@ -103,6 +103,7 @@ if TYPE_CHECKING:
     from crm.context import Runtime
 
 BATCH = 500  # rows read, written and committed together
+ANALYZE_FROM = 1000  # created rows after which the lookups' statistics are renewed, then ×2
 _USER_ID = re.compile(r"^(?:(?P<name>.*?)\s*)?\[\s*(?P<id>\d{1,12})\s*\]$|^(?P<bare>\d{1,12})$")
 
 Progress = Callable[[int], Awaitable[None]]
@@ -395,6 +396,8 @@ class ImportService:
         self.require(actor, plan.kind)
         run = _Run(self, actor, plan, duplicates, labels or CodeLabels())
         await run.prepare()
+        await self.repos.exchange.analyze()  # an import just before may have grown them
+        analyzed = ANALYZE_FROM
         rows: list[Row] = []
         for row in plan.file.rows():
             rows.append(row)
@@ -402,6 +405,10 @@ class ImportService:
                 await run.batch(rows)
                 await self._commit()
                 rows = []
+                if run.report.created >= analyzed:  # the tables doubled since: plan anew
+                    await self.repos.exchange.analyze()
+                    await self._commit()
+                    analyzed *= 2
                 if progress is not None:
                     await progress(run.report.rows)
         if rows:
