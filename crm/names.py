@@ -73,7 +73,7 @@ def is_cyrillic(word: str) -> bool:
     return _CYRILLIC_RE.search(word) is not None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def fold_word(word: str) -> str:
     """`Łukasz` → `lukasz`, `Алёна` → `алена`, `O’Brien` → `o'brien`: case and marks folded."""
     lowered = word.casefold().translate(_FOLD_TABLE)
@@ -443,7 +443,7 @@ def _is_first(token: str) -> bool:
     return bool(first_name_groups(token))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _token_match(a: str, b: str) -> int | None:
     """0: the same word (or a variant of the same first name); 1: a typo or an initial; None."""
     if a == b:
