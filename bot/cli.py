@@ -9,15 +9,32 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bot.config import ConfigError, Settings, load_settings
 from crm.enums import Role
 from crm.exchange.columns import Kind
-from crm.imports import Duplicates
 from crm.locales import SUPPORTED_LOCALES
 
+# Each command imports what it needs, in its function: `crmbot migrate`, `source`, `currency`
+# and `product` neither aiogram nor the handlers (bot.runtime, not bot.factory), and `--help`
+# or a mistyped argument nothing of the CRM; a `crmbot` process started in a test or a script
+# pays seconds less of imports.
 log = logging.getLogger("crmbot")
+DUPLICATES_METAVAR = "{skip,create}"  # crm.imports.Duplicates (tests/test_cli.py checks)
+
+
+class _DuplicatesChoices:
+    """`--duplicates`'s choices, from crm.imports only when argparse checks a value given or
+    lists them in an error."""
+
+    def __contains__(self, value: object) -> bool:
+        return value in list(self)
+
+    def __iter__(self) -> Iterator[str]:
+        from crm.imports import Duplicates
+
+        return iter([d.value for d in Duplicates])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", help="the CSV file (UTF-8 with or without BOM, or windows-1251)")
     imp.add_argument(
         "--duplicates",
-        choices=[d.value for d in Duplicates],
-        default=Duplicates.SKIP.value,
+        choices=_DuplicatesChoices(),
+        metavar=DUPLICATES_METAVAR,
+        default="skip",
         help="a row like an existing element (name, phone, e-mail): skip it (default) or "
         "create it and report it",
     )
@@ -241,9 +259,7 @@ async def _console(
 
 
 async def _invite(settings: Settings, role: Role, name: str, department: str | None) -> int:
-    from bot.factory import create_runtime
-    from bot.i18n import create_i18n, in_locale
-    from bot.labels import default_user_name
+    from bot.runtime import create_runtime
     from crm.context import Crm
     from storage import migrate
     from storage.db import create_engine, create_sessionmaker
@@ -255,6 +271,9 @@ async def _invite(settings: Settings, role: Role, name: str, department: str | N
             crm = Crm(session, create_runtime(settings))
             if not name.strip():
                 # No name given: called by their role in the CRM's language until they write.
+                from bot.i18n import create_i18n, in_locale
+                from bot.labels import default_user_name
+
                 i18n = create_i18n(settings.locale.locales_dir, settings.locale.default_locale)
                 name = in_locale(i18n, None, lambda: default_user_name(role))
             issued = await crm.users.create_invite(role, name, department)
@@ -277,7 +296,7 @@ async def _currency(settings: Settings, args: argparse.Namespace) -> int:
     """`crmbot currency …`: what `/currency` does, for an admin at the command line."""
     from pathlib import Path
 
-    from bot.factory import create_runtime
+    from bot.runtime import create_runtime
     from crm.context import Crm
     from crm.currencies import read_date, read_rate
     from crm.errors import BadRow, InvalidValue
@@ -327,7 +346,7 @@ async def _product(settings: Settings, args: argparse.Namespace) -> int:
     """`crmbot product …`: the catalog for an admin at the command line."""
     from pathlib import Path
 
-    from bot.factory import create_runtime
+    from bot.runtime import create_runtime
     from crm.context import Crm
     from crm.errors import BadRow
     from crm.money import from_minor
@@ -375,10 +394,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bot.exchange import BotLabels, refusal, rejected_csv, report_for_cli
-    from bot.factory import create_runtime
     from bot.i18n import create_i18n, in_locale
+    from bot.runtime import create_runtime
     from crm.context import Crm
     from crm.errors import FileRefused
+    from crm.imports import Duplicates
     from crm.users import actor_of
     from storage import migrate
     from storage.db import create_engine, create_sessionmaker
@@ -427,8 +447,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     """`crmbot export --type deals --out deals.csv`: everything (the command line holds the
     database), contacts with the export flag off left out."""
     from bot.exchange import BotLabels
-    from bot.factory import create_runtime
     from bot.i18n import create_i18n
+    from bot.runtime import create_runtime
     from crm.context import Crm
     from crm.errors import InvalidValue
     from crm.exports import parse_filters
@@ -466,7 +486,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _source(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.factory import create_runtime
+    from bot.runtime import create_runtime
     from crm.context import Crm
     from crm.errors import NameTaken, NotFound
     from storage import migrate
