@@ -34,11 +34,11 @@ from bot.middlewares import (
 )
 from bot.pydantic_pins import PinningAiohttpSession
 from bot.relay import make_send
+from bot.runtime import create_runtime as create_runtime  # its home before bot.runtime
 from bot.sender import Sender, SendLimits
 from bot.triage import make_post
 from bot.triage_sla import make_escalate
-from crm.clock import Clock, SystemClock
-from crm.context import CrmConfig, Runtime
+from crm.context import Runtime
 from handlers import get_routers
 from scheduler.digests import DigestCourier
 from scheduler.relay import RelayCourier
@@ -49,17 +49,6 @@ log = logging.getLogger(__name__)
 
 # A syntactically valid token for the offline console and tests; it never reaches Telegram.
 OFFLINE_TOKEN = "1000000001:offline-console-token-not-for-telegram"
-
-
-def create_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
-    config = CrmConfig(
-        default_locale=settings.locale.default_locale,
-        default_timezone=settings.locale.default_timezone,
-        base_currency=settings.locale.base_currency,
-        invite_ttl=timedelta(hours=settings.scheduler.invite_ttl_hours),
-        merge_undo_window=timedelta(hours=settings.scheduler.merge_undo_hours),
-    )
-    return Runtime(config=config, clock=clock or SystemClock())
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.models import Activity, Reminder, User
 
 CRMBOT = str(Path(sys.executable).parent / "crmbot")
+ROOT = str(Path(__file__).resolve().parent.parent)  # the checkout under test
 TOKEN = "123456789:FAULTS-token-for-the-recording-fake"
 SCALE = 25  # 30/s → 750/s, 1 s per chat → 40 ms, 60 s lease → 2.4 s, 0.5 s poll → 20 ms
 FIRST_TELEGRAM_ID = 7_000_000
@@ -293,6 +294,8 @@ async def start_worker(
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
+        # The code under test, also when the installed `crmbot` is another checkout's.
+        "PYTHONPATH": ROOT,
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": api_url,
         "DATABASE_URL": database_url,

@@ -143,6 +143,36 @@ def test_a_bad_log_level_is_refused_by_name(tmp_path: Path) -> None:
     assert crmbot(tmp_path, "--log-level", "debug", "migrate").returncode == 0
 
 
+def test_database_only_commands_import_neither_aiogram_nor_the_handlers(tmp_path: Path) -> None:
+    """What `crmbot migrate`, `source`, `currency` and `product` import (bot/cli.py): a
+    second and more of every such process's start-up, in the tests too."""
+    probe = (
+        "import sys; import bot.cli, bot.runtime, crm.context, storage.migrate; "
+        "print(sorted({'aiogram', 'handlers'} & set(sys.modules)))"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": root},
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_duplicates_metavar_lists_every_choice() -> None:
+    from bot.cli import DUPLICATES_METAVAR, build_parser
+    from crm.imports import Duplicates
+
+    assert DUPLICATES_METAVAR == "{" + ",".join(d.value for d in Duplicates) + "}"
+    parser = build_parser()
+    args = parser.parse_args(["import", "--type", "contacts", "f.csv"])
+    assert Duplicates(args.duplicates) is Duplicates.SKIP
+    args = parser.parse_args(["import", "--type", "deals", "f.csv", "--duplicates", "create"])
+    assert Duplicates(args.duplicates) is Duplicates.CREATE
+    with pytest.raises(SystemExit):
+        parser.parse_args(["import", "--type", "deals", "f.csv", "--duplicates", "merge"])
+
+
 PERSONAL = ["601234567", "601 234 567", "Kowalski", "jan.k@example.com"]
 
 

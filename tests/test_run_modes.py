@@ -16,6 +16,7 @@ from tests.fakeapi import FakeTelegram
 from tests.harness import TOKEN
 
 CRMBOT = str(Path(sys.executable).parent / "crmbot")
+ROOT = str(Path(__file__).resolve().parent.parent)  # the checkout under test
 
 
 def free_port() -> int:
@@ -28,6 +29,8 @@ async def start(tmp_path: Path, tg: FakeTelegram, **env: str) -> asyncio.subproc
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
+        # The code under test, also when the installed `crmbot` is another checkout's.
+        "PYTHONPATH": ROOT,
         "BOT_TOKEN": TOKEN,
         "TELEGRAM_API_URL": tg.base_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}",
@@ -170,7 +173,8 @@ async def test_scheduler_worker_sends_due_reminders(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         CRMBOT, "scheduler",
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_TOKEN": TOKEN,
-             "TELEGRAM_API_URL": tg.base_url, "DATABASE_URL": url, "REMINDER_POLL_SECONDS": "0.2"},
+             "TELEGRAM_API_URL": tg.base_url, "DATABASE_URL": url, "REMINDER_POLL_SECONDS": "0.2",
+             "PYTHONPATH": ROOT},
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:

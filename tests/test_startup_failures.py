@@ -68,6 +68,8 @@ def environment(tmp_path: Path, **env: str) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
+        # The code under test, also when the installed `crmbot` is another checkout's.
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         "BOT_TOKEN": TOKEN,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}",
         **env,
