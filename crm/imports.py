@@ -31,6 +31,8 @@ Rights: Operation.IMPORT on the element type (products: the catalog's Right.SETT
 from __future__ import annotations
 
 import re
+from array import array
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -486,6 +488,36 @@ class _Batch:
         return self.pending.get(key, [])
 
 
+class FileIds:
+    """The file's deal IDs → our deal ids, for the rows of a deal after its first (product
+    rows), held for a whole file. Bitrix24's IDs are numbers in ascending order: kept in two
+    arrays (16 bytes a deal, searched by bisection) rather than a dict of strings (~110 bytes:
+    11 MiB for 100,000 deals); any other ID goes to a dict."""
+
+    def __init__(self) -> None:
+        self._keys = array("q")
+        self._values = array("q")
+        self._other: dict[str, int] = {}
+
+    def add(self, key: str, value: int) -> None:
+        number = int(key) if key.isascii() and key.isdigit() and len(key) < 19 else None
+        if number is not None and (not self._keys or number > self._keys[-1]):
+            self._keys.append(number)
+            self._values.append(value)
+        else:
+            self._other[key] = value
+
+    def get(self, key: str) -> int | None:
+        if key in self._other:
+            return self._other[key]
+        if key.isascii() and key.isdigit() and len(key) < 19:
+            number = int(key)
+            at = bisect_left(self._keys, number)
+            if at < len(self._keys) and self._keys[at] == number:
+                return self._values[at]
+        return None
+
+
 def person_key(name: str) -> str:
     """A contact's full name as the import compares it: case and spacing aside."""
     return fold(*name.split())
@@ -526,7 +558,7 @@ class _Run:
         )
         self.users: list[User] = []
         self.catalog: Catalog | None = None
-        self.deals: dict[str, int] = {}  # the file's deal ID → our deal id
+        self.deals = FileIds()  # the file's deal ID → our deal id
         self.lookups: dict[tuple[str, str], str | None] = {}
         self.products: dict[str, Product | None] = {}  # the catalog's, by name key
         self.fields: dict[str, FieldColumn] = {
@@ -679,7 +711,8 @@ class _Run:
             code = ref_of(element).code
             if await self.s.elements.can(self.actor, element, Operation.READ):
                 self.report.duplicates[index] = (self.report.duplicates[index][0], code)
-        self.deals.update({file_id: deal.id for file_id, deal in batch.deals.items()})
+        for file_id, deal in batch.deals.items():
+            self.deals.add(file_id, deal.id)
 
     # --- resolving -------------------------------------------------------------------------
     def responsible(self, text: str | None) -> User:
@@ -905,8 +938,8 @@ class _Run:
         """The deal an earlier row of the file with this ID made, if any."""
         if file_id in batch.deals:
             return batch.deals[file_id]
-        if file_id in self.deals:
-            return await self.repos.elements.get(Deal, self.deals[file_id])
+        if (deal_id := self.deals.get(file_id)) is not None:
+            return await self.repos.elements.get(Deal, deal_id)
         return None
 
     def input(self, v: dict[str, Any]) -> ElementInput:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from crm.context import Crm
 from crm.enums import Role
 from crm.exchange.columns import Kind
-from crm.imports import Duplicates, ImportReport
+from crm.imports import Duplicates, FileIds, ImportReport
 from storage.models import Communication, Company, Contact, Deal, Lead, TimelineEntry
 from tests.test_imports import Fresh, bitrix, person
 
@@ -167,3 +169,31 @@ async def test_a_row_the_database_refuses_loses_only_itself(
         assert report.duplicates == [(4, f"C{people[0].id}")]
         phones = (await session.scalars(select(Communication.value))).all()
         assert sorted(phones) == ["+48603000001", "+48603000002"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.integers(0, 10**20).map(str),
+                st.text("0123456789abc-", min_size=1, max_size=6),
+            ),
+            st.integers(1, 10**12),
+        ),
+        max_size=60,
+    ),
+    st.lists(st.text("0123456789abc", max_size=6), max_size=20),
+)
+def test_the_files_deal_ids_are_remembered_like_a_dict(
+    added: list[tuple[str, int]], asked: list[str]
+) -> None:
+    """FileIds (ascending numbers in arrays, the rest in a dict) answers as a dict would,
+    whatever order and shape the file's IDs have."""
+    ids, model = FileIds(), {}
+    for key, value in added:
+        if key not in model:  # a deal's ID is added once: its later rows find it
+            ids.add(key, value)
+            model[key] = value
+    for key in [k for k, _ in added] + asked:
+        assert ids.get(key) == model.get(key)
